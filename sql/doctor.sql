@@ -1,0 +1,15 @@
+-- What `cotenant doctor` reads about the admin connection and the instance's defaults.
+-- Runs as the admin; needs no privilege beyond CONNECT.
+SELECT current_setting('server_version')                          AS server_version,
+       current_setting('server_version_num')::int                 AS server_version_num,
+       r.rolname::text                                            AS admin,
+       r.rolsuper                                                 AS is_superuser,
+       r.rolcreaterole                                            AS has_createrole,
+       d.datdba = r.oid                                           AS owns_database,
+       pg_get_userbyid(d.datdba)::text                            AS database_owner,
+       current_database()::text                                   AS database,
+       has_schema_privilege('public', 'public', 'CREATE')         AS public_can_create_in_public,
+       has_database_privilege('public', d.datname, 'CONNECT')     AS public_can_connect,
+       has_database_privilege('public', d.datname, 'TEMPORARY')   AS public_can_create_temp
+FROM pg_roles r, pg_database d
+WHERE r.rolname = current_user AND d.datname = current_database();

@@ -1,0 +1,111 @@
+-- Everything provisioning compares against the role model for one project, as one JSON document.
+-- $1 schema (= project name), $2 owner, $3 app, $4 login, $5 migrator, $6 the project's steward.
+-- Read-only, needs no privilege beyond CONNECT: plans can be made by anyone who can connect.
+WITH names(rolname) AS (VALUES ($2::text), ($3::text), ($4::text), ($5::text), ($6::text)),
+project AS (
+    SELECT r.oid, r.rolname FROM pg_roles r WHERE r.rolname IN ($2, $3, $4, $5)
+),
+schema AS (
+    SELECT n.oid, n.nspowner, n.nspacl FROM pg_namespace n WHERE n.nspname = $1
+),
+owner AS (
+    SELECT r.oid FROM pg_roles r WHERE r.rolname = $2
+),
+db AS (
+    SELECT d.datname, d.datdba, coalesce(d.datacl, acldefault('d', d.datdba)) AS acl
+    FROM pg_database d WHERE d.datname = current_database()
+)
+SELECT jsonb_build_object(
+    'server_major', current_setting('server_version_num')::int / 10000,
+    'admin', session_user::text,
+    'database', (SELECT datname FROM db),
+    'search_path_setting', 'search_path=' || quote_ident($1),
+    'roles', (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'name', r.rolname, 'login', r.rolcanlogin, 'inherit', r.rolinherit,
+            'superuser', r.rolsuper, 'createdb', r.rolcreatedb, 'createrole', r.rolcreaterole,
+            'replication', r.rolreplication, 'bypassrls', r.rolbypassrls,
+            'connection_limit', r.rolconnlimit,
+            'settings', coalesce(s.setconfig, '{}')) ORDER BY r.rolname), '[]')
+        FROM pg_roles r
+        LEFT JOIN pg_db_role_setting s ON s.setrole = r.oid AND s.setdatabase = 0
+        WHERE r.rolname IN (SELECT rolname FROM names)),
+    -- Every membership a project role takes part in, either side. to_jsonb keeps the columns each
+    -- version has: PostgreSQL 16 added inherit_option and set_option.
+    'memberships', (
+        SELECT coalesce(jsonb_agg(to_jsonb(m) || jsonb_build_object(
+            'role', r.rolname, 'member', u.rolname, 'grantor', g.rolname)
+            ORDER BY r.rolname, u.rolname, g.rolname), '[]')
+        FROM pg_auth_members m
+        JOIN pg_roles r ON r.oid = m.roleid
+        JOIN pg_roles u ON u.oid = m.member
+        LEFT JOIN pg_roles g ON g.oid = m.grantor
+        WHERE m.roleid IN (SELECT oid FROM project) OR m.member IN (SELECT oid FROM project)),
+    'schema', (
+        SELECT jsonb_build_object(
+            'owner', pg_get_userbyid(s.nspowner),
+            'acl', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'grantee', CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+                        'privilege', a.privilege_type)), '[]')
+                    FROM aclexplode(coalesce(s.nspacl, acldefault('n', s.nspowner))) a))
+        FROM schema s),
+    -- The owner's default privileges, global (schema null) and in the project's schema. A missing
+    -- global row for functions or types means PostgreSQL's built-in default: PUBLIC may use them.
+    'default_acls', (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'in_schema', d.defaclnamespace <> 0, 'objtype', d.defaclobjtype,
+            'grantee', CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+            'privilege', a.privilege_type)), '[]')
+        FROM pg_default_acl d, aclexplode(d.defaclacl) a
+        WHERE d.defaclrole = (SELECT oid FROM owner)
+          AND (d.defaclnamespace = 0 OR d.defaclnamespace = (SELECT oid FROM schema))
+          AND a.grantee <> d.defaclrole),
+    'global_default_acl_types', (
+        SELECT coalesce(jsonb_agg(d.defaclobjtype), '[]') FROM pg_default_acl d
+        WHERE d.defaclrole = (SELECT oid FROM owner) AND d.defaclnamespace = 0),
+    -- Grants on the schema's objects to anyone outside the project (PUBLIC included).
+    'foreign_grants', (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'kind', o.kind, 'name', o.name, 'args', o.args,
+            'grantee', CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END)
+            ORDER BY o.kind, o.name, o.args), '[]')
+        FROM (
+            SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
+                   c.relname::text AS name, NULL::text AS args,
+                   coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
+            FROM pg_class c
+            WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+            UNION ALL
+            SELECT 'ROUTINE', p.proname::text, pg_get_function_identity_arguments(p.oid),
+                   coalesce(p.proacl, acldefault('f', p.proowner))
+            FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM schema)
+            UNION ALL
+            SELECT 'TYPE', t.typname::text, NULL, coalesce(t.typacl, acldefault('T', t.typowner))
+            FROM pg_type t
+            WHERE t.typnamespace = (SELECT oid FROM schema)
+              AND t.typelem = 0 -- not an array type: those follow their element type
+              AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+        ) o, aclexplode(o.acl) a
+        WHERE a.grantee NOT IN (SELECT oid FROM project)
+        GROUP BY o.kind, o.name, o.args, a.grantee),
+    'instance', jsonb_build_object(
+        'public_can_connect', EXISTS (SELECT 1 FROM db, aclexplode(db.acl) a
+                                      WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'),
+        'public_can_temp', EXISTS (SELECT 1 FROM db, aclexplode(db.acl) a
+                                   WHERE a.grantee = 0 AND a.privilege_type = 'TEMPORARY'),
+        'public_can_create_in_public', has_schema_privilege('public', 'public', 'CREATE'),
+        'can_connect', (
+            SELECT coalesce(jsonb_agg(pg_get_userbyid(a.grantee)), '[]') FROM db, aclexplode(db.acl) a
+            WHERE a.privilege_type = 'CONNECT' AND a.grantee IN (SELECT oid FROM project)),
+        -- Logins that connect today only because PUBLIC may: they keep CONNECT and TEMP when
+        -- PUBLIC's are revoked, so hardening never locks out a service already using the instance.
+        'logins_relying_on_public', (
+            SELECT coalesce(jsonb_agg(r.rolname ORDER BY r.rolname), '[]') FROM pg_roles r, db
+            WHERE r.rolcanlogin AND NOT r.rolsuper AND r.oid <> db.datdba
+              AND r.oid NOT IN (SELECT oid FROM project)
+              AND NOT EXISTS (SELECT 1 FROM aclexplode(db.acl) a
+                              WHERE a.grantee = r.oid AND a.privilege_type = 'CONNECT')),
+        'steward_can_create', EXISTS (SELECT 1 FROM db, aclexplode(db.acl) a JOIN pg_roles r ON r.oid = a.grantee
+                                      WHERE r.rolname = $6 AND a.privilege_type = 'CREATE')
+    )
+)::text

@@ -1,0 +1,18 @@
+//! Provisioning: bring a project's schema, roles and grants on one instance to the role model.
+//!
+//! [`plan`] reads the catalog and returns a [`Plan`] — what will change and why, printable as
+//! SQL — without changing anything; [`apply`] computes the same plan inside one transaction
+//! under the project's advisory lock, runs it, checks that nothing is left to do and commits.
+//! Running it again plans nothing.
+
+mod apply;
+mod error;
+mod plan;
+mod settings;
+mod state;
+mod steward;
+
+pub use apply::{LoginPasswords, apply, plan};
+pub use error::ProvisionError;
+pub use plan::{Actor, LoginRole, PasswordResets, Plan, Step};
+pub use settings::{LoginLimits, ProjectSettings};

@@ -1,0 +1,970 @@
+//! The provisioning plan: what must change so that one project matches the role model, as a
+//! value that can be printed, reviewed as SQL and tested without a database.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use super::settings::{LoginLimits, ProjectSettings, setting_millis};
+use super::state::{Membership, ProjectState, RoleState};
+use super::steward;
+use crate::ProjectName;
+use crate::ident::{quote_ident, quote_literal};
+use crate::lock::LockKey;
+
+/// Which role a step runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Actor {
+    /// The admin cotenant connected as (the session user).
+    Admin,
+    /// The project's steward: the CREATEROLE role that creates and manages its roles.
+    Steward,
+    /// `<p>_owner`: the owner of the schema and of everything in it.
+    Owner,
+}
+
+/// A project login, the two roles that get a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LoginRole {
+    /// `<p>_login`, what services connect as.
+    App,
+    /// `<p>_migrator`, what migrations run as.
+    Migrator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Statement {
+    Sql(String),
+    /// A statement that ends with `PASSWORD <the login's password>`: the password is only
+    /// known at apply time and never part of the plan.
+    SetsPassword(String, LoginRole),
+}
+
+/// One statement of a [`Plan`] and why it is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    actor: Actor,
+    statement: Statement,
+    why: String,
+}
+
+impl Step {
+    fn new(actor: Actor, sql: String, why: impl Into<String>) -> Self {
+        Self {
+            actor,
+            statement: Statement::Sql(sql),
+            why: why.into(),
+        }
+    }
+
+    /// The role the statement runs as.
+    pub fn actor(&self) -> Actor {
+        self.actor
+    }
+
+    /// Why the step is in the plan.
+    pub fn why(&self) -> &str {
+        &self.why
+    }
+
+    /// The statement as SQL; a password appears as the psql variable
+    /// `:'<role>_password'`, never as its value.
+    pub fn sql(&self, project: &ProjectName) -> String {
+        match &self.statement {
+            Statement::Sql(sql) => sql.clone(),
+            Statement::SetsPassword(sql, login) => {
+                format!("{sql} PASSWORD :'{}_password'", login_name(project, *login))
+            }
+        }
+    }
+
+    /// The login whose password this step sets, if any.
+    pub fn sets_password(&self) -> Option<LoginRole> {
+        match self.statement {
+            Statement::SetsPassword(_, login) => Some(login),
+            Statement::Sql(_) => None,
+        }
+    }
+
+    /// The statement with the password's SCRAM verifier in place: what is sent to the server.
+    pub(crate) fn executable_sql(&self, verifier: impl Fn(LoginRole) -> String) -> String {
+        match &self.statement {
+            Statement::Sql(sql) => sql.clone(),
+            Statement::SetsPassword(sql, login) => {
+                format!("{sql} PASSWORD {}", quote_literal(&verifier(*login)))
+            }
+        }
+    }
+}
+
+fn login_name(project: &ProjectName, login: LoginRole) -> String {
+    let roles = project.roles();
+    match login {
+        LoginRole::App => roles.login,
+        LoginRole::Migrator => roles.migrator,
+    }
+}
+
+/// What provisioning one project on one instance will change, in order.
+///
+/// An empty plan means the instance already matches the role model. Print it with
+/// [`Display`](fmt::Display) for people, or with [`to_sql`](Plan::to_sql) as a script to
+/// review and keep beside numbered SQL files.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    project: ProjectName,
+    database: String,
+    server_major: u32,
+    steward: String,
+    /// The steps before the instance-wide ones; those follow under the instance lock.
+    steps: Vec<Step>,
+    instance_steps: Vec<Step>,
+    /// The plan must take the instance lock before it reads the catalog (it creates the
+    /// steward, which other projects' provisioning may be creating at the same time).
+    needs_instance_lock_first: bool,
+}
+
+impl Plan {
+    /// The project the plan is for.
+    pub fn project(&self) -> &ProjectName {
+        &self.project
+    }
+
+    /// True when nothing needs to change.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.instance_steps.is_empty()
+    }
+
+    /// The number of statements that change something.
+    pub fn len(&self) -> usize {
+        self.steps().count()
+    }
+
+    /// The steps in the order they run.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().chain(&self.instance_steps)
+    }
+
+    /// The logins whose password the plan sets.
+    pub fn sets_passwords(&self) -> BTreeSet<LoginRole> {
+        self.steps().filter_map(Step::sets_password).collect()
+    }
+
+    pub(crate) fn needs_instance_lock_first(&self) -> bool {
+        self.needs_instance_lock_first
+    }
+
+    pub(crate) fn has_instance_steps(&self) -> bool {
+        !self.instance_steps.is_empty()
+    }
+
+    /// The steps before the instance-wide ones, with the role switches they need, as
+    /// statements ready to send.
+    pub(crate) fn project_sql(&self, verifier: impl Fn(LoginRole) -> String) -> String {
+        self.render(&self.steps, |s| s.executable_sql(&verifier))
+    }
+
+    /// The instance-wide steps, to run under the instance lock.
+    pub(crate) fn instance_sql(&self) -> String {
+        self.render(&self.instance_steps, |s| s.executable_sql(|_| String::new()))
+    }
+
+    fn render(&self, steps: &[Step], sql: impl Fn(&Step) -> String) -> String {
+        let mut out = String::new();
+        let mut current = Actor::Admin;
+        for step in steps {
+            if step.actor != current {
+                out.push_str(&self.switch_to(step.actor));
+                out.push_str(";\n");
+                current = step.actor;
+            }
+            out.push_str(&sql(step));
+            out.push_str(";\n");
+        }
+        if current != Actor::Admin {
+            out.push_str("RESET ROLE;\n");
+        }
+        out
+    }
+
+    fn switch_to(&self, actor: Actor) -> String {
+        match actor {
+            Actor::Admin => "RESET ROLE".to_owned(),
+            Actor::Steward => format!("SET LOCAL ROLE {}", quote_ident(&self.steward)),
+            Actor::Owner => format!("SET LOCAL ROLE {}", quote_ident(&self.project.roles().owner)),
+        }
+    }
+
+    /// The plan as one SQL script in one transaction, the way cotenant applies it: the
+    /// project's lock, the steps with the reason for each as a comment, the instance lock
+    /// before instance-wide steps. Passwords are psql variables, e.g.
+    /// `psql -v ON_ERROR_STOP=1 -v reli_login_password=… -v reli_migrator_password=… -f plan.sql`.
+    pub fn to_sql(&self) -> String {
+        let mut out = format!(
+            "-- cotenant plan: project `{}` on database `{}` (PostgreSQL {}), {} statement(s).\n",
+            self.project,
+            self.database,
+            self.server_major,
+            self.len()
+        );
+        if self.is_empty() {
+            out.push_str("-- Nothing to do: the instance matches the role model.\n");
+            return out;
+        }
+        let passwords = self.sets_passwords();
+        if !passwords.is_empty() {
+            let vars: Vec<String> = passwords
+                .iter()
+                .map(|l| format!("-v {}_password=…", login_name(&self.project, *l)))
+                .collect();
+            out.push_str(&format!(
+                "-- Run with: psql -v ON_ERROR_STOP=1 {} -f <this file>\n",
+                vars.join(" ")
+            ));
+        }
+        out.push_str("BEGIN;\n");
+        let lock = |key: LockKey, what: &str| {
+            format!("SELECT pg_advisory_xact_lock({}); -- {what}\n", key.as_i64())
+        };
+        if self.needs_instance_lock_first {
+            out.push_str(&lock(LockKey::instance(), "cotenant's instance-wide lock"));
+        }
+        out.push_str(&lock(
+            LockKey::provision(&self.project),
+            &format!("provisioning lock of `{}`", self.project),
+        ));
+        if self.server_major >= 16 {
+            out.push_str("SET LOCAL createrole_self_grant = '';\n");
+        }
+        let mut current = Actor::Admin;
+        for step in &self.steps {
+            self.script_step(&mut out, &mut current, step);
+        }
+        if !self.instance_steps.is_empty() {
+            if current != Actor::Admin {
+                out.push_str("RESET ROLE;\n");
+                current = Actor::Admin;
+            }
+            out.push_str(&lock(LockKey::instance(), "cotenant's instance-wide lock"));
+            for step in &self.instance_steps {
+                self.script_step(&mut out, &mut current, step);
+            }
+        }
+        if current != Actor::Admin {
+            out.push_str("RESET ROLE;\n");
+        }
+        out.push_str("COMMIT;\n");
+        out
+    }
+
+    fn script_step(&self, out: &mut String, current: &mut Actor, step: &Step) {
+        if step.actor != *current {
+            out.push_str(&self.switch_to(step.actor));
+            out.push_str(";\n");
+            *current = step.actor;
+        }
+        out.push_str(&format!("-- {}\n{};\n", step.why, step.sql(&self.project)));
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return write!(
+                f,
+                "project `{}` on `{}`: nothing to do",
+                self.project, self.database
+            );
+        }
+        writeln!(
+            f,
+            "project `{}` on `{}`: {} statement(s)",
+            self.project,
+            self.database,
+            self.len()
+        )?;
+        for step in self.steps() {
+            writeln!(f, "  - {}", step.why)?;
+            writeln!(f, "      {}", step.sql(&self.project))?;
+        }
+        Ok(())
+    }
+}
+
+/// Which existing logins get their password set again, e.g. because the password in the
+/// secret store no longer authenticates them. New logins always get theirs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PasswordResets {
+    /// Set the password of `<p>_login`.
+    pub app: bool,
+    /// Set the password of `<p>_migrator`.
+    pub migrator: bool,
+}
+
+/// Compares `state` with the role model for `project` and lists what must change.
+pub(crate) fn compute(
+    state: &ProjectState,
+    project: &ProjectName,
+    settings: &ProjectSettings,
+    resets: PasswordResets,
+) -> Plan {
+    Planner::new(state, project, settings).plan(resets)
+}
+
+struct Planner<'a> {
+    state: &'a ProjectState,
+    project: &'a ProjectName,
+    settings: &'a ProjectSettings,
+    steward: String,
+    owner: String,
+    app: String,
+    login: String,
+    migrator: String,
+    db: String,
+    steps: Vec<Step>,
+    instance_steps: Vec<Step>,
+}
+
+/// The privileges `<p>_app` gets by default on new objects, by `pg_default_acl` object type.
+const APP_DEFAULT_PRIVILEGES: &[(&str, &str, &[&str])] = &[
+    ("r", "TABLES", &["DELETE", "INSERT", "SELECT", "UPDATE"]),
+    ("S", "SEQUENCES", &["SELECT", "USAGE"]),
+    ("f", "FUNCTIONS", &["EXECUTE"]),
+    ("T", "TYPES", &["USAGE"]),
+];
+
+fn objtype_keyword(objtype: &str) -> &'static str {
+    match objtype {
+        "r" => "TABLES",
+        "S" => "SEQUENCES",
+        "f" => "FUNCTIONS",
+        "T" => "TYPES",
+        "n" => "SCHEMAS",
+        _ => "LARGE OBJECTS",
+    }
+}
+
+fn grantee_sql(grantee: &str) -> String {
+    if grantee == "PUBLIC" {
+        "PUBLIC".to_owned()
+    } else {
+        quote_ident(grantee)
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn new(state: &'a ProjectState, project: &'a ProjectName, settings: &'a ProjectSettings) -> Self {
+        let roles = project.roles();
+        Self {
+            state,
+            project,
+            settings,
+            steward: steward::for_project(project),
+            owner: roles.owner,
+            app: roles.app,
+            login: roles.login,
+            migrator: roles.migrator,
+            db: quote_ident(&state.database),
+            steps: Vec::new(),
+            instance_steps: Vec::new(),
+        }
+    }
+
+    fn plan(mut self, resets: PasswordResets) -> Plan {
+        let needs_instance_lock_first = self.plan_steward();
+        self.plan_adoption();
+        self.plan_roles(resets);
+        self.plan_memberships();
+        self.plan_settings();
+        self.plan_schema_and_objects();
+        self.plan_instance();
+        Plan {
+            project: self.project.clone(),
+            database: self.state.database.clone(),
+            server_major: self.state.server_major,
+            steward: self.steward,
+            steps: self.steps,
+            instance_steps: self.instance_steps,
+            needs_instance_lock_first,
+        }
+    }
+
+    fn grant_options(&self, inherit: bool, set: bool) -> String {
+        if self.state.has_grant_options() {
+            format!(" WITH INHERIT {}, SET {}", bool_sql(inherit), bool_sql(set))
+        } else {
+            String::new()
+        }
+    }
+
+    /// The steward: created once per slice of projects, usable by the admin through SET ROLE
+    /// only, allowed to create schemas. Returns whether the instance lock must come first.
+    fn plan_steward(&mut self) -> bool {
+        let steward = quote_ident(&self.steward);
+        let admin = &self.state.admin;
+        let exists = self.state.role(&self.steward).is_some();
+        if !exists {
+            self.steps.push(Step::new(
+                Actor::Admin,
+                format!("CREATE ROLE {steward} NOLOGIN NOINHERIT CREATEROLE"),
+                format!(
+                    "create steward `{}`: it creates and manages the roles of a slice of projects, so no role's membership grows with every project",
+                    self.steward
+                ),
+            ));
+        }
+        if !exists || !self.admin_can_set_steward() {
+            self.steps.push(Step::new(
+                Actor::Admin,
+                format!(
+                    "GRANT {steward} TO {}{}",
+                    quote_ident(admin),
+                    self.grant_options(false, true)
+                ),
+                format!("let the admin `{admin}` act as steward `{}`", self.steward),
+            ));
+        }
+        if !exists || !self.state.instance.steward_can_create {
+            self.steps.push(Step::new(
+                Actor::Admin,
+                format!("GRANT CREATE ON DATABASE {} TO {steward}", self.db),
+                format!("let steward `{}` create project schemas", self.steward),
+            ));
+        }
+        // Creating the steward and granting on the database race with other projects of the
+        // same slice: those steps run under the instance lock, taken before the catalog read.
+        !self.steps.is_empty()
+    }
+
+    fn admin_can_set_steward(&self) -> bool {
+        self.state.memberships.iter().any(|m| {
+            m.role == self.steward
+                && m.member == self.state.admin
+                && m.set_option.unwrap_or(true)
+        })
+    }
+
+    /// On 16+ only a holder of ADMIN can manage a role: roles made outside cotenant (by the
+    /// admin, say, as hand-written migrations did) are handed to the steward first.
+    fn plan_adoption(&mut self) {
+        if !self.state.has_grant_options() {
+            return;
+        }
+        for name in [&self.owner, &self.app, &self.login, &self.migrator] {
+            if self.state.role(name).is_some() && !self.steward_administers(name) {
+                self.steps.push(Step::new(
+                    Actor::Admin,
+                    format!(
+                        "GRANT {} TO {} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE",
+                        quote_ident(name),
+                        quote_ident(&self.steward)
+                    ),
+                    format!(
+                        "`{name}` was created outside cotenant: let steward `{}` manage it",
+                        self.steward
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn steward_administers(&self, role: &str) -> bool {
+        self.state
+            .memberships
+            .iter()
+            .any(|m| m.role == role && m.member == self.steward && m.admin_option)
+    }
+
+    fn plan_roles(&mut self, resets: PasswordResets) {
+        let owner = self.owner.clone();
+        let app = self.app.clone();
+        let login = self.login.clone();
+        let migrator = self.migrator.clone();
+        self.plan_role(&owner, None, false);
+        self.plan_role(&app, None, false);
+        let (login_limits, migrator_limits) = (self.settings.login, self.settings.migrator);
+        self.plan_role(&login, Some((LoginRole::App, login_limits)), resets.app);
+        self.plan_role(
+            &migrator,
+            Some((LoginRole::Migrator, migrator_limits)),
+            resets.migrator,
+        );
+    }
+
+    fn plan_role(&mut self, name: &str, login: Option<(LoginRole, LoginLimits)>, reset: bool) {
+        let quoted = quote_ident(name);
+        let limit = login.map_or(-1, |(_, l)| i64::from(l.connection_limit));
+        let Some(existing) = self.state.role(name) else {
+            let step = match login {
+                Some((which, _)) => Step {
+                    actor: Actor::Steward,
+                    statement: Statement::SetsPassword(
+                        format!("CREATE ROLE {quoted} LOGIN NOINHERIT CONNECTION LIMIT {limit}"),
+                        which,
+                    ),
+                    why: format!("create login `{name}`"),
+                },
+                None => Step::new(
+                    Actor::Steward,
+                    format!("CREATE ROLE {quoted} NOLOGIN NOINHERIT"),
+                    format!("create role `{name}`"),
+                ),
+            };
+            self.steps.push(step);
+            return;
+        };
+        let changes = attribute_changes(existing, login.is_some(), limit);
+        if !changes.is_empty() {
+            let (sql, why): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
+            self.steps.push(Step::new(
+                Actor::Steward,
+                format!("ALTER ROLE {quoted} {}", sql.join(" ")),
+                format!("role `{name}` drifted: {}", why.join(", ")),
+            ));
+        }
+        if let Some((which, _)) = login.filter(|_| reset) {
+            self.steps.push(Step {
+                actor: Actor::Steward,
+                statement: Statement::SetsPassword(format!("ALTER ROLE {quoted}"), which),
+                why: format!("the password in the secret store does not authenticate `{name}`"),
+            });
+        }
+    }
+
+    fn plan_memberships(&mut self) {
+        let wanted = [
+            (self.app.clone(), self.login.clone()),
+            (self.owner.clone(), self.migrator.clone()),
+        ];
+        let project = [
+            self.owner.clone(),
+            self.app.clone(),
+            self.login.clone(),
+            self.migrator.clone(),
+        ];
+        let mut kept: BTreeSet<(String, String)> = BTreeSet::new();
+        let state = self.state;
+        for m in &state.memberships {
+            let is_wanted = wanted.iter().any(|(r, u)| *r == m.role && *u == m.member);
+            if is_wanted && self.membership_is_right(m) {
+                kept.insert((m.role.clone(), m.member.clone()));
+                continue;
+            }
+            if !is_wanted && self.is_management_edge(m, &project) {
+                continue;
+            }
+            // Rows on the steward's side belong to other projects of its slice.
+            if !project.contains(&m.role) && !project.contains(&m.member) {
+                continue;
+            }
+            self.revoke_membership(m, is_wanted);
+        }
+        for (role, member) in wanted {
+            if !kept.contains(&(role.clone(), member.clone())) {
+                self.steps.push(Step::new(
+                    Actor::Steward,
+                    format!(
+                        "GRANT {} TO {}{}",
+                        quote_ident(&role),
+                        quote_ident(&member),
+                        self.grant_options(false, true)
+                    ),
+                    format!("`{member}` must be able to SET ROLE `{role}`, without inheriting it"),
+                ));
+            }
+        }
+    }
+
+    fn membership_is_right(&self, m: &Membership) -> bool {
+        !m.admin_option && m.inherit_option != Some(true) && m.set_option != Some(false)
+    }
+
+    /// The steward's ADMIN on the project's roles (16+), and the admin's own from having
+    /// created them before cotenant managed them: they allow management, not use.
+    fn is_management_edge(&self, m: &Membership, project: &[String]) -> bool {
+        self.state.has_grant_options()
+            && project.contains(&m.role)
+            && (m.member == self.steward || m.member == self.state.admin)
+            && m.inherit_option == Some(false)
+            && m.set_option == Some(false)
+    }
+
+    fn revoke_membership(&mut self, m: &Membership, is_wanted: bool) {
+        let granted_by = match &m.grantor {
+            Some(g) if self.state.has_grant_options() && *g != self.steward => {
+                format!(" GRANTED BY {}", quote_ident(g))
+            }
+            _ => String::new(),
+        };
+        let why = if is_wanted {
+            format!(
+                "`{}` may use `{}` only through SET ROLE (no ADMIN, no inheritance): re-grant it",
+                m.member, m.role
+            )
+        } else {
+            format!(
+                "`{}` is a member of `{}`, which the role model does not allow",
+                m.member, m.role
+            )
+        };
+        self.steps.push(Step::new(
+            Actor::Steward,
+            format!(
+                "REVOKE {} FROM {}{granted_by}",
+                quote_ident(&m.role),
+                quote_ident(&m.member)
+            ),
+            why,
+        ));
+    }
+
+    fn plan_settings(&mut self) {
+        let schema = self.state.search_path_setting.clone();
+        let login_wanted = self.wanted_settings(&self.app, &schema, self.settings.login);
+        let migrator_wanted = self.wanted_settings(&self.owner, &schema, self.settings.migrator);
+        let (login, migrator) = (self.login.clone(), self.migrator.clone());
+        let (owner, app) = (self.owner.clone(), self.app.clone());
+        self.plan_role_settings(&login, &login_wanted);
+        self.plan_role_settings(&migrator, &migrator_wanted);
+        self.plan_role_settings(&owner, &BTreeMap::new());
+        self.plan_role_settings(&app, &BTreeMap::new());
+    }
+
+    /// Role defaults of a login: its sessions start as `role`, in the project's schema,
+    /// under the project's timeouts. Values are given as PostgreSQL stores them.
+    fn wanted_settings(
+        &self,
+        role: &str,
+        search_path_setting: &str,
+        limits: LoginLimits,
+    ) -> BTreeMap<String, (String, String)> {
+        let schema_value = search_path_setting
+            .strip_prefix("search_path=")
+            .unwrap_or_default()
+            .to_owned();
+        let mut wanted = BTreeMap::new();
+        wanted.insert("role".to_owned(), (role.to_owned(), quote_literal(role)));
+        wanted.insert(
+            "search_path".to_owned(),
+            (schema_value, quote_ident(self.project.as_str())),
+        );
+        for (name, value) in [
+            ("statement_timeout", limits.statement_timeout),
+            (
+                "idle_in_transaction_session_timeout",
+                limits.idle_in_transaction_timeout,
+            ),
+        ] {
+            let millis = setting_millis(value);
+            wanted.insert(name.to_owned(), (millis.clone(), millis));
+        }
+        wanted
+    }
+
+    fn plan_role_settings(&mut self, name: &str, wanted: &BTreeMap<String, (String, String)>) {
+        let Some(role) = self.state.role(name) else {
+            // A role created by this plan has no settings yet.
+            for (key, (_, sql_value)) in wanted {
+                self.set_setting(name, key, sql_value, "set");
+            }
+            return;
+        };
+        let current: BTreeMap<&str, &str> = role
+            .settings
+            .iter()
+            .filter_map(|s| s.split_once('='))
+            .collect();
+        for (key, (stored, sql_value)) in wanted {
+            match current.get(key.as_str()) {
+                Some(value) if value == stored => {}
+                Some(value) => self.set_setting(
+                    name,
+                    key,
+                    sql_value,
+                    &format!("change from `{value}` to"),
+                ),
+                None => self.set_setting(name, key, sql_value, "set"),
+            }
+        }
+        for key in current.keys().filter(|k| !wanted.contains_key(**k)) {
+            self.steps.push(Step::new(
+                Actor::Steward,
+                format!("ALTER ROLE {} RESET {}", quote_ident(name), quote_ident(key)),
+                format!("`{name}` has a role default `{key}` that the role model does not set"),
+            ));
+        }
+    }
+
+    fn set_setting(&mut self, role: &str, key: &str, sql_value: &str, verb: &str) {
+        self.steps.push(Step::new(
+            Actor::Steward,
+            format!("ALTER ROLE {} SET {key} = {sql_value}", quote_ident(role)),
+            format!("{verb} role default `{key}` of `{role}`"),
+        ));
+    }
+
+    fn plan_schema_and_objects(&mut self) {
+        let schema = quote_ident(self.project.as_str());
+        let owner = quote_ident(&self.owner);
+        let mut owner_steps = Vec::new();
+        let mut before_owner_steps = Vec::new();
+
+        let current_acl: BTreeSet<(String, String)> = match &self.state.schema {
+            None => {
+                before_owner_steps.push(Step::new(
+                    Actor::Steward,
+                    format!("CREATE SCHEMA {schema} AUTHORIZATION {owner}"),
+                    format!("create schema `{}` owned by `{}`", self.project, self.owner),
+                ));
+                [("USAGE", &self.owner), ("CREATE", &self.owner)]
+                    .into_iter()
+                    .map(|(p, g)| (g.clone(), p.to_owned()))
+                    .collect()
+            }
+            Some(s) => {
+                if s.owner != self.owner {
+                    before_owner_steps.push(Step::new(
+                        Actor::Admin,
+                        format!("ALTER SCHEMA {schema} OWNER TO {owner}"),
+                        format!("schema `{}` is owned by `{}`", self.project, s.owner),
+                    ));
+                }
+                s.acl
+                    .iter()
+                    .map(|a| {
+                        // After the owner change, the old owner's privileges are the new owner's.
+                        let grantee = if a.grantee == s.owner { &self.owner } else { &a.grantee };
+                        (grantee.clone(), a.privilege.clone())
+                    })
+                    .collect()
+            }
+        };
+        let wanted_acl: BTreeSet<(String, String)> = [
+            (self.owner.clone(), "CREATE".to_owned()),
+            (self.owner.clone(), "USAGE".to_owned()),
+            (self.app.clone(), "USAGE".to_owned()),
+        ]
+        .into();
+        for (grantee, privilege) in current_acl.difference(&wanted_acl) {
+            owner_steps.push(Step::new(
+                Actor::Owner,
+                format!("REVOKE {privilege} ON SCHEMA {schema} FROM {}", grantee_sql(grantee)),
+                format!("only `{}` may use schema `{}`: `{grantee}` holds {privilege}", self.app, self.project),
+            ));
+        }
+        for (grantee, privilege) in wanted_acl.difference(&current_acl) {
+            owner_steps.push(Step::new(
+                Actor::Owner,
+                format!("GRANT {privilege} ON SCHEMA {schema} TO {}", quote_ident(grantee)),
+                format!("`{grantee}` needs {privilege} on schema `{}`", self.project),
+            ));
+        }
+
+        self.plan_default_privileges(&schema, &mut owner_steps);
+        self.plan_foreign_grants(&schema, &mut owner_steps);
+
+        if before_owner_steps.is_empty() && owner_steps.is_empty() {
+            return;
+        }
+        // The steward acts as the owner only for this transaction: a lasting membership would
+        // put every project's owner into the steward's (and so the admin's) reach for good.
+        let steward = quote_ident(&self.steward);
+        self.steps.push(Step::new(
+            Actor::Steward,
+            format!("GRANT {owner} TO {steward}{}", self.grant_options(false, true)),
+            format!("act as `{}` for this transaction", self.owner),
+        ));
+        self.steps.extend(before_owner_steps);
+        self.steps.extend(owner_steps);
+        self.steps.push(Step::new(
+            Actor::Steward,
+            format!("REVOKE {owner} FROM {steward}"),
+            format!("end acting as `{}`", self.owner),
+        ));
+    }
+
+    fn plan_default_privileges(&self, schema: &str, steps: &mut Vec<Step>) {
+        let current: BTreeSet<(bool, String, String, String)> = self
+            .state
+            .default_acls
+            .iter()
+            .map(|d| (d.in_schema, d.objtype.clone(), d.grantee.clone(), d.privilege.clone()))
+            .collect();
+        let mut wanted = BTreeSet::new();
+        for (objtype, _, privileges) in APP_DEFAULT_PRIVILEGES {
+            for privilege in *privileges {
+                wanted.insert((true, (*objtype).to_owned(), self.app.clone(), (*privilege).to_owned()));
+            }
+        }
+        let scope = |in_schema: bool| {
+            if in_schema {
+                format!(" IN SCHEMA {schema}")
+            } else {
+                String::new()
+            }
+        };
+        for (in_schema, objtype, grantee, privilege) in current.difference(&wanted) {
+            steps.push(Step::new(
+                Actor::Owner,
+                format!(
+                    "ALTER DEFAULT PRIVILEGES{} REVOKE {privilege} ON {} FROM {}",
+                    scope(*in_schema),
+                    objtype_keyword(objtype),
+                    grantee_sql(grantee)
+                ),
+                format!(
+                    "new {} of `{}` must not grant {privilege} to `{grantee}`",
+                    objtype_keyword(objtype).to_lowercase(),
+                    self.owner
+                ),
+            ));
+        }
+        for (_, objtype, grantee, privilege) in wanted.difference(&current) {
+            steps.push(Step::new(
+                Actor::Owner,
+                format!(
+                    "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {privilege} ON {} TO {}",
+                    objtype_keyword(objtype),
+                    quote_ident(grantee)
+                ),
+                format!(
+                    "`{grantee}` gets {privilege} on new {} in `{}`",
+                    objtype_keyword(objtype).to_lowercase(),
+                    self.project
+                ),
+            ));
+        }
+        // Without a global row PostgreSQL's built-in default lets PUBLIC execute new functions
+        // and use new types; a per-schema REVOKE cannot take that back, a global one can.
+        for (objtype, privilege) in [("f", "EXECUTE"), ("T", "USAGE")] {
+            if !self.state.global_default_acl_types.iter().any(|t| t == objtype) {
+                steps.push(Step::new(
+                    Actor::Owner,
+                    format!(
+                        "ALTER DEFAULT PRIVILEGES REVOKE {privilege} ON {} FROM PUBLIC",
+                        objtype_keyword(objtype)
+                    ),
+                    format!(
+                        "PUBLIC must not get {privilege} on new {} of `{}`",
+                        objtype_keyword(objtype).to_lowercase(),
+                        self.owner
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn plan_foreign_grants(&self, schema: &str, steps: &mut Vec<Step>) {
+        for grant in &self.state.foreign_grants {
+            let object = match &grant.args {
+                Some(args) => format!("{schema}.{}({args})", quote_ident(&grant.name)),
+                None => format!("{schema}.{}", quote_ident(&grant.name)),
+            };
+            steps.push(Step::new(
+                Actor::Owner,
+                format!(
+                    "REVOKE ALL ON {} {object} FROM {}",
+                    grant.kind,
+                    grantee_sql(&grant.grantee)
+                ),
+                format!(
+                    "`{}` is outside project `{}` yet holds privileges on {} {object}",
+                    grant.grantee,
+                    self.project,
+                    grant.kind.to_lowercase()
+                ),
+            ));
+        }
+    }
+
+    fn plan_instance(&mut self) {
+        let instance = &self.state.instance;
+        let db = &self.db;
+        if instance.public_can_connect {
+            if !instance.logins_relying_on_public.is_empty() {
+                let logins: Vec<String> = instance
+                    .logins_relying_on_public
+                    .iter()
+                    .map(|l| quote_ident(l))
+                    .collect();
+                self.instance_steps.push(Step::new(
+                    Actor::Admin,
+                    format!("GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {}", logins.join(", ")),
+                    format!(
+                        "logins that connect today through PUBLIC keep their access: {}",
+                        instance.logins_relying_on_public.join(", ")
+                    ),
+                ));
+            }
+            self.instance_steps.push(Step::new(
+                Actor::Admin,
+                format!("REVOKE CONNECT ON DATABASE {db} FROM PUBLIC"),
+                "a role may connect only where it is granted CONNECT",
+            ));
+        }
+        if instance.public_can_temp {
+            self.instance_steps.push(Step::new(
+                Actor::Admin,
+                format!("REVOKE TEMPORARY ON DATABASE {db} FROM PUBLIC"),
+                "project logins must not create temporary tables",
+            ));
+        }
+        let missing: Vec<&String> = [&self.login, &self.migrator]
+            .into_iter()
+            .filter(|l| !instance.can_connect.contains(l))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|l| quote_ident(l)).collect();
+            self.instance_steps.push(Step::new(
+                Actor::Admin,
+                format!("GRANT CONNECT ON DATABASE {db} TO {}", names.join(", ")),
+                format!(
+                    "{} must be able to connect",
+                    missing.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(" and ")
+                ),
+            ));
+        }
+        if instance.public_can_create_in_public {
+            self.instance_steps.push(Step::new(
+                Actor::Admin,
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_owned(),
+                "no role may create objects in schema public unless granted",
+            ));
+        }
+    }
+}
+
+fn bool_sql(value: bool) -> &'static str {
+    if value { "TRUE" } else { "FALSE" }
+}
+
+/// The attribute clauses that bring `role` to the role model, with the reason for each.
+fn attribute_changes(role: &RoleState, login: bool, limit: i64) -> Vec<(String, String)> {
+    let mut changes = Vec::new();
+    let mut forbid = |has: bool, clause: &str, attribute: &str| {
+        if has {
+            changes.push((clause.to_owned(), format!("has {attribute}")));
+        }
+    };
+    forbid(role.superuser, "NOSUPERUSER", "SUPERUSER");
+    forbid(role.createdb, "NOCREATEDB", "CREATEDB");
+    forbid(role.createrole, "NOCREATEROLE", "CREATEROLE");
+    forbid(role.replication, "NOREPLICATION", "REPLICATION");
+    forbid(role.bypassrls, "NOBYPASSRLS", "BYPASSRLS");
+    forbid(role.inherit, "NOINHERIT", "INHERIT");
+    if role.login != login {
+        let (clause, why) = if login {
+            ("LOGIN", "cannot log in")
+        } else {
+            ("NOLOGIN", "can log in")
+        };
+        changes.push((clause.to_owned(), why.to_owned()));
+    }
+    if i64::from(role.connection_limit) != limit {
+        changes.push((
+            format!("CONNECTION LIMIT {limit}"),
+            format!("connection limit is {} instead of {limit}", role.connection_limit),
+        ));
+    }
+    changes
+}
