@@ -1,9 +1,11 @@
 //! Opening connections to an environment: TLS by the configured mode, the password from a
 //! secret, and errors that name where and as whom without ever showing the password.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use secrecy::ExposeSecret;
@@ -21,30 +23,55 @@ pub(crate) struct Endpoint {
     pub(crate) port: u16,
     pub(crate) database: String,
     pub(crate) tls: TlsMode,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// Connecting to an environment failed.
 #[derive(Debug, thiserror::Error)]
-#[error("connecting to {host}:{port}/{database} as `{user}`: {source}")]
-pub struct ConnectError {
-    host: String,
-    port: u16,
-    database: String,
-    user: String,
-    #[source]
-    source: tokio_postgres::Error,
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The credential to connect with could not be read.
+    #[error("reading the credential for environment `{environment}`: {source}")]
+    Secret {
+        /// The environment.
+        environment: String,
+        /// What went wrong.
+        #[source]
+        source: crate::secret::SecretError,
+    },
+    /// The `ca_file` of a `verify-full` environment could not be used.
+    #[error("reading CA certificates from {}: {reason}; check `ca_file` in the config", path.display())]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server could not be reached or refused the connection.
+    #[error("connecting to {host}:{port}/{database} as `{user}`: {source}")]
+    Server {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The database.
+        database: String,
+        /// The role the connection was attempted as.
+        user: String,
+        /// The driver's error; carries the server's SQLSTATE when it refused.
+        #[source]
+        source: tokio_postgres::Error,
+    },
 }
 
 impl ConnectError {
     /// The server's SQLSTATE, when the server refused the connection (e.g. `28P01` for a wrong
     /// password, `42501` for a missing CONNECT privilege).
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
-        self.source.code()
-    }
-
-    /// The role the connection was attempted as.
-    pub fn user(&self) -> &str {
-        &self.user
+        match self {
+            ConnectError::Server { source, .. } => source.code(),
+            _ => None,
+        }
     }
 }
 
@@ -58,7 +85,7 @@ impl Endpoint {
     ) -> Result<Client, ConnectError> {
         let mut config = self.pg_config(&secret.username, application_name);
         config.password(secret.password.expose_secret());
-        let fail = |source| ConnectError {
+        let fail = |source| ConnectError::Server {
             host: self.host.clone(),
             port: self.port,
             database: self.database.clone(),
@@ -72,7 +99,7 @@ impl Endpoint {
                 client
             }
             TlsMode::Require | TlsMode::VerifyFull => {
-                let tls = MakeRustlsConnect::new(rustls_config(self.tls));
+                let tls = MakeRustlsConnect::new(self.rustls_config()?);
                 let (client, connection) = config.connect(tls).await.map_err(fail)?;
                 tokio::spawn(drive(connection));
                 client
@@ -109,25 +136,45 @@ where
     }
 }
 
-/// The rustls configuration for a TLS mode: `verify-full` checks the chain against the
-/// webpki roots and the host name; `require` encrypts without checking who answers, as
-/// libpq's `sslmode=require` does.
-pub(crate) fn rustls_config(mode: TlsMode) -> rustls::ClientConfig {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions");
-    match mode {
-        TlsMode::VerifyFull => {
-            let roots = rustls::RootCertStore {
+impl Endpoint {
+    /// The rustls configuration for the TLS mode: `verify-full` checks the chain against
+    /// `ca_file` (or the bundled web roots) and the host name; `require` encrypts without
+    /// checking who answers, as libpq's `sslmode=require` does.
+    fn rustls_config(&self) -> Result<rustls::ClientConfig, ConnectError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions");
+        Ok(match self.tls {
+            TlsMode::VerifyFull => builder
+                .with_root_certificates(self.root_certificates()?)
+                .with_no_client_auth(),
+            TlsMode::Require | TlsMode::Disable => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+                .with_no_client_auth(),
+        })
+    }
+
+    fn root_certificates(&self) -> Result<rustls::RootCertStore, ConnectError> {
+        let Some(path) = &self.ca_file else {
+            return Ok(rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            builder.with_root_certificates(roots).with_no_client_auth()
+            });
+        };
+        let fail = |reason: String| ConnectError::CaFile {
+            path: path.clone(),
+            reason,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| fail(e.to_string()))? {
+            let cert = cert.map_err(|e| fail(e.to_string()))?;
+            roots.add(cert).map_err(|e| fail(e.to_string()))?;
         }
-        TlsMode::Require | TlsMode::Disable => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
-            .with_no_client_auth(),
+        if roots.is_empty() {
+            return Err(fail("it holds no PEM certificate".to_owned()));
+        }
+        Ok(roots)
     }
 }
 

@@ -88,6 +88,17 @@ SELECT jsonb_build_object(
         ) o, aclexplode(o.acl) a
         WHERE a.grantee NOT IN (SELECT oid FROM project)
         GROUP BY o.kind, o.name, o.args, a.grantee),
+    -- What deprovisioning would drop: the schema's relations, routines and standalone types.
+    'objects', (
+        SELECT coalesce(jsonb_agg(o.name ORDER BY o.name), '[]') FROM (
+            SELECT c.relname::text AS name FROM pg_class c
+            WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S', 'c')
+            UNION ALL
+            SELECT p.proname || '()' FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM schema)
+            UNION ALL
+            SELECT t.typname::text FROM pg_type t
+            WHERE t.typnamespace = (SELECT oid FROM schema) AND t.typtype IN ('e', 'd', 'r', 'm')
+        ) o),
     'instance', jsonb_build_object(
         'public_can_connect', EXISTS (SELECT 1 FROM db, aclexplode(db.acl) a
                                       WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'),

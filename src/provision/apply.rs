@@ -4,12 +4,13 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::{Client, Transaction};
 
 use super::ProvisionError;
-use super::plan::{self, LoginRole, PasswordResets, Plan};
+use super::plan::{self, PasswordResets, Plan};
 use super::settings::ProjectSettings;
 use super::state::ProjectState;
 use super::steward;
 use crate::ProjectName;
 use crate::lock::LockKey;
+use crate::secret::Login;
 
 /// The passwords of a project's two logins, as the secret store holds them.
 pub struct LoginPasswords {
@@ -41,7 +42,12 @@ pub async fn plan(
     settings: &ProjectSettings,
 ) -> Result<Plan, ProvisionError> {
     let state = read(client, project).await?;
-    Ok(plan::compute(&state, project, settings, PasswordResets::default()))
+    Ok(plan::compute(
+        &state,
+        project,
+        settings,
+        PasswordResets::default(),
+    ))
 }
 
 /// Brings `project` to the role model on the instance behind `client`, in one transaction.
@@ -62,7 +68,9 @@ pub async fn apply(
         source,
     };
     let tx = client.transaction().await.map_err(failed)?;
-    lock(&tx, LockKey::provision(project)).await.map_err(failed)?;
+    lock(&tx, LockKey::provision(project))
+        .await
+        .map_err(failed)?;
     let mut state = read(&tx, project).await?;
     let mut plan = plan::compute(&state, project, settings, resets);
     if plan.needs_instance_lock_first() {
@@ -81,10 +89,10 @@ pub async fn apply(
             .await
             .map_err(failed)?;
     }
-    let verifier = |login: LoginRole| {
+    let verifier = |login: Login| {
         let password = match login {
-            LoginRole::App => &passwords.app,
-            LoginRole::Migrator => &passwords.migrator,
+            Login::App => &passwords.app,
+            Login::Migrator => &passwords.migrator,
         };
         postgres_protocol::password::scram_sha_256(password.expose_secret().as_bytes())
     };

@@ -5,6 +5,48 @@ use crate::ProjectName;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProvisionError {
+    /// The failure happened on this environment; environments after it were not touched.
+    #[error("on environment `{environment}`: {source}")]
+    InEnvironment {
+        /// The environment.
+        environment: String,
+        /// What failed there.
+        #[source]
+        source: Box<ProvisionError>,
+    },
+    /// The admin connection could not be opened.
+    #[error(transparent)]
+    Connect(#[from] crate::connect::ConnectError),
+    /// A login's secret could not be read or written.
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
+    /// A login's secret names another user than the login it is for.
+    #[error(
+        "secret `{id}` is for user `{found}`, not `{expected}`: correct its `username`, or delete the secret so provisioning creates a new one"
+    )]
+    SecretMismatch {
+        /// The secret's id.
+        id: String,
+        /// The username in the secret.
+        found: String,
+        /// The login it should name.
+        expected: String,
+    },
+    /// After provisioning, two environments report different states for the project.
+    #[error(
+        "project `{project}` differs between `{first}` and `{second}` after provisioning: {}",
+        differences.join("; ")
+    )]
+    EnvironmentsDiffer {
+        /// The project.
+        project: ProjectName,
+        /// The environment provisioned first.
+        first: String,
+        /// The environment that differs from it.
+        second: String,
+        /// What differs, `-` lines only in the first, `+` lines only in the second.
+        differences: Vec<String>,
+    },
     /// Reading the catalog failed.
     #[error("reading the catalog for project `{project}`: {source}")]
     Catalog {
@@ -15,7 +57,9 @@ pub enum ProvisionError {
         source: tokio_postgres::Error,
     },
     /// The catalog state could not be decoded: a bug in cotenant's catalog query.
-    #[error("decoding the catalog state of project `{project}` (a bug in cotenant, please report it): {source}")]
+    #[error(
+        "decoding the catalog state of project `{project}` (a bug in cotenant, please report it): {source}"
+    )]
     CatalogDecode {
         /// The project.
         project: ProjectName,
@@ -44,4 +88,47 @@ pub enum ProvisionError {
         /// Why each remaining step is needed.
         left: Vec<String>,
     },
+    /// Deprovisioning refused: the schema still holds objects.
+    #[error(
+        "schema `{project}` holds {} object(s) ({}): deprovisioning refuses to drop them; to drop them anyway, confirm with the project name (`--force {project}`)",
+        objects.len(),
+        preview(objects)
+    )]
+    SchemaNotEmpty {
+        /// The project.
+        project: ProjectName,
+        /// The objects' names.
+        objects: Vec<String>,
+    },
+    /// The confirmation typed for a forced deprovision is not the project's name.
+    #[error("confirmation `{typed}` does not match project `{project}`: nothing was dropped")]
+    ConfirmationMismatch {
+        /// The project.
+        project: ProjectName,
+        /// What was typed.
+        typed: String,
+    },
+}
+
+impl ProvisionError {
+    pub(crate) fn in_environment(self, environment: &str) -> Self {
+        ProvisionError::InEnvironment {
+            environment: environment.to_owned(),
+            source: Box::new(self),
+        }
+    }
+}
+
+fn preview(objects: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut out = objects
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if objects.len() > SHOWN {
+        out.push_str(&format!(", and {} more", objects.len() - SHOWN));
+    }
+    out
 }

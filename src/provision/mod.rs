@@ -6,13 +6,17 @@
 //! Running it again plans nothing.
 
 mod apply;
+mod deprovision;
 mod error;
 mod plan;
 mod settings;
 mod state;
 mod steward;
+mod summary;
 
 pub use apply::{LoginPasswords, apply, plan};
+pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;
-pub use plan::{Actor, LoginRole, PasswordResets, Plan, Step};
+pub use plan::{Actor, PasswordResets, Plan, Step};
 pub use settings::{LoginLimits, ProjectSettings};
+pub(crate) use summary::{differences, summary};

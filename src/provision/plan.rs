@@ -10,6 +10,7 @@ use super::steward;
 use crate::ProjectName;
 use crate::ident::{quote_ident, quote_literal};
 use crate::lock::LockKey;
+use crate::secret::Login;
 
 /// Which role a step runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,21 +24,12 @@ pub enum Actor {
     Owner,
 }
 
-/// A project login, the two roles that get a password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LoginRole {
-    /// `<p>_login`, what services connect as.
-    App,
-    /// `<p>_migrator`, what migrations run as.
-    Migrator,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Statement {
     Sql(String),
     /// A statement that ends with `PASSWORD <the login's password>`: the password is only
     /// known at apply time and never part of the plan.
-    SetsPassword(String, LoginRole),
+    SetsPassword(String, Login),
 }
 
 /// One statement of a [`Plan`] and why it is needed.
@@ -49,7 +41,7 @@ pub struct Step {
 }
 
 impl Step {
-    fn new(actor: Actor, sql: String, why: impl Into<String>) -> Self {
+    pub(crate) fn new(actor: Actor, sql: String, why: impl Into<String>) -> Self {
         Self {
             actor,
             statement: Statement::Sql(sql),
@@ -79,7 +71,7 @@ impl Step {
     }
 
     /// The login whose password this step sets, if any.
-    pub fn sets_password(&self) -> Option<LoginRole> {
+    pub fn sets_password(&self) -> Option<Login> {
         match self.statement {
             Statement::SetsPassword(_, login) => Some(login),
             Statement::Sql(_) => None,
@@ -87,7 +79,7 @@ impl Step {
     }
 
     /// The statement with the password's SCRAM verifier in place: what is sent to the server.
-    pub(crate) fn executable_sql(&self, verifier: impl Fn(LoginRole) -> String) -> String {
+    pub(crate) fn executable_sql(&self, verifier: impl Fn(Login) -> String) -> String {
         match &self.statement {
             Statement::Sql(sql) => sql.clone(),
             Statement::SetsPassword(sql, login) => {
@@ -97,11 +89,11 @@ impl Step {
     }
 }
 
-fn login_name(project: &ProjectName, login: LoginRole) -> String {
+fn login_name(project: &ProjectName, login: Login) -> String {
     let roles = project.roles();
     match login {
-        LoginRole::App => roles.login,
-        LoginRole::Migrator => roles.migrator,
+        Login::App => roles.login,
+        Login::Migrator => roles.migrator,
     }
 }
 
@@ -125,6 +117,24 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan of `steps`, then `instance_steps` under the instance lock.
+    pub(crate) fn from_steps(
+        project: &ProjectName,
+        state: &ProjectState,
+        steps: Vec<Step>,
+        instance_steps: Vec<Step>,
+    ) -> Self {
+        Self {
+            project: project.clone(),
+            database: state.database.clone(),
+            server_major: state.server_major,
+            steward: steward::for_project(project),
+            steps,
+            instance_steps,
+            needs_instance_lock_first: false,
+        }
+    }
+
     /// The project the plan is for.
     pub fn project(&self) -> &ProjectName {
         &self.project
@@ -146,7 +156,7 @@ impl Plan {
     }
 
     /// The logins whose password the plan sets.
-    pub fn sets_passwords(&self) -> BTreeSet<LoginRole> {
+    pub fn sets_passwords(&self) -> BTreeSet<Login> {
         self.steps().filter_map(Step::sets_password).collect()
     }
 
@@ -160,13 +170,15 @@ impl Plan {
 
     /// The steps before the instance-wide ones, with the role switches they need, as
     /// statements ready to send.
-    pub(crate) fn project_sql(&self, verifier: impl Fn(LoginRole) -> String) -> String {
+    pub(crate) fn project_sql(&self, verifier: impl Fn(Login) -> String) -> String {
         self.render(&self.steps, |s| s.executable_sql(&verifier))
     }
 
     /// The instance-wide steps, to run under the instance lock.
     pub(crate) fn instance_sql(&self) -> String {
-        self.render(&self.instance_steps, |s| s.executable_sql(|_| String::new()))
+        self.render(&self.instance_steps, |s| {
+            s.executable_sql(|_| String::new())
+        })
     }
 
     fn render(&self, steps: &[Step], sql: impl Fn(&Step) -> String) -> String {
@@ -191,7 +203,10 @@ impl Plan {
         match actor {
             Actor::Admin => "RESET ROLE".to_owned(),
             Actor::Steward => format!("SET LOCAL ROLE {}", quote_ident(&self.steward)),
-            Actor::Owner => format!("SET LOCAL ROLE {}", quote_ident(&self.project.roles().owner)),
+            Actor::Owner => format!(
+                "SET LOCAL ROLE {}",
+                quote_ident(&self.project.roles().owner)
+            ),
         }
     }
 
@@ -224,7 +239,10 @@ impl Plan {
         }
         out.push_str("BEGIN;\n");
         let lock = |key: LockKey, what: &str| {
-            format!("SELECT pg_advisory_xact_lock({}); -- {what}\n", key.as_i64())
+            format!(
+                "SELECT pg_advisory_xact_lock({}); -- {what}\n",
+                key.as_i64()
+            )
         };
         if self.needs_instance_lock_first {
             out.push_str(&lock(LockKey::instance(), "cotenant's instance-wide lock"));
@@ -353,7 +371,11 @@ fn grantee_sql(grantee: &str) -> String {
 }
 
 impl<'a> Planner<'a> {
-    fn new(state: &'a ProjectState, project: &'a ProjectName, settings: &'a ProjectSettings) -> Self {
+    fn new(
+        state: &'a ProjectState,
+        project: &'a ProjectName,
+        settings: &'a ProjectSettings,
+    ) -> Self {
         let roles = project.roles();
         Self {
             state,
@@ -438,9 +460,7 @@ impl<'a> Planner<'a> {
 
     fn admin_can_set_steward(&self) -> bool {
         self.state.memberships.iter().any(|m| {
-            m.role == self.steward
-                && m.member == self.state.admin
-                && m.set_option.unwrap_or(true)
+            m.role == self.steward && m.member == self.state.admin && m.set_option.unwrap_or(true)
         })
     }
 
@@ -483,15 +503,15 @@ impl<'a> Planner<'a> {
         self.plan_role(&owner, None, false);
         self.plan_role(&app, None, false);
         let (login_limits, migrator_limits) = (self.settings.login, self.settings.migrator);
-        self.plan_role(&login, Some((LoginRole::App, login_limits)), resets.app);
+        self.plan_role(&login, Some((Login::App, login_limits)), resets.app);
         self.plan_role(
             &migrator,
-            Some((LoginRole::Migrator, migrator_limits)),
+            Some((Login::Migrator, migrator_limits)),
             resets.migrator,
         );
     }
 
-    fn plan_role(&mut self, name: &str, login: Option<(LoginRole, LoginLimits)>, reset: bool) {
+    fn plan_role(&mut self, name: &str, login: Option<(Login, LoginLimits)>, reset: bool) {
         let quoted = quote_ident(name);
         let limit = login.map_or(-1, |(_, l)| i64::from(l.connection_limit));
         let Some(existing) = self.state.role(name) else {
@@ -677,19 +697,20 @@ impl<'a> Planner<'a> {
         for (key, (stored, sql_value)) in wanted {
             match current.get(key.as_str()) {
                 Some(value) if value == stored => {}
-                Some(value) => self.set_setting(
-                    name,
-                    key,
-                    sql_value,
-                    &format!("change from `{value}` to"),
-                ),
+                Some(value) => {
+                    self.set_setting(name, key, sql_value, &format!("change from `{value}` to"))
+                }
                 None => self.set_setting(name, key, sql_value, "set"),
             }
         }
         for key in current.keys().filter(|k| !wanted.contains_key(**k)) {
             self.steps.push(Step::new(
                 Actor::Steward,
-                format!("ALTER ROLE {} RESET {}", quote_ident(name), quote_ident(key)),
+                format!(
+                    "ALTER ROLE {} RESET {}",
+                    quote_ident(name),
+                    quote_ident(key)
+                ),
                 format!("`{name}` has a role default `{key}` that the role model does not set"),
             ));
         }
@@ -733,7 +754,11 @@ impl<'a> Planner<'a> {
                     .iter()
                     .map(|a| {
                         // After the owner change, the old owner's privileges are the new owner's.
-                        let grantee = if a.grantee == s.owner { &self.owner } else { &a.grantee };
+                        let grantee = if a.grantee == s.owner {
+                            &self.owner
+                        } else {
+                            &a.grantee
+                        };
                         (grantee.clone(), a.privilege.clone())
                     })
                     .collect()
@@ -748,14 +773,23 @@ impl<'a> Planner<'a> {
         for (grantee, privilege) in current_acl.difference(&wanted_acl) {
             owner_steps.push(Step::new(
                 Actor::Owner,
-                format!("REVOKE {privilege} ON SCHEMA {schema} FROM {}", grantee_sql(grantee)),
-                format!("only `{}` may use schema `{}`: `{grantee}` holds {privilege}", self.app, self.project),
+                format!(
+                    "REVOKE {privilege} ON SCHEMA {schema} FROM {}",
+                    grantee_sql(grantee)
+                ),
+                format!(
+                    "only `{}` may use schema `{}`: `{grantee}` holds {privilege}",
+                    self.app, self.project
+                ),
             ));
         }
         for (grantee, privilege) in wanted_acl.difference(&current_acl) {
             owner_steps.push(Step::new(
                 Actor::Owner,
-                format!("GRANT {privilege} ON SCHEMA {schema} TO {}", quote_ident(grantee)),
+                format!(
+                    "GRANT {privilege} ON SCHEMA {schema} TO {}",
+                    quote_ident(grantee)
+                ),
                 format!("`{grantee}` needs {privilege} on schema `{}`", self.project),
             ));
         }
@@ -771,7 +805,10 @@ impl<'a> Planner<'a> {
         let steward = quote_ident(&self.steward);
         self.steps.push(Step::new(
             Actor::Steward,
-            format!("GRANT {owner} TO {steward}{}", self.grant_options(false, true)),
+            format!(
+                "GRANT {owner} TO {steward}{}",
+                self.grant_options(false, true)
+            ),
             format!("act as `{}` for this transaction", self.owner),
         ));
         self.steps.extend(before_owner_steps);
@@ -788,12 +825,24 @@ impl<'a> Planner<'a> {
             .state
             .default_acls
             .iter()
-            .map(|d| (d.in_schema, d.objtype.clone(), d.grantee.clone(), d.privilege.clone()))
+            .map(|d| {
+                (
+                    d.in_schema,
+                    d.objtype.clone(),
+                    d.grantee.clone(),
+                    d.privilege.clone(),
+                )
+            })
             .collect();
         let mut wanted = BTreeSet::new();
         for (objtype, _, privileges) in APP_DEFAULT_PRIVILEGES {
             for privilege in *privileges {
-                wanted.insert((true, (*objtype).to_owned(), self.app.clone(), (*privilege).to_owned()));
+                wanted.insert((
+                    true,
+                    (*objtype).to_owned(),
+                    self.app.clone(),
+                    (*privilege).to_owned(),
+                ));
             }
         }
         let scope = |in_schema: bool| {
@@ -837,7 +886,12 @@ impl<'a> Planner<'a> {
         // Without a global row PostgreSQL's built-in default lets PUBLIC execute new functions
         // and use new types; a per-schema REVOKE cannot take that back, a global one can.
         for (objtype, privilege) in [("f", "EXECUTE"), ("T", "USAGE")] {
-            if !self.state.global_default_acl_types.iter().any(|t| t == objtype) {
+            if !self
+                .state
+                .global_default_acl_types
+                .iter()
+                .any(|t| t == objtype)
+            {
                 steps.push(Step::new(
                     Actor::Owner,
                     format!(
@@ -889,7 +943,10 @@ impl<'a> Planner<'a> {
                     .collect();
                 self.instance_steps.push(Step::new(
                     Actor::Admin,
-                    format!("GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {}", logins.join(", ")),
+                    format!(
+                        "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {}",
+                        logins.join(", ")
+                    ),
                     format!(
                         "logins that connect today through PUBLIC keep their access: {}",
                         instance.logins_relying_on_public.join(", ")
@@ -920,7 +977,11 @@ impl<'a> Planner<'a> {
                 format!("GRANT CONNECT ON DATABASE {db} TO {}", names.join(", ")),
                 format!(
                     "{} must be able to connect",
-                    missing.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(" and ")
+                    missing
+                        .iter()
+                        .map(|l| format!("`{l}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             ));
         }
@@ -963,7 +1024,10 @@ fn attribute_changes(role: &RoleState, login: bool, limit: i64) -> Vec<(String, 
     if i64::from(role.connection_limit) != limit {
         changes.push((
             format!("CONNECTION LIMIT {limit}"),
-            format!("connection limit is {} instead of {limit}", role.connection_limit),
+            format!(
+                "connection limit is {} instead of {limit}",
+                role.connection_limit
+            ),
         ));
     }
     changes

@@ -26,6 +26,8 @@ pub(crate) struct ProjectState {
     /// PostgreSQL's built-in defaults apply (PUBLIC may execute functions and use types).
     pub(crate) global_default_acl_types: Vec<String>,
     pub(crate) foreign_grants: Vec<ForeignGrant>,
+    /// The names of the relations, routines and standalone types in the schema.
+    pub(crate) objects: Vec<String>,
     pub(crate) instance: InstanceState,
 }
 

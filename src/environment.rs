@@ -1,0 +1,342 @@
+//! Environments: a configured instance, its admin credential and its projects' secrets, and
+//! [`Cotenant`], which runs each operation over all environments, staging first.
+
+use std::sync::Arc;
+
+use rand::distr::{Alphanumeric, SampleString};
+use secrecy::SecretString;
+use tokio_postgres::Client;
+
+use crate::ProjectName;
+use crate::config::{Config, ConfigError, EnvironmentConfig};
+use crate::connect::{ConnectError, Endpoint};
+use crate::provision::{
+    self, DropObjects, LoginPasswords, PasswordResets, Plan, ProjectSettings, ProvisionError,
+};
+use crate::secret::{DbSecret, Login, SecretError, SecretNaming, SecretSource};
+
+/// The length of generated login passwords: 32 alphanumeric characters, about 190 bits.
+const PASSWORD_LEN: usize = 32;
+
+/// One configured environment (an instance shared by many projects) and the secret store
+/// that holds its credentials.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    config: EnvironmentConfig,
+    naming: SecretNaming,
+    secrets: Arc<dyn SecretSource>,
+}
+
+impl Environment {
+    /// An environment reached as `config` says, with credentials in `secrets`, named by `naming`.
+    pub fn new(
+        config: EnvironmentConfig,
+        naming: SecretNaming,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Self {
+        Self {
+            config,
+            naming,
+            secrets,
+        }
+    }
+
+    /// The environment's name, e.g. `staging`.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// How the environment is reached.
+    pub fn config(&self) -> &EnvironmentConfig {
+        &self.config
+    }
+
+    /// The secret store.
+    pub fn secrets(&self) -> &Arc<dyn SecretSource> {
+        &self.secrets
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: self.config.host.clone(),
+            port: self.config.port,
+            database: self.config.database.clone(),
+            tls: self.config.tls,
+            ca_file: self.config.ca_file.clone(),
+        }
+    }
+
+    /// Connects as the admin, with the password from the environment's admin secret.
+    pub async fn connect_admin(&self) -> Result<Client, ConnectError> {
+        let secret = self
+            .secrets
+            .get_current(&self.config.admin_secret)
+            .await
+            .map_err(|source| ConnectError::Secret {
+                environment: self.name().to_owned(),
+                source,
+            })?;
+        self.endpoint().connect(&secret, "cotenant").await
+    }
+
+    /// Connects as one of `project`'s logins with the password from its secret.
+    pub async fn connect_login(
+        &self,
+        project: &ProjectName,
+        login: Login,
+    ) -> Result<Client, ConnectError> {
+        let secret =
+            self.login_secret(project, login)
+                .await
+                .map_err(|source| ConnectError::Secret {
+                    environment: self.name().to_owned(),
+                    source,
+                })?;
+        self.endpoint().connect(&secret, project.as_str()).await
+    }
+
+    /// The id of the secret of `project`'s `login` on this environment.
+    pub fn secret_id(&self, project: &ProjectName, login: Login) -> String {
+        self.naming.secret_id(self.name(), project.as_str(), login)
+    }
+
+    /// The current credential of `project`'s `login`.
+    pub async fn login_secret(
+        &self,
+        project: &ProjectName,
+        login: Login,
+    ) -> Result<DbSecret, SecretError> {
+        self.secrets
+            .get_current(&self.secret_id(project, login))
+            .await
+    }
+
+    /// What provisioning `project` here would change, changing nothing.
+    pub async fn plan(
+        &self,
+        project: &ProjectName,
+        settings: &ProjectSettings,
+    ) -> Result<Plan, ProvisionError> {
+        let client = self.connect_admin().await?;
+        provision::plan(&client, project, settings).await
+    }
+
+    /// Provisions `project` here: its logins' secrets are created if missing (existing ones
+    /// are kept), then the plan is applied in one transaction. A login whose secret's password
+    /// no longer authenticates gets that password again. Returns the applied plan.
+    pub async fn provision(
+        &self,
+        project: &ProjectName,
+        settings: &ProjectSettings,
+    ) -> Result<Plan, ProvisionError> {
+        let passwords = LoginPasswords {
+            app: self.ensure_secret(project, Login::App).await?,
+            migrator: self.ensure_secret(project, Login::Migrator).await?,
+        };
+        let mut client = self.connect_admin().await?;
+        let before = provision::plan(&client, project, settings).await?;
+        let created = before.sets_passwords();
+        let mut resets = PasswordResets::default();
+        for login in Login::ALL {
+            if !created.contains(&login) && self.password_is_stale(project, login).await {
+                match login {
+                    Login::App => resets.app = true,
+                    Login::Migrator => resets.migrator = true,
+                }
+            }
+        }
+        provision::apply(&mut client, project, settings, &passwords, resets).await
+    }
+
+    /// The password of `login`'s secret, after creating the secret with a new password if it
+    /// did not exist. Never overwrites: a secret created concurrently wins and is read back.
+    async fn ensure_secret(
+        &self,
+        project: &ProjectName,
+        login: Login,
+    ) -> Result<SecretString, ProvisionError> {
+        let id = self.secret_id(project, login);
+        let username = role_of(project, login);
+        let secret = match self.secrets.get_current(&id).await {
+            Ok(secret) => secret,
+            Err(SecretError::NotFound { .. }) => {
+                let password = Alphanumeric.sample_string(&mut rand::rng(), PASSWORD_LEN);
+                let secret = DbSecret::new(
+                    self.config.host.clone(),
+                    self.config.port,
+                    username.clone(),
+                    SecretString::from(password),
+                    self.config.database.clone(),
+                );
+                match self.secrets.create(&id, &secret).await {
+                    Ok(_version) => secret,
+                    Err(SecretError::AlreadyExists { .. }) => self.secrets.get_current(&id).await?,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if secret.username != username {
+            return Err(ProvisionError::SecretMismatch {
+                id,
+                found: secret.username,
+                expected: username,
+            });
+        }
+        Ok(secret.password)
+    }
+
+    /// Whether `login` exists but its secret's password is refused by the server.
+    async fn password_is_stale(&self, project: &ProjectName, login: Login) -> bool {
+        match self.connect_login(project, login).await {
+            Ok(_) => false,
+            Err(e) => e.code() == Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
+        }
+    }
+
+    /// Drops `project` here (see [`provision::deprovision`]), then deletes its secrets.
+    pub async fn deprovision(
+        &self,
+        project: &ProjectName,
+        drop_objects: &DropObjects,
+    ) -> Result<Plan, ProvisionError> {
+        let mut client = self.connect_admin().await?;
+        let plan = provision::deprovision(&mut client, project, drop_objects).await?;
+        for login in Login::ALL {
+            self.secrets.delete(&self.secret_id(project, login)).await?;
+        }
+        Ok(plan)
+    }
+}
+
+fn role_of(project: &ProjectName, login: Login) -> String {
+    let roles = project.roles();
+    match login {
+        Login::App => roles.login,
+        Login::Migrator => roles.migrator,
+    }
+}
+
+/// Every configured environment, in promotion order: what the CLI and scripts drive.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use cotenant::{Cotenant, config::Config, provision::ProjectSettings};
+///
+/// let cotenant = Cotenant::open(Config::load("cotenant.toml")?).await?;
+/// let reli = "reli".parse()?;
+/// for (environment, plan) in cotenant.provision(&reli, &ProjectSettings::default()).await? {
+///     println!("{environment}: {} statement(s)", plan.len());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cotenant {
+    environments: Vec<Environment>,
+}
+
+impl Cotenant {
+    /// Opens the configured secret store and the environments of `config`.
+    pub async fn open(config: Config) -> Result<Self, SecretError> {
+        let secrets = config.secrets.open().await?;
+        Ok(Self::with_secrets(&config, secrets))
+    }
+
+    /// The environments of `config` with credentials in `secrets` instead of the configured
+    /// store.
+    pub fn with_secrets(config: &Config, secrets: Arc<dyn SecretSource>) -> Self {
+        let environments = config
+            .environments()
+            .iter()
+            .map(|e| Environment::new(e.clone(), config.secrets.naming.clone(), secrets.clone()))
+            .collect();
+        Self { environments }
+    }
+
+    /// The environments, in promotion order (staging before prod).
+    pub fn environments(&self) -> &[Environment] {
+        &self.environments
+    }
+
+    /// The environment named `name`.
+    pub fn environment(&self, name: &str) -> Result<&Environment, ConfigError> {
+        self.environments
+            .iter()
+            .find(|e| e.name() == name)
+            .ok_or_else(|| ConfigError::UnknownEnvironment {
+                name: name.to_owned(),
+                known: self
+                    .environments
+                    .iter()
+                    .map(|e| e.name().to_owned())
+                    .collect(),
+            })
+    }
+
+    /// The plan for `project` on every environment, changing nothing.
+    pub async fn plan(
+        &self,
+        project: &ProjectName,
+        settings: &ProjectSettings,
+    ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let mut plans = Vec::new();
+        for env in &self.environments {
+            let plan = env
+                .plan(project, settings)
+                .await
+                .map_err(|e| e.in_environment(env.name()))?;
+            plans.push((env.name().to_owned(), plan));
+        }
+        Ok(plans)
+    }
+
+    /// Provisions `project` on every environment in promotion order. An environment is
+    /// touched only after the one before it succeeded, and afterwards every environment must
+    /// report the same state for the project; the first failure stops the run.
+    pub async fn provision(
+        &self,
+        project: &ProjectName,
+        settings: &ProjectSettings,
+    ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let mut applied = Vec::new();
+        let mut reference: Option<(&str, Vec<String>)> = None;
+        for env in &self.environments {
+            let in_env = |e: ProvisionError| e.in_environment(env.name());
+            let plan = env.provision(project, settings).await.map_err(in_env)?;
+            let client = env.connect_admin().await.map_err(|e| in_env(e.into()))?;
+            let summary = provision::summary(&client, project).await.map_err(in_env)?;
+            match &reference {
+                None => reference = Some((env.name(), summary)),
+                Some((first, expected)) if *expected != summary => {
+                    return Err(ProvisionError::EnvironmentsDiffer {
+                        project: project.clone(),
+                        first: (*first).to_owned(),
+                        second: env.name().to_owned(),
+                        differences: provision::differences(expected, &summary),
+                    });
+                }
+                Some(_) => {}
+            }
+            applied.push((env.name().to_owned(), plan));
+        }
+        Ok(applied)
+    }
+
+    /// Deprovisions `project` on every environment, in reverse promotion order (prod first,
+    /// so staging never lacks what prod has).
+    pub async fn deprovision(
+        &self,
+        project: &ProjectName,
+        drop_objects: &DropObjects,
+    ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let mut applied = Vec::new();
+        for env in self.environments.iter().rev() {
+            let plan = env
+                .deprovision(project, drop_objects)
+                .await
+                .map_err(|e| e.in_environment(env.name()))?;
+            applied.push((env.name().to_owned(), plan));
+        }
+        Ok(applied)
+    }
+}
