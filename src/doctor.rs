@@ -67,7 +67,9 @@ impl DoctorReport {
 /// # Ok(()) }
 /// ```
 pub async fn examine(client: &Client) -> Result<DoctorReport, tokio_postgres::Error> {
-    let row = client.query_one(include_str!("../sql/doctor.sql"), &[]).await?;
+    let row = client
+        .query_one(include_str!("../sql/doctor.sql"), &[])
+        .await?;
     let admin: String = row.get("admin");
     let database: String = row.get("database");
     let version_num: i32 = row.get("server_version_num");
@@ -77,7 +79,11 @@ pub async fn examine(client: &Client) -> Result<DoctorReport, tokio_postgres::Er
     let supported = matches!(server_major, 15..);
     checks.push(Check {
         name: "server version",
-        verdict: if supported { Verdict::Ok } else { Verdict::Fail },
+        verdict: if supported {
+            Verdict::Ok
+        } else {
+            Verdict::Fail
+        },
         detail: if supported {
             format!("PostgreSQL {server_major}")
         } else {

@@ -186,6 +186,21 @@ impl Environment {
         Ok(secret.password)
     }
 
+    /// Reads a secret another run just created. Secrets Manager is eventually consistent: the
+    /// secret can exist a moment before its first version is labelled AWSCURRENT.
+    async fn read_concurrent_secret(&self, id: &str) -> Result<DbSecret, SecretError> {
+        let mut attempt = 1;
+        loop {
+            match self.secrets.get_current(id).await {
+                Err(SecretError::StageNotFound { .. }) if attempt < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// Whether `login` exists but its secret's password is refused by the server.
     async fn password_is_stale(&self, project: &ProjectName, login: Login) -> bool {
         match self.connect_login(project, login).await {

@@ -139,7 +139,9 @@ impl RoleNames {
 #[non_exhaustive]
 pub enum NameError {
     /// The name is empty.
-    #[error("project name is empty: use a lowercase ASCII letter followed by [a-z0-9_], e.g. `reli`")]
+    #[error(
+        "project name is empty: use a lowercase ASCII letter followed by [a-z0-9_], e.g. `reli`"
+    )]
     Empty,
     /// The name is too long for its derived role names.
     #[error(
@@ -154,7 +156,9 @@ pub enum NameError {
         len: usize,
     },
     /// The name does not start with a lowercase ASCII letter.
-    #[error("project name `{name}` must start with a lowercase ASCII letter (a-z), e.g. `{suggestion}`")]
+    #[error(
+        "project name `{name}` must start with a lowercase ASCII letter (a-z), e.g. `{suggestion}`"
+    )]
     BadStart {
         /// The refused name.
         name: String,
@@ -225,11 +229,13 @@ fn validate(name: &str) -> Result<(), NameError> {
 
 fn reserved_by(name: &str) -> Option<&'static str> {
     if RESERVED.contains(&name) {
-        return Some(if matches!(name, "public" | "information_schema" | "postgres") {
-            "PostgreSQL uses this schema or role"
-        } else {
-            "hosted Supabase uses this schema or role"
-        });
+        return Some(
+            if matches!(name, "public" | "information_schema" | "postgres") {
+                "PostgreSQL uses this schema or role"
+            } else {
+                "hosted Supabase uses this schema or role"
+            },
+        );
     }
     RESERVED_PREFIXES.iter().find_map(|prefix| {
         name.starts_with(prefix).then_some(match *prefix {
@@ -287,14 +293,33 @@ mod tests {
         assert!(err.to_string().contains("e.g. `preli`"), "{err}");
         let err = ProjectName::new("re-li").unwrap_err();
         assert!(
-            matches!(err, NameError::BadCharacter { found: '-', at: 2, .. }),
+            matches!(
+                err,
+                NameError::BadCharacter {
+                    found: '-',
+                    at: 2,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("e.g. `re_li`"), "{err}");
-        assert!(matches!(ProjectName::new("1abc"), Err(NameError::BadStart { .. })));
-        assert!(matches!(ProjectName::new("_x"), Err(NameError::BadStart { .. })));
-        assert!(matches!(ProjectName::new("é"), Err(NameError::BadStart { .. })));
-        assert!(matches!(ProjectName::new("ré"), Err(NameError::BadCharacter { .. })));
+        assert!(matches!(
+            ProjectName::new("1abc"),
+            Err(NameError::BadStart { .. })
+        ));
+        assert!(matches!(
+            ProjectName::new("_x"),
+            Err(NameError::BadStart { .. })
+        ));
+        assert!(matches!(
+            ProjectName::new("é"),
+            Err(NameError::BadStart { .. })
+        ));
+        assert!(matches!(
+            ProjectName::new("ré"),
+            Err(NameError::BadCharacter { .. })
+        ));
         assert_eq!(ProjectName::new(""), Err(NameError::Empty));
         assert!(matches!(
             ProjectName::new("a\"; drop"),

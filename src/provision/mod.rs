@@ -20,3 +20,11 @@ pub use error::ProvisionError;
 pub use plan::{Actor, PasswordResets, Plan, Step};
 pub use settings::{LoginLimits, ProjectSettings};
 pub(crate) use summary::{differences, summary};
+
+/// The advisory lock key cotenant holds (transaction-level) while it changes what all
+/// projects share: the database's ACL, schema `public`, the stewards. An operator script that
+/// changes those too can take `pg_advisory_xact_lock(instance_lock_key())` to stay out of
+/// cotenant's way.
+pub fn instance_lock_key() -> i64 {
+    crate::lock::LockKey::instance().as_i64()
+}

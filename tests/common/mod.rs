@@ -1,0 +1,152 @@
+//! What the integration tests share: one prod+staging pair and one moto server per test
+//! process, each test with projects of its own.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use cotenant::secret::Login;
+use cotenant::{Cotenant, ProjectName};
+use cotenant_testkit::{Cluster, MotoServer, Pair};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+/// The shared pair as a cotenant deployment, its secrets in the shared moto server.
+pub async fn deployment() -> Cotenant {
+    let secrets = Arc::new(MotoServer::shared().secrets_manager());
+    Pair::shared()
+        .cotenant("test", secrets)
+        .await
+        .expect("writing the admin secrets to moto")
+}
+
+pub fn project(name: &str) -> ProjectName {
+    name.parse().expect("a valid project name")
+}
+
+pub async fn superuser(cluster: &Cluster) -> Client {
+    let (client, connection) = cluster.superuser_config().connect(NoTls).await.expect("superuser");
+    tokio::spawn(connection);
+    client
+}
+
+pub async fn admin(cluster: &Cluster) -> Client {
+    let (client, connection) = cluster.admin_config().connect(NoTls).await.expect("admin");
+    tokio::spawn(connection);
+    client
+}
+
+/// A connection as `project`'s login or migrator on `env`, with the password from its secret.
+pub async fn login(cotenant: &Cotenant, env: &str, project: &ProjectName, login: Login) -> Client {
+    cotenant
+        .environment(env)
+        .unwrap()
+        .connect_login(project, login)
+        .await
+        .unwrap_or_else(|e| panic!("connecting as {project}'s {login} on {env}: {e}"))
+}
+
+/// Runs `sql` and returns the SQLSTATE it failed with, or `None` when it succeeded.
+pub async fn outcome(client: &Client, sql: &str) -> Option<SqlState> {
+    match client.batch_execute(sql).await {
+        Ok(()) => None,
+        Err(e) => Some(
+            e.code()
+                .cloned()
+                .unwrap_or_else(|| panic!("`{sql}` failed without a SQLSTATE: {e}")),
+        ),
+    }
+}
+
+pub async fn assert_denied(client: &Client, who: &str, sql: &str) {
+    assert_eq!(
+        outcome(client, sql).await,
+        Some(SqlState::INSUFFICIENT_PRIVILEGE),
+        "{who}: `{sql}` must be refused with 42501"
+    );
+}
+
+pub async fn assert_allowed(client: &Client, who: &str, sql: &str) {
+    if let Err(e) = client.batch_execute(sql).await {
+        panic!("{who}: `{sql}` must work: {e}");
+    }
+}
+
+/// The catalog invariants of the role model for `project`, read as the superuser.
+pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
+    let su = superuser(cluster).await;
+    let roles = project.roles();
+    for row in su
+        .query(
+            "SELECT rolname::text, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls
+             FROM pg_roles WHERE rolname = ANY($1)",
+            &[&roles.all().to_vec()],
+        )
+        .await
+        .unwrap()
+    {
+        let name: String = row.get(0);
+        let login: bool = row.get(1);
+        assert_eq!(login, name == roles.login || name == roles.migrator, "{name}: LOGIN");
+        for (i, attribute) in ["SUPERUSER", "CREATEDB", "CREATEROLE", "REPLICATION", "BYPASSRLS"]
+            .iter()
+            .enumerate()
+        {
+            assert!(!row.get::<_, bool>(i + 2), "{name} must not have {attribute}");
+        }
+    }
+    // Who is a member of what, leaving out the steward's management edges (ADMIN only).
+    let memberships: Vec<(String, String)> = su
+        .query(
+            "SELECT r.rolname::text, u.rolname::text FROM pg_auth_members m
+             JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+             WHERE (r.rolname = ANY($1) OR u.rolname = ANY($1))
+               AND NOT (u.rolname LIKE 'cotenant\\_steward\\_%' AND m.admin_option
+                        AND NOT coalesce((to_jsonb(m)->>'set_option')::bool, true)
+                        AND NOT coalesce((to_jsonb(m)->>'inherit_option')::bool, true))
+             ORDER BY 1, 2",
+            &[&roles.all().to_vec()],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut expected = vec![
+        (roles.app.clone(), roles.login.clone()),
+        (roles.owner.clone(), roles.migrator.clone()),
+    ];
+    expected.sort();
+    assert_eq!(memberships, expected, "memberships of {project}'s roles");
+    let acl: Vec<String> = su
+        .query(
+            "SELECT pg_get_userbyid(a.grantee) || ':' || a.privilege_type FROM pg_namespace n,
+             aclexplode(n.nspacl) a WHERE n.nspname = $1 ORDER BY 1",
+            &[&project.as_str()],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        acl,
+        [
+            format!("{}:USAGE", roles.app),
+            format!("{}:CREATE", roles.owner),
+            format!("{}:USAGE", roles.owner)
+        ],
+        "schema ACL of {project}"
+    );
+}
+
+pub fn both() -> [&'static str; 2] {
+    ["staging", "prod"]
+}
+
+pub fn cluster(env: &str) -> &'static Cluster {
+    let pair = Pair::shared();
+    match env {
+        "staging" => &pair.staging,
+        _ => &pair.prod,
+    }
+}

@@ -1,0 +1,427 @@
+//! Provisioning on real servers (the version in `COTENANT_TEST_PG`): the role model, isolation
+//! between projects, convergence, drift repair, concurrency and interruption.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use cotenant::provision::{self, DropObjects, ProjectSettings, ProvisionError};
+use cotenant::secret::Login;
+use tokio_postgres::error::SqlState;
+
+/// What each project's migrator creates for the isolation matrix.
+const OBJECTS: &str = "
+    CREATE TABLE t (id serial PRIMARY KEY, v text);
+    CREATE SEQUENCE s;
+    CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+    CREATE TYPE mood AS ENUM ('ok', 'meh');
+    INSERT INTO t (v) VALUES ('seed');
+";
+
+#[tokio::test]
+async fn provisioning_converges_and_a_second_run_plans_nothing() {
+    let cotenant = deployment().await;
+    let p = project("conv");
+    let first = cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    for (env, plan) in &first {
+        assert!(plan.len() >= 15, "{env}: a new project takes a full plan:\n{plan}");
+    }
+    for env in both() {
+        assert_invariants(cluster(env), &p).await;
+    }
+    let second = cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    for (env, plan) in &second {
+        assert!(plan.is_empty(), "{env}: second run must plan nothing:\n{plan}");
+    }
+    // The secrets were created once and kept.
+    let env = cotenant.environment("prod").unwrap();
+    let secret = env.login_secret(&p, Login::App).await.unwrap();
+    assert_eq!(secret.username, "conv_login");
+    assert_eq!(secret.port, cluster("prod").port());
+    let client = login(&cotenant, "prod", &p, Login::App).await;
+    let row = client
+        .query_one("SELECT current_user::text, session_user::text, current_schema()::text", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        ("conv_app".into(), "conv_login".into(), "conv".into())
+    );
+}
+
+#[tokio::test]
+async fn the_plan_prints_as_reviewable_sql_without_passwords() {
+    let cotenant = deployment().await;
+    let p = project("sqlplan");
+    let plans = cotenant.plan(&p, &ProjectSettings::default()).await.unwrap();
+    let (_, plan) = &plans[0];
+    let sql = plan.to_sql();
+    assert!(sql.contains("BEGIN;") && sql.contains("COMMIT;"), "{sql}");
+    assert!(sql.contains(r#"CREATE SCHEMA "sqlplan" AUTHORIZATION "sqlplan_owner""#), "{sql}");
+    assert!(sql.contains(":'sqlplan_login_password'"), "{sql}");
+    assert!(sql.contains("pg_advisory_xact_lock"), "{sql}");
+    // The script applies as it is, with psql variables for the passwords, and converges.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &sql).unwrap();
+    let c = cluster("staging");
+    let status = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+        .args(["-v", "sqlplan_login_password=pw1", "-v", "sqlplan_migrator_password=pw2"])
+        .args(["-h", c.host(), "-p", &c.port().to_string(), "-U", c.admin_user(), "-d", c.database()])
+        .arg("-f")
+        .arg(file.path())
+        .env("PGPASSWORD", secrecy::ExposeSecret::expose_secret(c.admin_password()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "psql failed on:\n{sql}");
+    let after = provision::plan(&admin(c).await, &p, &ProjectSettings::default()).await.unwrap();
+    assert!(after.is_empty(), "after the script:\n{after}");
+    assert_invariants(c, &p).await;
+}
+
+#[tokio::test]
+async fn isolation_matrix_every_project_is_closed_to_every_other() {
+    let cotenant = deployment().await;
+    let projects = [project("iso_a"), project("iso_b"), project("iso_c")];
+    for p in &projects {
+        cotenant.provision(p, &ProjectSettings::default()).await.unwrap();
+    }
+    let env = "staging";
+    for p in &projects {
+        let migrator = login(&cotenant, env, p, Login::Migrator).await;
+        assert_allowed(&migrator, "migrator", OBJECTS).await;
+        // What the migrator creates belongs to the owner, and the app can use it.
+        let app = login(&cotenant, env, p, Login::App).await;
+        for sql in [
+            "SELECT * FROM t",
+            "INSERT INTO t (v) VALUES ('x')",
+            "UPDATE t SET v = 'y' WHERE v = 'x'",
+            "DELETE FROM t WHERE v = 'y'",
+            "SELECT nextval('s')",
+            "SELECT f()",
+            "SELECT 'ok'::mood",
+        ] {
+            assert_allowed(&app, &format!("{p}_app"), sql).await;
+        }
+        for sql in [
+            "CREATE TABLE t2 (id int)",
+            "TRUNCATE t",
+            "DROP TABLE t",
+            "CREATE TABLE public.x (id int)",
+            "CREATE SCHEMA x",
+            "CREATE TEMP TABLE x (id int)",
+        ] {
+            assert_denied(&app, &format!("{p}_app"), sql).await;
+        }
+    }
+    for b in &projects {
+        for a in projects.iter().filter(|a| *a != b) {
+            for which in Login::ALL {
+                let client = login(&cotenant, env, b, which).await;
+                let who = format!("{b}'s {which} against {a}");
+                let ar = a.roles();
+                for sql in [
+                    format!("SELECT * FROM {a}.t"),
+                    format!("INSERT INTO {a}.t (v) VALUES ('x')"),
+                    format!("UPDATE {a}.t SET v = 'x'"),
+                    format!("DELETE FROM {a}.t"),
+                    format!("TRUNCATE {a}.t"),
+                    format!("SELECT nextval('{a}.s')"),
+                    format!("SELECT setval('{a}.s', 42)"),
+                    format!("SELECT {a}.f()"),
+                    format!("SELECT NULL::{a}.mood"),
+                    format!("CREATE TABLE {a}.x (id int)"),
+                    format!("SET ROLE {}", ar.owner),
+                    format!("SET ROLE {}", ar.app),
+                    format!("SET ROLE {}", ar.login),
+                    format!("SET ROLE {}", ar.migrator),
+                    "CREATE TABLE public.x (id int)".to_owned(),
+                    "CREATE SCHEMA x".to_owned(),
+                    "CREATE TEMP TABLE x (id int)".to_owned(),
+                ] {
+                    assert_denied(&client, &who, &sql).await;
+                }
+            }
+        }
+    }
+    for p in &projects {
+        assert_invariants(cluster(env), p).await;
+    }
+}
+
+#[tokio::test]
+async fn a_login_that_resets_or_drops_its_role_gains_nothing() {
+    let cotenant = deployment().await;
+    let p = project("escape");
+    cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    let migrator = login(&cotenant, "staging", &p, Login::Migrator).await;
+    assert_allowed(&migrator, "migrator", OBJECTS).await;
+    for which in Login::ALL {
+        let client = login(&cotenant, "staging", &p, which).await;
+        assert_allowed(&client, "login", "SET ROLE NONE").await;
+        let row = client.query_one("SELECT current_user::text", &[]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), format!("{p}_{}", match which {
+            Login::App => "login",
+            Login::Migrator => "migrator",
+        }));
+        for sql in [
+            "SELECT * FROM escape.t",
+            "INSERT INTO escape.t (v) VALUES ('x')",
+            "SELECT nextval('escape.s')",
+            "SELECT escape.f()",
+            "CREATE TABLE escape.x (id int)",
+            "CREATE TABLE public.x (id int)",
+            "CREATE TEMP TABLE x (id int)",
+            "CREATE SCHEMA x",
+        ] {
+            assert_denied(&client, &format!("{which} after SET ROLE NONE"), sql).await;
+        }
+        // RESET ROLE returns to the role the session started as, not to more.
+        assert_allowed(&client, "login", "RESET ROLE").await;
+        let row = client.query_one("SELECT current_user::text", &[]).await.unwrap();
+        let expected = match which {
+            Login::App => "escape_app",
+            Login::Migrator => "escape_owner",
+        };
+        assert_eq!(row.get::<_, String>(0), expected);
+        assert_allowed(&client, "after RESET ROLE", "SELECT * FROM escape.t").await;
+        assert_denied(&client, "after RESET ROLE", "CREATE TABLE public.x (id int)").await;
+    }
+}
+
+#[tokio::test]
+async fn drift_appears_in_the_plan_and_is_repaired() {
+    let cotenant = deployment().await;
+    let (p, other) = (project("drift"), project("drift_other"));
+    for q in [&p, &other] {
+        cotenant.provision(q, &ProjectSettings::default()).await.unwrap();
+    }
+    let env = cotenant.environment("staging").unwrap();
+    let migrator = env.connect_login(&p, Login::Migrator).await.unwrap();
+    assert_allowed(&migrator, "migrator", OBJECTS).await;
+    let su = superuser(cluster("staging")).await;
+    su.batch_execute(
+        "GRANT USAGE ON SCHEMA drift TO drift_other_app;
+         GRANT SELECT ON drift.t TO PUBLIC;
+         ALTER ROLE drift_login SET statement_timeout = 0;
+         ALTER ROLE drift_login SET work_mem = '1GB';
+         ALTER DEFAULT PRIVILEGES FOR ROLE drift_owner IN SCHEMA drift REVOKE SELECT ON TABLES FROM drift_app;
+         GRANT drift_app TO drift_other_login;",
+    )
+    .await
+    .unwrap();
+    let other_login = env.connect_login(&other, Login::App).await.unwrap();
+    other_login.batch_execute("SET ROLE NONE").await.unwrap();
+    assert_eq!(outcome(&other_login, "SET ROLE drift_app").await, None, "the drift is real");
+
+    let plan = env.plan(&p, &ProjectSettings::default()).await.unwrap();
+    let whys: Vec<&str> = plan.steps().map(|s| s.why()).collect();
+    let text = plan.to_string();
+    assert_eq!(plan.len(), 8, "{text}");
+    for expected in [
+        "`drift_other_app` holds USAGE",
+        "`PUBLIC` is outside project `drift` yet holds privileges on table",
+        "change from `0` to role default `statement_timeout`",
+        "role default `work_mem`",
+        "`drift_app` gets SELECT on new tables",
+        "`drift_other_login` is a member of `drift_app`",
+    ] {
+        assert!(whys.iter().any(|w| w.contains(expected)), "missing `{expected}` in:\n{text}");
+    }
+    let applied = env.provision(&p, &ProjectSettings::default()).await.unwrap();
+    assert_eq!(applied.len(), plan.len(), "{applied}");
+    assert!(env.plan(&p, &ProjectSettings::default()).await.unwrap().is_empty());
+    assert_invariants(cluster("staging"), &p).await;
+    let other_login = env.connect_login(&other, Login::App).await.unwrap();
+    assert_denied(&other_login, "after repair", "SELECT * FROM drift.t").await;
+    other_login.batch_execute("SET ROLE NONE").await.unwrap();
+    assert_denied(&other_login, "after repair", "SET ROLE drift_app").await;
+}
+
+#[tokio::test]
+async fn twenty_projects_at_once_and_one_project_ten_times_at_once() {
+    let cotenant = deployment().await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let cotenant = cotenant.clone();
+        tasks.push(tokio::spawn(async move {
+            let p = project(&format!("par{i:02}"));
+            let env = cotenant.environment("prod").unwrap();
+            env.provision(&p, &ProjectSettings::default()).await.map(|_| p)
+        }));
+    }
+    for i in 0..10 {
+        let cotenant = cotenant.clone();
+        tasks.push(tokio::spawn(async move {
+            let p = project("same");
+            let env = cotenant.environment("prod").unwrap();
+            env.provision(&p, &ProjectSettings::default())
+                .await
+                .map_err(|e| panic!("run {i} of `same`: {e}"))
+                .map(|_| p)
+        }));
+    }
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(task.await.unwrap().unwrap_or_else(|e| panic!("{e}")));
+    }
+    done.dedup();
+    assert_eq!(done.len(), 21);
+    let env = cotenant.environment("prod").unwrap();
+    for p in &done {
+        let plan = env.plan(p, &ProjectSettings::default()).await.unwrap();
+        assert!(plan.is_empty(), "{p} did not converge:\n{plan}");
+        assert_invariants(cluster("prod"), p).await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_killed_mid_transaction_leaves_nothing_half_made() {
+    let cotenant = deployment().await;
+    let p = project("killed");
+    let c = cluster("staging");
+    // Hold cotenant's instance lock: provisioning creates the roles and the schema, then waits
+    // for the lock before its instance-wide steps, mid-transaction.
+    let holder = superuser(c).await;
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&provision::instance_lock_key()])
+        .await
+        .unwrap();
+    let env = cotenant.environment("staging").unwrap().clone();
+    let task = {
+        let p = p.clone();
+        tokio::spawn(async move { env.provision(&p, &ProjectSettings::default()).await })
+    };
+    let mut waited = 0;
+    let pid: i32 = loop {
+        assert!(!task.is_finished(), "provisioning ended instead of waiting: {:?}", task.await);
+        waited += 1;
+        assert!(waited < 1500, "provisioning never waited for the instance lock");
+        let rows = holder
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'cotenant'
+                 AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND state = 'active'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if let Some(row) = rows.first() {
+            break row.get(0);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let su = superuser(c).await;
+    let created: i64 = su
+        .query_one("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'killed\\_%'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(created, 0, "uncommitted roles are invisible to others");
+    su.execute("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap();
+    let err = task.await.unwrap().unwrap_err();
+    assert!(matches!(err, ProvisionError::Apply { .. }), "{err}");
+    holder.execute("SELECT pg_advisory_unlock_all()", &[]).await.unwrap();
+    let left: i64 = su
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'killed\\_%')
+                  + (SELECT count(*) FROM pg_namespace WHERE nspname = 'killed')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "nothing half-made");
+    let env = cotenant.environment("staging").unwrap();
+    assert!(!env.provision(&p, &ProjectSettings::default()).await.unwrap().is_empty());
+    assert!(env.plan(&p, &ProjectSettings::default()).await.unwrap().is_empty());
+    assert_invariants(c, &p).await;
+}
+
+#[tokio::test]
+async fn a_password_changed_behind_cotenants_back_is_restored_from_the_secret() {
+    let cotenant = deployment().await;
+    let p = project("pwdrift");
+    cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    let su = superuser(cluster("prod")).await;
+    su.batch_execute("ALTER ROLE pwdrift_login PASSWORD 'not-the-secret'").await.unwrap();
+    let env = cotenant.environment("prod").unwrap();
+    let err = env.connect_login(&p, Login::App).await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INVALID_PASSWORD));
+    let plan = env.provision(&p, &ProjectSettings::default()).await.unwrap();
+    assert_eq!(plan.len(), 1, "{plan}");
+    assert!(plan.to_sql().contains(":'pwdrift_login_password'"));
+    env.connect_login(&p, Login::App).await.unwrap();
+}
+
+#[tokio::test]
+async fn staging_failure_leaves_prod_untouched() {
+    let cotenant = deployment().await;
+    let p = project("gated");
+    // A schema of that name that the admin cannot hand over: staging fails.
+    superuser(cluster("staging"))
+        .await
+        .batch_execute("CREATE SCHEMA gated")
+        .await
+        .unwrap();
+    let err = cotenant.provision(&p, &ProjectSettings::default()).await.unwrap_err();
+    assert!(
+        matches!(&err, ProvisionError::InEnvironment { environment, .. } if environment == "staging"),
+        "{err}"
+    );
+    let prod = superuser(cluster("prod")).await;
+    let n: i64 = prod
+        .query_one("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'gated\\_%'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "prod must not be touched when staging fails");
+}
+
+#[tokio::test]
+async fn deprovision_refuses_a_schema_with_objects_unless_confirmed() {
+    let cotenant = deployment().await;
+    let (p, neighbour) = (project("gone"), project("gone_neighbour"));
+    for q in [&p, &neighbour] {
+        cotenant.provision(q, &ProjectSettings::default()).await.unwrap();
+        let migrator = login(&cotenant, "staging", q, Login::Migrator).await;
+        assert_allowed(&migrator, "migrator", OBJECTS).await;
+    }
+    let err = cotenant.deprovision(&p, &DropObjects::Refuse).await.unwrap_err();
+    assert!(err.to_string().contains("holds"), "{err}");
+    let err = cotenant
+        .deprovision(&p, &DropObjects::Confirmed("gone_neighbour".into()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not match"), "{err}");
+    cotenant
+        .deprovision(&p, &DropObjects::Confirmed("gone".into()))
+        .await
+        .unwrap();
+    for env in both() {
+        let su = superuser(cluster(env)).await;
+        let n: i64 = su
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN ('gone_owner', 'gone_app', 'gone_login', 'gone_migrator'))
+                      + (SELECT count(*) FROM pg_namespace WHERE nspname = 'gone')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "{env}: roles and schema dropped");
+        let e = cotenant.environment(env).unwrap();
+        assert!(matches!(
+            e.login_secret(&p, Login::App).await,
+            Err(cotenant::secret::SecretError::NotFound { .. })
+        ));
+        // The neighbour is untouched.
+        let app = login(&cotenant, env, &neighbour, Login::App).await;
+        if env == "staging" {
+            assert_allowed(&app, "neighbour", "SELECT * FROM t").await;
+        }
+        assert_invariants(cluster(env), &neighbour).await;
+    }
+    // Deprovisioning again finds nothing to do.
+    cotenant.deprovision(&p, &DropObjects::Refuse).await.unwrap();
+}
