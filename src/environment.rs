@@ -174,6 +174,7 @@ impl Environment {
                     Err(e) => return Err(e.into()),
                 }
             }
+            Err(SecretError::StageNotFound { .. }) => self.read_concurrent_secret(&id).await?,
             Err(e) => return Err(e.into()),
         };
         if secret.username != username {

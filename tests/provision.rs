@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::*;
 use cotenant::provision::{self, DropObjects, ProjectSettings, ProvisionError};
 use cotenant::secret::Login;
+use cotenant_testkit::{Pair, test_version};
 use tokio_postgres::error::SqlState;
 
 /// What each project's migrator creates for the isolation matrix.
@@ -23,16 +24,28 @@ const OBJECTS: &str = "
 async fn provisioning_converges_and_a_second_run_plans_nothing() {
     let cotenant = deployment().await;
     let p = project("conv");
-    let first = cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    let first = cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     for (env, plan) in &first {
-        assert!(plan.len() >= 15, "{env}: a new project takes a full plan:\n{plan}");
+        assert!(
+            plan.len() >= 15,
+            "{env}: a new project takes a full plan:\n{plan}"
+        );
     }
     for env in both() {
         assert_invariants(cluster(env), &p).await;
     }
-    let second = cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    let second = cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     for (env, plan) in &second {
-        assert!(plan.is_empty(), "{env}: second run must plan nothing:\n{plan}");
+        assert!(
+            plan.is_empty(),
+            "{env}: second run must plan nothing:\n{plan}"
+        );
     }
     // The secrets were created once and kept.
     let env = cotenant.environment("prod").unwrap();
@@ -41,11 +54,18 @@ async fn provisioning_converges_and_a_second_run_plans_nothing() {
     assert_eq!(secret.port, cluster("prod").port());
     let client = login(&cotenant, "prod", &p, Login::App).await;
     let row = client
-        .query_one("SELECT current_user::text, session_user::text, current_schema()::text", &[])
+        .query_one(
+            "SELECT current_user::text, session_user::text, current_schema()::text",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(
-        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        (
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, String>(2)
+        ),
         ("conv_app".into(), "conv_login".into(), "conv".into())
     );
 }
@@ -54,11 +74,17 @@ async fn provisioning_converges_and_a_second_run_plans_nothing() {
 async fn the_plan_prints_as_reviewable_sql_without_passwords() {
     let cotenant = deployment().await;
     let p = project("sqlplan");
-    let plans = cotenant.plan(&p, &ProjectSettings::default()).await.unwrap();
+    let plans = cotenant
+        .plan(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     let (_, plan) = &plans[0];
     let sql = plan.to_sql();
     assert!(sql.contains("BEGIN;") && sql.contains("COMMIT;"), "{sql}");
-    assert!(sql.contains(r#"CREATE SCHEMA "sqlplan" AUTHORIZATION "sqlplan_owner""#), "{sql}");
+    assert!(
+        sql.contains(r#"CREATE SCHEMA "sqlplan" AUTHORIZATION "sqlplan_owner""#),
+        "{sql}"
+    );
     assert!(sql.contains(":'sqlplan_login_password'"), "{sql}");
     assert!(sql.contains("pg_advisory_xact_lock"), "{sql}");
     // The script applies as it is, with psql variables for the passwords, and converges.
@@ -67,15 +93,34 @@ async fn the_plan_prints_as_reviewable_sql_without_passwords() {
     let c = cluster("staging");
     let status = std::process::Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
-        .args(["-v", "sqlplan_login_password=pw1", "-v", "sqlplan_migrator_password=pw2"])
-        .args(["-h", c.host(), "-p", &c.port().to_string(), "-U", c.admin_user(), "-d", c.database()])
+        .args([
+            "-v",
+            "sqlplan_login_password=pw1",
+            "-v",
+            "sqlplan_migrator_password=pw2",
+        ])
+        .args([
+            "-h",
+            c.host(),
+            "-p",
+            &c.port().to_string(),
+            "-U",
+            c.admin_user(),
+            "-d",
+            c.database(),
+        ])
         .arg("-f")
         .arg(file.path())
-        .env("PGPASSWORD", secrecy::ExposeSecret::expose_secret(c.admin_password()))
+        .env(
+            "PGPASSWORD",
+            secrecy::ExposeSecret::expose_secret(c.admin_password()),
+        )
         .status()
         .unwrap();
     assert!(status.success(), "psql failed on:\n{sql}");
-    let after = provision::plan(&admin(c).await, &p, &ProjectSettings::default()).await.unwrap();
+    let after = provision::plan(&admin(c).await, &p, &ProjectSettings::default())
+        .await
+        .unwrap();
     assert!(after.is_empty(), "after the script:\n{after}");
     assert_invariants(c, &p).await;
 }
@@ -85,7 +130,10 @@ async fn isolation_matrix_every_project_is_closed_to_every_other() {
     let cotenant = deployment().await;
     let projects = [project("iso_a"), project("iso_b"), project("iso_c")];
     for p in &projects {
-        cotenant.provision(p, &ProjectSettings::default()).await.unwrap();
+        cotenant
+            .provision(p, &ProjectSettings::default())
+            .await
+            .unwrap();
     }
     let env = "staging";
     for p in &projects {
@@ -154,17 +202,29 @@ async fn isolation_matrix_every_project_is_closed_to_every_other() {
 async fn a_login_that_resets_or_drops_its_role_gains_nothing() {
     let cotenant = deployment().await;
     let p = project("escape");
-    cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     let migrator = login(&cotenant, "staging", &p, Login::Migrator).await;
     assert_allowed(&migrator, "migrator", OBJECTS).await;
     for which in Login::ALL {
         let client = login(&cotenant, "staging", &p, which).await;
         assert_allowed(&client, "login", "SET ROLE NONE").await;
-        let row = client.query_one("SELECT current_user::text", &[]).await.unwrap();
-        assert_eq!(row.get::<_, String>(0), format!("{p}_{}", match which {
-            Login::App => "login",
-            Login::Migrator => "migrator",
-        }));
+        let row = client
+            .query_one("SELECT current_user::text", &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            row.get::<_, String>(0),
+            format!(
+                "{p}_{}",
+                match which {
+                    Login::App => "login",
+                    Login::Migrator => "migrator",
+                }
+            )
+        );
         for sql in [
             "SELECT * FROM escape.t",
             "INSERT INTO escape.t (v) VALUES ('x')",
@@ -179,14 +239,22 @@ async fn a_login_that_resets_or_drops_its_role_gains_nothing() {
         }
         // RESET ROLE returns to the role the session started as, not to more.
         assert_allowed(&client, "login", "RESET ROLE").await;
-        let row = client.query_one("SELECT current_user::text", &[]).await.unwrap();
+        let row = client
+            .query_one("SELECT current_user::text", &[])
+            .await
+            .unwrap();
         let expected = match which {
             Login::App => "escape_app",
             Login::Migrator => "escape_owner",
         };
         assert_eq!(row.get::<_, String>(0), expected);
         assert_allowed(&client, "after RESET ROLE", "SELECT * FROM escape.t").await;
-        assert_denied(&client, "after RESET ROLE", "CREATE TABLE public.x (id int)").await;
+        assert_denied(
+            &client,
+            "after RESET ROLE",
+            "CREATE TABLE public.x (id int)",
+        )
+        .await;
     }
 }
 
@@ -195,7 +263,10 @@ async fn drift_appears_in_the_plan_and_is_repaired() {
     let cotenant = deployment().await;
     let (p, other) = (project("drift"), project("drift_other"));
     for q in [&p, &other] {
-        cotenant.provision(q, &ProjectSettings::default()).await.unwrap();
+        cotenant
+            .provision(q, &ProjectSettings::default())
+            .await
+            .unwrap();
     }
     let env = cotenant.environment("staging").unwrap();
     let migrator = env.connect_login(&p, Login::Migrator).await.unwrap();
@@ -206,14 +277,26 @@ async fn drift_appears_in_the_plan_and_is_repaired() {
          GRANT SELECT ON drift.t TO PUBLIC;
          ALTER ROLE drift_login SET statement_timeout = 0;
          ALTER ROLE drift_login SET work_mem = '1GB';
-         ALTER DEFAULT PRIVILEGES FOR ROLE drift_owner IN SCHEMA drift REVOKE SELECT ON TABLES FROM drift_app;
-         GRANT drift_app TO drift_other_login;",
+         ALTER DEFAULT PRIVILEGES FOR ROLE drift_owner IN SCHEMA drift REVOKE SELECT ON TABLES FROM drift_app;",
     )
     .await
     .unwrap();
+    // A membership granted by hand the way an operator can: as the project's steward.
+    admin(cluster("staging"))
+        .await
+        .batch_execute(&format!(
+            "SET ROLE {}; GRANT drift_app TO drift_other_login; RESET ROLE",
+            provision::steward_of(&p)
+        ))
+        .await
+        .unwrap();
     let other_login = env.connect_login(&other, Login::App).await.unwrap();
     other_login.batch_execute("SET ROLE NONE").await.unwrap();
-    assert_eq!(outcome(&other_login, "SET ROLE drift_app").await, None, "the drift is real");
+    assert_eq!(
+        outcome(&other_login, "SET ROLE drift_app").await,
+        None,
+        "the drift is real"
+    );
 
     let plan = env.plan(&p, &ProjectSettings::default()).await.unwrap();
     let whys: Vec<&str> = plan.steps().map(|s| s.why()).collect();
@@ -227,11 +310,22 @@ async fn drift_appears_in_the_plan_and_is_repaired() {
         "`drift_app` gets SELECT on new tables",
         "`drift_other_login` is a member of `drift_app`",
     ] {
-        assert!(whys.iter().any(|w| w.contains(expected)), "missing `{expected}` in:\n{text}");
+        assert!(
+            whys.iter().any(|w| w.contains(expected)),
+            "missing `{expected}` in:\n{text}"
+        );
     }
-    let applied = env.provision(&p, &ProjectSettings::default()).await.unwrap();
+    let applied = env
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     assert_eq!(applied.len(), plan.len(), "{applied}");
-    assert!(env.plan(&p, &ProjectSettings::default()).await.unwrap().is_empty());
+    assert!(
+        env.plan(&p, &ProjectSettings::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_invariants(cluster("staging"), &p).await;
     let other_login = env.connect_login(&other, Login::App).await.unwrap();
     assert_denied(&other_login, "after repair", "SELECT * FROM drift.t").await;
@@ -248,7 +342,9 @@ async fn twenty_projects_at_once_and_one_project_ten_times_at_once() {
         tasks.push(tokio::spawn(async move {
             let p = project(&format!("par{i:02}"));
             let env = cotenant.environment("prod").unwrap();
-            env.provision(&p, &ProjectSettings::default()).await.map(|_| p)
+            env.provision(&p, &ProjectSettings::default())
+                .await
+                .map(|_| p)
         }));
     }
     for i in 0..10 {
@@ -278,14 +374,19 @@ async fn twenty_projects_at_once_and_one_project_ten_times_at_once() {
 
 #[tokio::test]
 async fn a_connection_killed_mid_transaction_leaves_nothing_half_made() {
-    let cotenant = deployment().await;
+    // A pair of its own: the instance lock held below must not stall other tests.
+    let pair = Pair::start(test_version()).unwrap();
+    let cotenant = deployment_on(&pair, "killed").await;
     let p = project("killed");
-    let c = cluster("staging");
+    let c = &pair.staging;
     // Hold cotenant's instance lock: provisioning creates the roles and the schema, then waits
     // for the lock before its instance-wide steps, mid-transaction.
     let holder = superuser(c).await;
     holder
-        .execute("SELECT pg_advisory_lock($1)", &[&provision::instance_lock_key()])
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&provision::instance_lock_key()],
+        )
         .await
         .unwrap();
     let env = cotenant.environment("staging").unwrap().clone();
@@ -295,9 +396,16 @@ async fn a_connection_killed_mid_transaction_leaves_nothing_half_made() {
     };
     let mut waited = 0;
     let pid: i32 = loop {
-        assert!(!task.is_finished(), "provisioning ended instead of waiting: {:?}", task.await);
+        assert!(
+            !task.is_finished(),
+            "provisioning ended instead of waiting: {:?}",
+            task.await
+        );
         waited += 1;
-        assert!(waited < 1500, "provisioning never waited for the instance lock");
+        assert!(
+            waited < 1500,
+            "provisioning never waited for the instance lock"
+        );
         let rows = holder
             .query(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = 'cotenant'
@@ -313,15 +421,23 @@ async fn a_connection_killed_mid_transaction_leaves_nothing_half_made() {
     };
     let su = superuser(c).await;
     let created: i64 = su
-        .query_one("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'killed\\_%'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'killed\\_%'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(created, 0, "uncommitted roles are invisible to others");
-    su.execute("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap();
+    su.execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
     let err = task.await.unwrap().unwrap_err();
     assert!(matches!(err, ProvisionError::Apply { .. }), "{err}");
-    holder.execute("SELECT pg_advisory_unlock_all()", &[]).await.unwrap();
+    holder
+        .execute("SELECT pg_advisory_unlock_all()", &[])
+        .await
+        .unwrap();
     let left: i64 = su
         .query_one(
             "SELECT (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'killed\\_%')
@@ -333,8 +449,18 @@ async fn a_connection_killed_mid_transaction_leaves_nothing_half_made() {
         .get(0);
     assert_eq!(left, 0, "nothing half-made");
     let env = cotenant.environment("staging").unwrap();
-    assert!(!env.provision(&p, &ProjectSettings::default()).await.unwrap().is_empty());
-    assert!(env.plan(&p, &ProjectSettings::default()).await.unwrap().is_empty());
+    assert!(
+        !env.provision(&p, &ProjectSettings::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        env.plan(&p, &ProjectSettings::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_invariants(c, &p).await;
 }
 
@@ -342,13 +468,21 @@ async fn a_connection_killed_mid_transaction_leaves_nothing_half_made() {
 async fn a_password_changed_behind_cotenants_back_is_restored_from_the_secret() {
     let cotenant = deployment().await;
     let p = project("pwdrift");
-    cotenant.provision(&p, &ProjectSettings::default()).await.unwrap();
+    cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     let su = superuser(cluster("prod")).await;
-    su.batch_execute("ALTER ROLE pwdrift_login PASSWORD 'not-the-secret'").await.unwrap();
+    su.batch_execute("ALTER ROLE pwdrift_login PASSWORD 'not-the-secret'")
+        .await
+        .unwrap();
     let env = cotenant.environment("prod").unwrap();
     let err = env.connect_login(&p, Login::App).await.unwrap_err();
     assert_eq!(err.code(), Some(&SqlState::INVALID_PASSWORD));
-    let plan = env.provision(&p, &ProjectSettings::default()).await.unwrap();
+    let plan = env
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     assert_eq!(plan.len(), 1, "{plan}");
     assert!(plan.to_sql().contains(":'pwdrift_login_password'"));
     env.connect_login(&p, Login::App).await.unwrap();
@@ -364,14 +498,20 @@ async fn staging_failure_leaves_prod_untouched() {
         .batch_execute("CREATE SCHEMA gated")
         .await
         .unwrap();
-    let err = cotenant.provision(&p, &ProjectSettings::default()).await.unwrap_err();
+    let err = cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, ProvisionError::InEnvironment { environment, .. } if environment == "staging"),
         "{err}"
     );
     let prod = superuser(cluster("prod")).await;
     let n: i64 = prod
-        .query_one("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'gated\\_%'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'gated\\_%'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -383,11 +523,17 @@ async fn deprovision_refuses_a_schema_with_objects_unless_confirmed() {
     let cotenant = deployment().await;
     let (p, neighbour) = (project("gone"), project("gone_neighbour"));
     for q in [&p, &neighbour] {
-        cotenant.provision(q, &ProjectSettings::default()).await.unwrap();
+        cotenant
+            .provision(q, &ProjectSettings::default())
+            .await
+            .unwrap();
         let migrator = login(&cotenant, "staging", q, Login::Migrator).await;
         assert_allowed(&migrator, "migrator", OBJECTS).await;
     }
-    let err = cotenant.deprovision(&p, &DropObjects::Refuse).await.unwrap_err();
+    let err = cotenant
+        .deprovision(&p, &DropObjects::Refuse)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("holds"), "{err}");
     let err = cotenant
         .deprovision(&p, &DropObjects::Confirmed("gone_neighbour".into()))
@@ -423,5 +569,8 @@ async fn deprovision_refuses_a_schema_with_objects_unless_confirmed() {
         assert_invariants(cluster(env), &neighbour).await;
     }
     // Deprovisioning again finds nothing to do.
-    cotenant.deprovision(&p, &DropObjects::Refuse).await.unwrap();
+    cotenant
+        .deprovision(&p, &DropObjects::Refuse)
+        .await
+        .unwrap();
 }

@@ -66,28 +66,30 @@ SELECT jsonb_build_object(
     -- Grants on the schema's objects to anyone outside the project (PUBLIC included).
     'foreign_grants', (
         SELECT coalesce(jsonb_agg(jsonb_build_object(
-            'kind', o.kind, 'name', o.name, 'args', o.args,
-            'grantee', CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END)
-            ORDER BY o.kind, o.name, o.args), '[]')
+            'kind', g.kind, 'name', g.name, 'args', g.args, 'grantee', g.grantee)
+            ORDER BY g.kind, g.name, g.args, g.grantee), '[]')
         FROM (
-            SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
-                   c.relname::text AS name, NULL::text AS args,
-                   coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
-            FROM pg_class c
-            WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-            UNION ALL
-            SELECT 'ROUTINE', p.proname::text, pg_get_function_identity_arguments(p.oid),
-                   coalesce(p.proacl, acldefault('f', p.proowner))
-            FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM schema)
-            UNION ALL
-            SELECT 'TYPE', t.typname::text, NULL, coalesce(t.typacl, acldefault('T', t.typowner))
-            FROM pg_type t
-            WHERE t.typnamespace = (SELECT oid FROM schema)
-              AND t.typelem = 0 -- not an array type: those follow their element type
-              AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
-        ) o, aclexplode(o.acl) a
-        WHERE a.grantee NOT IN (SELECT oid FROM project)
-        GROUP BY o.kind, o.name, o.args, a.grantee),
+            SELECT DISTINCT o.kind, o.name, o.args,
+                   CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END AS grantee
+            FROM (
+                SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
+                       c.relname::text AS name, NULL::text AS args,
+                       coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
+                FROM pg_class c
+                WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+                UNION ALL
+                SELECT 'ROUTINE', p.proname::text, pg_get_function_identity_arguments(p.oid),
+                       coalesce(p.proacl, acldefault('f', p.proowner))
+                FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM schema)
+                UNION ALL
+                SELECT 'TYPE', t.typname::text, NULL, coalesce(t.typacl, acldefault('T', t.typowner))
+                FROM pg_type t
+                WHERE t.typnamespace = (SELECT oid FROM schema)
+                  AND t.typelem = 0 -- not an array type: those follow their element type
+                  AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+            ) o, aclexplode(o.acl) a
+            WHERE a.grantee NOT IN (SELECT oid FROM project)
+        ) g),
     -- What deprovisioning would drop: the schema's relations, routines and standalone types.
     'objects', (
         SELECT coalesce(jsonb_agg(o.name ORDER BY o.name), '[]') FROM (
@@ -99,6 +101,12 @@ SELECT jsonb_build_object(
             SELECT t.typname::text FROM pg_type t
             WHERE t.typnamespace = (SELECT oid FROM schema) AND t.typtype IN ('e', 'd', 'r', 'm')
         ) o),
+    -- Whether the admin may SET ROLE to the steward (on 15 any membership allows it).
+    'admin_can_set_steward', EXISTS (
+        SELECT 1 FROM pg_auth_members m
+        WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = $6)
+          AND m.member = (SELECT oid FROM pg_roles WHERE rolname = session_user)
+          AND coalesce((to_jsonb(m)->>'set_option')::bool, true)),
     'instance', jsonb_build_object(
         'public_can_connect', EXISTS (SELECT 1 FROM db, aclexplode(db.acl) a
                                       WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT'),

@@ -28,3 +28,11 @@ pub(crate) use summary::{differences, summary};
 pub fn instance_lock_key() -> i64 {
     crate::lock::LockKey::instance().as_i64()
 }
+
+/// The steward of `project`: the role that creates and manages its roles (see the design
+/// notes in `docs/design.md`). An operator who must change a project's memberships by hand
+/// does it as this role (`SET ROLE`), so that cotenant can later repair or revoke it — on
+/// PostgreSQL 16+ only the grantor's privileges allow revoking a membership.
+pub fn steward_of(project: &crate::ProjectName) -> String {
+    steward::for_project(project)
+}

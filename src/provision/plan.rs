@@ -435,7 +435,7 @@ impl<'a> Planner<'a> {
                 ),
             ));
         }
-        if !exists || !self.admin_can_set_steward() {
+        if !exists || !self.state.admin_can_set_steward {
             self.steps.push(Step::new(
                 Actor::Admin,
                 format!(
@@ -456,12 +456,6 @@ impl<'a> Planner<'a> {
         // Creating the steward and granting on the database race with other projects of the
         // same slice: those steps run under the instance lock, taken before the catalog read.
         !self.steps.is_empty()
-    }
-
-    fn admin_can_set_steward(&self) -> bool {
-        self.state.memberships.iter().any(|m| {
-            m.role == self.steward && m.member == self.state.admin && m.set_option.unwrap_or(true)
-        })
     }
 
     /// On 16+ only a holder of ADMIN can manage a role: roles made outside cotenant (by the

@@ -28,6 +28,7 @@ pub(crate) struct ProjectState {
     pub(crate) foreign_grants: Vec<ForeignGrant>,
     /// The names of the relations, routines and standalone types in the schema.
     pub(crate) objects: Vec<String>,
+    pub(crate) admin_can_set_steward: bool,
     pub(crate) instance: InstanceState,
 }
 

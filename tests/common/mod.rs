@@ -12,9 +12,13 @@ use tokio_postgres::{Client, NoTls};
 
 /// The shared pair as a cotenant deployment, its secrets in the shared moto server.
 pub async fn deployment() -> Cotenant {
+    deployment_on(Pair::shared(), "test").await
+}
+
+/// `pair` as a cotenant deployment, its secrets under `prefix` in the shared moto server.
+pub async fn deployment_on(pair: &Pair, prefix: &str) -> Cotenant {
     let secrets = Arc::new(MotoServer::shared().secrets_manager());
-    Pair::shared()
-        .cotenant("test", secrets)
+    pair.cotenant(prefix, secrets)
         .await
         .expect("writing the admin secrets to moto")
 }
@@ -24,7 +28,11 @@ pub fn project(name: &str) -> ProjectName {
 }
 
 pub async fn superuser(cluster: &Cluster) -> Client {
-    let (client, connection) = cluster.superuser_config().connect(NoTls).await.expect("superuser");
+    let (client, connection) = cluster
+        .superuser_config()
+        .connect(NoTls)
+        .await
+        .expect("superuser");
     tokio::spawn(connection);
     client
 }
