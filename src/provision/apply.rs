@@ -67,6 +67,10 @@ pub async fn apply(
         project: project.clone(),
         source,
     };
+    // SCRAM verifiers take 4096 PBKDF2 rounds each: computed on blocking threads while the
+    // catalog is read, so they cost no latency. Only the verifier reaches the server.
+    let app_verifier = scram_verifier(&passwords.app);
+    let migrator_verifier = scram_verifier(&passwords.migrator);
     let tx = client.transaction().await.map_err(failed)?;
     lock(&tx, LockKey::provision(project))
         .await
@@ -89,12 +93,10 @@ pub async fn apply(
             .await
             .map_err(failed)?;
     }
-    let verifier = |login: Login| {
-        let password = match login {
-            Login::App => &passwords.app,
-            Login::Migrator => &passwords.migrator,
-        };
-        postgres_protocol::password::scram_sha_256(password.expose_secret().as_bytes())
+    let (app, migrator) = (app_verifier.await, migrator_verifier.await);
+    let verifier = |login: Login| match login {
+        Login::App => app.clone(),
+        Login::Migrator => migrator.clone(),
     };
     tx.batch_execute(&plan.project_sql(verifier))
         .await
@@ -116,6 +118,15 @@ pub async fn apply(
     }
     tx.commit().await.map_err(failed)?;
     Ok(plan)
+}
+
+/// Computes the SCRAM-SHA-256 verifier of `password` on a blocking thread.
+fn scram_verifier(password: &SecretString) -> impl Future<Output = String> + use<> {
+    let password = password.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        postgres_protocol::password::scram_sha_256(password.expose_secret().as_bytes())
+    });
+    async move { task.await.expect("computing a SCRAM verifier does not panic") }
 }
 
 async fn lock(tx: &Transaction<'_>, key: LockKey) -> Result<(), tokio_postgres::Error> {
