@@ -33,14 +33,14 @@ SELECT jsonb_build_object(
     -- Every membership a project role takes part in, either side. to_jsonb keeps the columns each
     -- version has: PostgreSQL 16 added inherit_option and set_option.
     'memberships', (
+        -- Two index scans rather than one scan of a table that grows with every project.
         SELECT coalesce(jsonb_agg(to_jsonb(m) || jsonb_build_object(
-            'role', r.rolname, 'member', u.rolname, 'grantor', g.rolname)
-            ORDER BY r.rolname, u.rolname, g.rolname), '[]')
-        FROM pg_auth_members m
-        JOIN pg_roles r ON r.oid = m.roleid
-        JOIN pg_roles u ON u.oid = m.member
-        LEFT JOIN pg_roles g ON g.oid = m.grantor
-        WHERE m.roleid IN (SELECT oid FROM project) OR m.member IN (SELECT oid FROM project)),
+            'role', pg_get_userbyid(m.roleid)::text, 'member', pg_get_userbyid(m.member)::text,
+            'grantor', pg_get_userbyid(m.grantor)::text)
+            ORDER BY pg_get_userbyid(m.roleid), pg_get_userbyid(m.member), pg_get_userbyid(m.grantor)), '[]')
+        FROM (SELECT * FROM pg_auth_members WHERE roleid = ANY (ARRAY(SELECT oid FROM project))
+              UNION
+              SELECT * FROM pg_auth_members WHERE member = ANY (ARRAY(SELECT oid FROM project))) m),
     'schema', (
         SELECT jsonb_build_object(
             'owner', pg_get_userbyid(s.nspowner),
