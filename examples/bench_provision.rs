@@ -37,13 +37,21 @@ fn args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--projects" => args.projects = it.next().and_then(|n| n.parse().ok()).expect("--projects N"),
+            "--projects" => {
+                args.projects = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--projects N")
+            }
             "--versions" => {
                 args.versions = it
                     .next()
                     .expect("--versions 15,17")
                     .split(',')
-                    .map(|v| PgVersion::from_major(v.parse().expect("a major version")).expect("15 or 17"))
+                    .map(|v| {
+                        PgVersion::from_major(v.parse().expect("a major version"))
+                            .expect("15 or 17")
+                    })
                     .collect()
             }
             other => panic!("unknown argument {other}: use --projects N --versions 15,17"),
@@ -53,7 +61,11 @@ fn args() -> Args {
 }
 
 async fn admin(cluster: &Cluster) -> Client {
-    let (client, connection) = cluster.admin_config().connect(NoTls).await.expect("admin connection");
+    let (client, connection) = cluster
+        .admin_config()
+        .connect(NoTls)
+        .await
+        .expect("admin connection");
     tokio::spawn(connection);
     client
 }
@@ -112,15 +124,23 @@ async fn bench_cotenant(cluster: &Cluster, n: usize) -> Stats {
     for i in 0..n {
         let p = name("cot", i);
         let started = Instant::now();
-        let plan = provision::apply(&mut client, &p, &settings, &passwords, PasswordResets::default())
-            .await
-            .expect("provision");
+        let plan = provision::apply(
+            &mut client,
+            &p,
+            &settings,
+            &passwords,
+            PasswordResets::default(),
+        )
+        .await
+        .expect("provision");
         times.push(started.elapsed());
         assert!(!plan.is_empty());
     }
     // Convergence check on a sample: a second run plans nothing.
     for i in [0, n / 2, n - 1] {
-        let plan = provision::plan(&client, &name("cot", i), &settings).await.unwrap();
+        let plan = provision::plan(&client, &name("cot", i), &settings)
+            .await
+            .unwrap();
         assert!(plan.is_empty(), "project {i} did not converge:\n{plan}");
     }
     stats(&times)
@@ -137,7 +157,9 @@ async fn bench_with_secrets(pair: &Pair, moto: &MotoServer, n: usize) -> Stats {
     for i in 0..n {
         let p = name("sec", i);
         let started = Instant::now();
-        env.provision(&p, &settings).await.expect("provision with secrets");
+        env.provision(&p, &settings)
+            .await
+            .expect("provision with secrets");
         times.push(started.elapsed());
     }
     stats(&times)
@@ -175,7 +197,14 @@ fn bench_adr006_psql(cluster: &Cluster, n: usize) -> Stats {
         let started = Instant::now();
         let status = Command::new("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster.host()])
-            .args(["-p", &cluster.port().to_string(), "-U", cluster.admin_user(), "-d", cluster.database()])
+            .args([
+                "-p",
+                &cluster.port().to_string(),
+                "-U",
+                cluster.admin_user(),
+                "-d",
+                cluster.database(),
+            ])
             .args(["-c", &sql])
             .env("PGPASSWORD", cluster.admin_password().expose_secret())
             .stdout(Stdio::null())
@@ -192,7 +221,11 @@ fn bench_adr006_psql(cluster: &Cluster, n: usize) -> Stats {
 /// role it created.
 async fn bench_naive_four_roles(cluster: &Cluster, n: usize, major: u32) -> Stats {
     let client = admin(cluster).await;
-    let options = if major >= 16 { " WITH INHERIT FALSE, SET TRUE" } else { "" };
+    let options = if major >= 16 {
+        " WITH INHERIT FALSE, SET TRUE"
+    } else {
+        ""
+    };
     let mut times = Vec::with_capacity(n);
     for i in 0..n {
         let p = format!("nai{i:05}");
@@ -218,7 +251,10 @@ async fn bench_naive_four_roles(cluster: &Cluster, n: usize, major: u32) -> Stat
              COMMIT;"
         );
         let started = Instant::now();
-        client.batch_execute(&sql).await.expect("naive four-role SQL");
+        client
+            .batch_execute(&sql)
+            .await
+            .expect("naive four-role SQL");
         times.push(started.elapsed());
     }
     stats(&times)
@@ -233,7 +269,10 @@ async fn main() {
         // Each measurement on instances of its own, so none starts with another's roles.
         let cluster = Cluster::start(*version).expect("a local instance");
         let cot = bench_cotenant(&cluster, args.projects).await;
-        report(&format!("cotenant, {} projects, no secret store", args.projects), &cot);
+        report(
+            &format!("cotenant, {} projects, no secret store", args.projects),
+            &cot,
+        );
         drop(cluster);
 
         let pair = Pair::start(*version).expect("a local pair");
@@ -251,7 +290,10 @@ async fn main() {
         let cluster = Cluster::start(*version).expect("a local instance");
         let naive = bench_naive_four_roles(&cluster, args.projects.min(600), version.major()).await;
         report(
-            &format!("four roles by the admin (no stewards), {}", args.projects.min(600)),
+            &format!(
+                "four roles by the admin (no stewards), {}",
+                args.projects.min(600)
+            ),
             &naive,
         );
         drop(cluster);

@@ -140,7 +140,7 @@ impl Endpoint {
     /// The rustls configuration for the TLS mode: `verify-full` checks the chain against
     /// `ca_file` (or the bundled web roots) and the host name; `require` encrypts without
     /// checking who answers, as libpq's `sslmode=require` does.
-    fn rustls_config(&self) -> Result<rustls::ClientConfig, ConnectError> {
+    pub(crate) fn rustls_config(&self) -> Result<rustls::ClientConfig, ConnectError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()

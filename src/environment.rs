@@ -56,7 +56,7 @@ impl Environment {
         &self.secrets
     }
 
-    fn endpoint(&self) -> Endpoint {
+    pub(crate) fn endpoint(&self) -> Endpoint {
         Endpoint {
             host: self.config.host.clone(),
             port: self.config.port,
@@ -287,6 +287,29 @@ impl Cotenant {
                     .map(|e| e.name().to_owned())
                     .collect(),
             })
+    }
+
+    /// Only the environments named in `names`, still in promotion order whatever the order of
+    /// `names`: what a command limited to some environments (`--env prod`) runs over. A name the
+    /// configuration does not define is an error that lists the defined ones.
+    ///
+    /// ```no_run
+    /// # fn run(cotenant: cotenant::Cotenant) -> Result<(), cotenant::config::ConfigError> {
+    /// let prod_only = cotenant.select(&["prod"])?;
+    /// assert_eq!(prod_only.environments().len(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn select(&self, names: &[impl AsRef<str>]) -> Result<Cotenant, ConfigError> {
+        for name in names {
+            self.environment(name.as_ref())?;
+        }
+        let environments = self
+            .environments
+            .iter()
+            .filter(|e| names.iter().any(|n| n.as_ref() == e.name()))
+            .cloned()
+            .collect();
+        Ok(Self { environments })
     }
 
     /// The plan for `project` on every environment, changing nothing.

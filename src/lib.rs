@@ -1,4 +1,4 @@
-//! cotenant: many projects on one shared PostgreSQL instance per environment.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -8,8 +8,12 @@ pub mod doctor;
 mod environment;
 mod ident;
 mod lock;
+pub mod migrate;
+#[cfg(any(feature = "sqlx", feature = "deadpool"))]
+pub mod pool;
 mod project;
 pub mod provision;
+pub mod relocate;
 pub mod secret;
 
 pub use environment::{Cotenant, Environment};

@@ -1,7 +1,11 @@
 //! Advisory lock keys: one key space for everything cotenant serializes.
 //!
 //! Only transaction-level locks (`pg_advisory_xact_lock`) are taken with these keys, so no lock
-//! outlives its transaction — none is stranded behind a pooler that keeps sessions open.
+//! outlives its transaction — none is stranded behind a pooler that keeps sessions open. The one
+//! exception is a no-transaction migration (e.g. `CREATE INDEX CONCURRENTLY`, which cannot run in
+//! a transaction): its runner holds the project's migrate key as a session lock on a dedicated
+//! connection that is never pooled, unlocks right after the file, and closes the connection at
+//! the end of the run (see `migrate::Runner`).
 
 use sha2::{Digest, Sha256};
 
@@ -25,9 +29,16 @@ impl LockKey {
         Self(i64::from_be_bytes(bytes))
     }
 
-    /// Serializes provisioning and deprovisioning of one project.
+    /// Serializes provisioning, deprovisioning and relocation of one project: relocation
+    /// changes the objects and grants in the schema that provisioning reads.
     pub(crate) fn provision(project: &ProjectName) -> Self {
         Self::derive("provision", project.as_str())
+    }
+
+    /// Serializes migration runs of one project: each migration's transaction holds it, so
+    /// concurrent runners apply every migration once.
+    pub(crate) fn migrate(project: &ProjectName) -> Self {
+        Self::derive("migrate", project.as_str())
     }
 
     /// Serializes changes to what all projects share: the database's ACL, schema public,

@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn refuses_bad_forms_and_says_what_would_be_accepted() {
         let err = ProjectName::new("Reli").unwrap_err();
-        assert!(err.to_string().contains("e.g. `preli`"), "{err}");
+        assert!(err.to_string().contains("e.g. `reli`"), "{err}");
         let err = ProjectName::new("re-li").unwrap_err();
         assert!(
             matches!(

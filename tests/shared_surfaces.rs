@@ -18,10 +18,16 @@ async fn shared_surfaces_are_what_the_docs_say() {
     let cotenant = deployment().await;
     let (a, b) = (project("surf_a"), project("surf_b"));
     for p in [&a, &b] {
-        cotenant.provision(p, &ProjectSettings::default()).await.unwrap();
+        cotenant
+            .provision(p, &ProjectSettings::default())
+            .await
+            .unwrap();
     }
     let migrator = login(&cotenant, "staging", &a, Login::Migrator).await;
-    migrator.batch_execute("CREATE TABLE secret_plans (id int)").await.unwrap();
+    migrator
+        .batch_execute("CREATE TABLE secret_plans (id int)")
+        .await
+        .unwrap();
     let b_app = login(&cotenant, "staging", &b, Login::App).await;
 
     // Catalog names: B sees that A's schema and table exist, though it cannot read them.
@@ -56,8 +62,14 @@ async fn shared_surfaces_are_what_the_docs_say() {
             }
         }
     });
-    a_listener.batch_execute("LISTEN surf_a_events").await.unwrap();
-    b_app.batch_execute("NOTIFY surf_a_events, 'from b'").await.unwrap();
+    a_listener
+        .batch_execute("LISTEN surf_a_events")
+        .await
+        .unwrap();
+    b_app
+        .batch_execute("NOTIFY surf_a_events, 'from b'")
+        .await
+        .unwrap();
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
         .await
         .expect("A's listener hears B's notification")
@@ -66,7 +78,10 @@ async fn shared_surfaces_are_what_the_docs_say() {
 
     // Advisory locks: one key space for the whole database.
     let a_app = login(&cotenant, "staging", &a, Login::App).await;
-    a_app.batch_execute("SELECT pg_advisory_lock(4242)").await.unwrap();
+    a_app
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .await
+        .unwrap();
     let got: bool = b_app
         .query_one("SELECT pg_try_advisory_lock(4242)", &[])
         .await
@@ -81,10 +96,16 @@ async fn shared_surfaces_are_what_the_docs_say() {
         .unwrap()
         .get(0);
     let exists: i64 = a_app
-        .query_one("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = $1", &[&oid])
+        .query_one(
+            "SELECT count(*) FROM pg_largeobject_metadata WHERE oid = $1",
+            &[&oid],
+        )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(exists, 1, "large-object metadata is visible to every project");
+    assert_eq!(
+        exists, 1,
+        "large-object metadata is visible to every project"
+    );
     assert_denied(&a_app, "A", &format!("SELECT lo_get({oid})")).await;
 }

@@ -126,7 +126,10 @@ fn scram_verifier(password: &SecretString) -> impl Future<Output = String> + use
     let task = tokio::task::spawn_blocking(move || {
         postgres_protocol::password::scram_sha_256(password.expose_secret().as_bytes())
     });
-    async move { task.await.expect("computing a SCRAM verifier does not panic") }
+    async move {
+        task.await
+            .expect("computing a SCRAM verifier does not panic")
+    }
 }
 
 async fn lock(tx: &Transaction<'_>, key: LockKey) -> Result<(), tokio_postgres::Error> {

@@ -1,0 +1,129 @@
+//! The commands, one file each, and what they share: opening the configured environments and
+//! the two kinds of failure. A new command is a file here, a `mod` line and a variant below.
+
+mod deprovision;
+mod doctor;
+mod limits;
+mod migrate;
+mod migration_files;
+mod output;
+mod parity;
+mod plan;
+mod provision;
+mod relocate;
+mod repair;
+mod rls;
+mod status;
+
+use std::error::Error;
+
+use cotenant::Cotenant;
+use cotenant::config::Config;
+use cotenant::provision::ProvisionError;
+
+use crate::Global;
+
+/// What `cotenant` can do.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Check each environment: can cotenant connect as its admin, may the admin create roles,
+    /// and which of PostgreSQL's permissive defaults the instance still carries.
+    Doctor(doctor::Args),
+    /// Show what provisioning a project would change on each environment, changing nothing.
+    Plan(plan::Args),
+    /// Create or repair a project's schema, roles, grants and login secrets, staging first.
+    Provision(provision::Args),
+    /// Drop a project's schema, roles and login secrets, prod first.
+    Deprovision(deprovision::Args),
+    /// Move a project's existing objects out of `public` into its schema (metadata only,
+    /// verified), staging first.
+    Relocate(relocate::Args),
+    /// Apply pending numbered SQL files as each project's migrator, staging first; prod runs
+    /// only what staging has applied.
+    Migrate(migrate::Args),
+    /// Show where every project's migrations stand on each environment.
+    Status(status::Args),
+    /// Re-baseline the recorded checksums of migrations whose files changed after they ran.
+    Repair(repair::Args),
+    /// Compare a project's schema on staging and prod; exit 1 on drift.
+    Parity(parity::Args),
+    /// Check that every table of a project has row-level security enabled.
+    Rls(rls::Args),
+}
+
+impl Command {
+    pub(crate) async fn run(self, global: &Global) -> Result<(), Failure> {
+        match self {
+            Command::Doctor(args) => doctor::run(args, global).await,
+            Command::Plan(args) => plan::run(args, global).await,
+            Command::Provision(args) => provision::run(args, global).await,
+            Command::Deprovision(args) => deprovision::run(args, global).await,
+            Command::Relocate(args) => relocate::run(args, global).await,
+            Command::Migrate(args) => migrate::run(args, global).await,
+            Command::Status(args) => status::run(args, global).await,
+            Command::Repair(args) => repair::run(args, global).await,
+            Command::Parity(args) => parity::run(args, global).await,
+            Command::Rls(args) => rls::run(args, global).await,
+        }
+    }
+}
+
+/// Why a command did not succeed; decides the exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad arguments or configuration: nothing was attempted (exit code 2).
+    Usage(Box<dyn Error + Send + Sync>),
+    /// The operation was attempted and failed, or found a problem (exit code 1).
+    Operation(Box<dyn Error + Send + Sync>),
+}
+
+impl Failure {
+    pub(crate) fn usage(error: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Failure::Usage(error.into())
+    }
+
+    pub(crate) fn operation(error: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Failure::Operation(error.into())
+    }
+}
+
+/// A failed run over several environments, with what it had changed before it stopped: the
+/// library stops at the first failing environment, and only its error names it.
+fn stopped(error: ProvisionError, done: &str, order: &[&str]) -> Failure {
+    let message = crate::chain(&error);
+    let before = match &error {
+        ProvisionError::InEnvironment { environment, .. } => order
+            .iter()
+            .take_while(|name| *name != environment)
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+    if before.is_empty() {
+        Failure::operation(message)
+    } else {
+        Failure::operation(format!(
+            "{message}\nnote: {} {done} before the failure; the environments after it were not touched",
+            before.join(", ")
+        ))
+    }
+}
+
+/// The configured environments, limited to those `--env` names.
+async fn open(global: &Global) -> Result<Cotenant, Failure> {
+    let config = Config::load(&global.config).map_err(Failure::usage)?;
+    tracing::debug!(
+        target: "cotenant_cli",
+        config = %global.config.display(),
+        environments = ?config.environments().iter().map(|e| &e.name).collect::<Vec<_>>(),
+        "loaded the configuration"
+    );
+    let cotenant = Cotenant::open(config).await.map_err(Failure::usage)?;
+    if global.environments.is_empty() {
+        Ok(cotenant)
+    } else {
+        cotenant
+            .select(&global.environments)
+            .map_err(Failure::usage)
+    }
+}

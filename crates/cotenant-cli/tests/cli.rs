@@ -1,0 +1,500 @@
+//! The `cotenant` binary against a real prod+staging pair (the version in `COTENANT_TEST_PG`) and
+//! moto's Secrets Manager, configured the way an operator would: a TOML file naming the
+//! instances and the admin secrets' ids, AWS credentials in the command's environment.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+use cotenant::secret::Login;
+use cotenant::{Cotenant, ProjectName};
+use cotenant_testkit::{MotoServer, Pair};
+use secrecy::ExposeSecret;
+use tempfile::TempDir;
+
+/// The secrets' prefix: admin secrets are `cli/<env>/admin`, logins' `cli/<env>/<p>/<login>`.
+const PREFIX: &str = "cli";
+
+/// A config file for the shared pair and moto, in a directory of the test's own.
+struct Deployment {
+    dir: TempDir,
+}
+
+impl Deployment {
+    /// Both environments as the pair runs them.
+    fn new() -> Self {
+        Self::with_prod_port(Pair::shared().prod.port())
+    }
+
+    /// Prod pointed at `port` instead (a closed one, to see it unreachable).
+    fn with_prod_port(prod_port: u16) -> Self {
+        write_admin_secrets();
+        let pair = Pair::shared();
+        let mut toml = format!(
+            "[secrets]\nstore = \"aws\"\nendpoint_url = \"{}\"\nregion = \"{}\"\nprefix = \"{PREFIX}\"\n",
+            MotoServer::shared().endpoint_url(),
+            MotoServer::REGION,
+        );
+        for (name, cluster) in pair.environments() {
+            let port = if name == "prod" {
+                prod_port
+            } else {
+                cluster.port()
+            };
+            toml.push_str(&format!(
+                "\n[environments.{name}]\nhost = \"{}\"\nport = {port}\ndatabase = \"{}\"\nadmin_secret = \"{PREFIX}/{name}/admin\"\ntls = \"disable\"\n",
+                cluster.host(),
+                cluster.database(),
+            ));
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("cotenant.toml"), toml).expect("writing the config");
+        Self { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("cotenant.toml")
+    }
+
+    /// Runs `cotenant --config <this config> <args>`.
+    fn run(&self, args: &[&str]) -> Run {
+        run_with_config(&self.config(), args)
+    }
+}
+
+/// What one run of the binary did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    args: String,
+}
+
+impl Run {
+    fn succeeded(self) -> Run {
+        assert_eq!(self.code, Some(0), "{}", self.describe());
+        self
+    }
+
+    fn failed_with(self, code: i32) -> Run {
+        assert_eq!(self.code, Some(code), "{}", self.describe());
+        self
+    }
+
+    /// Where `text` starts in stdout; fails the test, showing the run, when it is not there.
+    fn position(&self, text: &str) -> usize {
+        self.stdout
+            .find(text)
+            .unwrap_or_else(|| panic!("no `{text}` in the output of {}", self.describe()))
+    }
+
+    /// Stdout as JSON.
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "cotenant {} exited with {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.args, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs the binary with dummy AWS credentials on the command alone (never on this process:
+/// tests run in parallel threads), without stdin, as in CI.
+fn run_with_config(config: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_cotenant"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "cotenant-test")
+        .env("AWS_SECRET_ACCESS_KEY", "cotenant-test")
+        .env("AWS_REGION", MotoServer::REGION)
+        .env_remove("COTENANT_CONFIG")
+        .env_remove("COTENANT_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running the cotenant binary");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        args: args.join(" "),
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// The shared pair as the library sees it, with the same secrets as the binary.
+async fn library() -> Cotenant {
+    let secrets = Arc::new(MotoServer::shared().secrets_manager());
+    Pair::shared()
+        .cotenant(PREFIX, secrets)
+        .await
+        .expect("writing the admin secrets to moto")
+}
+
+/// Writes the pair's admin credentials to moto once per test process.
+fn write_admin_secrets() {
+    static WRITTEN: OnceLock<()> = OnceLock::new();
+    WRITTEN.get_or_init(|| {
+        block_on(library());
+    });
+}
+
+fn project(name: &str) -> ProjectName {
+    name.parse().expect("a valid project name")
+}
+
+/// The passwords of `project`'s logins on both environments, as the secret store holds them.
+fn login_passwords(project: &ProjectName) -> Vec<String> {
+    block_on(async {
+        let cotenant = library().await;
+        let mut passwords = Vec::new();
+        for env in cotenant.environments() {
+            for login in Login::ALL {
+                let secret = env.login_secret(project, login).await.unwrap();
+                passwords.push(secret.password.expose_secret().to_owned());
+            }
+        }
+        passwords
+    })
+}
+
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn doctor_reports_both_environments() {
+    let deployment = Deployment::new();
+    let run = deployment.run(&["doctor"]).succeeded();
+    let staging = run.position("staging: PostgreSQL");
+    let prod = run.position("prod: PostgreSQL");
+    assert!(staging < prod, "staging comes first:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("ok    admin has CREATEROLE"),
+        "{}",
+        run.describe()
+    );
+
+    let run = deployment.run(&["doctor", "--json"]).succeeded();
+    let outcomes = run.json();
+    let names: Vec<&str> = outcomes
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|o| o["environment"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["staging", "prod"]);
+    for outcome in outcomes.as_array().unwrap() {
+        assert_eq!(outcome["reachable"], true, "{outcome}");
+        let checks = outcome["report"]["checks"].as_array().expect("checks");
+        assert!(checks.iter().all(|c| c["verdict"] != "fail"), "{outcome}");
+    }
+}
+
+#[test]
+fn doctor_fails_naming_the_unreachable_environment() {
+    let deployment = Deployment::with_prod_port(closed_port());
+    let run = deployment.run(&["doctor"]).failed_with(1);
+    assert!(
+        run.stdout.contains("staging: PostgreSQL"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("prod: unreachable: connecting to"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("`prod` cannot be reached"),
+        "{}",
+        run.describe()
+    );
+
+    let run = deployment.run(&["doctor", "--json"]).failed_with(1);
+    let outcomes = run.json();
+    assert_eq!(outcomes[0]["environment"], "staging");
+    assert_eq!(outcomes[0]["reachable"], true);
+    assert_eq!(outcomes[1]["environment"], "prod");
+    assert_eq!(outcomes[1]["reachable"], false);
+    assert!(
+        outcomes[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("connecting to")
+    );
+
+    // Limited to staging, the same configuration is healthy.
+    deployment.run(&["doctor", "--env", "staging"]).succeeded();
+}
+
+#[test]
+fn provision_then_plan_has_nothing_to_do() {
+    let deployment = Deployment::new();
+    let p = project("cli_conv");
+    let run = deployment.run(&["provision", "cli_conv"]).succeeded();
+    let staging = run.position("staging: applied");
+    let prod = run.position("prod: applied");
+    assert!(
+        staging < prod,
+        "staging is provisioned first:\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("CREATE ROLE"), "{}", run.describe());
+
+    let plan = deployment.run(&["plan", "cli_conv"]).succeeded();
+    assert_eq!(
+        plan.stdout,
+        "staging: project `cli_conv` on `postgres`: nothing to do\n\
+         prod: project `cli_conv` on `postgres`: nothing to do\n"
+    );
+    let again = deployment.run(&["provision", "cli_conv"]).succeeded();
+    assert!(
+        again
+            .stdout
+            .contains("prod: project `cli_conv` is up to date, nothing to do"),
+        "{}",
+        again.describe()
+    );
+
+    let json = deployment.run(&["plan", "cli_conv", "--json"]).succeeded();
+    let plans = json.json();
+    for plan in plans.as_array().unwrap() {
+        assert_eq!(plan["nothing_to_do"], true, "{plan}");
+    }
+
+    // The logins' passwords went to the secret store, and nowhere on the terminal.
+    for password in login_passwords(&p) {
+        for output in [&run, &plan, &again, &json] {
+            assert!(!output.stdout.contains(&password) && !output.stderr.contains(&password));
+        }
+    }
+}
+
+#[test]
+fn limits_given_as_options_reach_the_plan() {
+    let deployment = Deployment::new();
+    deployment
+        .run(&[
+            "provision",
+            "cli_limits",
+            "--connection-limit",
+            "7",
+            "--statement-timeout",
+            "5s",
+        ])
+        .succeeded();
+    let run = deployment
+        .run(&[
+            "plan",
+            "cli_limits",
+            "--connection-limit",
+            "7",
+            "--statement-timeout",
+            "5s",
+        ])
+        .succeeded();
+    assert_eq!(
+        run.stdout.matches("nothing to do").count(),
+        2,
+        "{}",
+        run.describe()
+    );
+    // Limits are not stored: the defaults plan the change back.
+    let run = deployment
+        .run(&["plan", "cli_limits", "--env", "prod"])
+        .succeeded();
+    assert!(
+        run.stdout.contains("CONNECTION LIMIT 20"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("statement_timeout"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn provision_stops_at_the_first_failing_environment() {
+    let deployment = Deployment::with_prod_port(closed_port());
+    let run = deployment.run(&["provision", "cli_stop"]).failed_with(1);
+    assert!(
+        run.stderr
+            .contains("error: on environment `prod`: connecting to 127.0.0.1:"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr
+            .contains("note: `staging` was provisioned before the failure"),
+        "{}",
+        run.describe()
+    );
+    let run = deployment
+        .run(&["plan", "cli_stop", "--env", "staging"])
+        .succeeded();
+    assert!(
+        run.stdout.ends_with("nothing to do\n"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn plan_sql_is_one_reviewable_script_per_environment() {
+    let deployment = Deployment::new();
+    let run = deployment
+        .run(&["plan", "cli_sql", "--sql", "--env", "staging"])
+        .succeeded();
+    let script = &run.stdout;
+    assert!(script.starts_with("-- environment `staging`: "), "{script}");
+    assert!(script.contains("\nBEGIN;\n"), "{script}");
+    assert!(script.ends_with("COMMIT;\n"), "{script}");
+    assert!(
+        script.contains("PASSWORD :'cli_sql_login_password'"),
+        "{script}"
+    );
+    assert_eq!(script.matches("-- environment").count(), 1, "{script}");
+    let admin_password = Pair::shared().staging.admin_password().expose_secret();
+    assert!(!script.contains(admin_password));
+
+    // Two environments would be two scripts for two servers: the choice is the operator's.
+    let run = deployment.run(&["plan", "cli_sql", "--sql"]).failed_with(2);
+    assert!(
+        run.stderr.contains("add --env <name>"),
+        "{}",
+        run.describe()
+    );
+
+    // A dry run applies nothing.
+    let run = deployment
+        .run(&["provision", "cli_sql", "--dry-run"])
+        .succeeded();
+    assert!(
+        run.stdout.contains("staging: would apply"),
+        "{}",
+        run.describe()
+    );
+    let run = deployment
+        .run(&["plan", "cli_sql", "--env", "staging"])
+        .succeeded();
+    assert!(run.stdout.contains("statement(s)"), "{}", run.describe());
+}
+
+#[test]
+fn bad_names_are_refused_before_the_config_is_read() {
+    let missing = Path::new("/nonexistent/cotenant.toml");
+    let run = run_with_config(missing, &["plan", "Reli"]).failed_with(2);
+    assert!(
+        run.stderr
+            .contains("must start with a lowercase ASCII letter"),
+        "{}",
+        run.describe()
+    );
+    let run = run_with_config(missing, &["provision", "auth"]).failed_with(2);
+    assert!(
+        run.stderr.contains("`auth` is reserved"),
+        "{}",
+        run.describe()
+    );
+
+    // With a config whose instances are down, the name still decides first.
+    let unreachable = Deployment::with_prod_port(closed_port());
+    let run = unreachable
+        .run(&["deprovision", "pg_x", "--env", "prod"])
+        .failed_with(2);
+    assert!(
+        run.stderr.contains("reserved by PostgreSQL"),
+        "{}",
+        run.describe()
+    );
+
+    // A good name meets the missing config: a configuration error, also 2.
+    let run = run_with_config(missing, &["plan", "reli"]).failed_with(2);
+    assert!(
+        run.stderr.contains("cannot read config file"),
+        "{}",
+        run.describe()
+    );
+    let run = unreachable
+        .run(&["plan", "reli", "--env", "dev"])
+        .failed_with(2);
+    assert!(
+        run.stderr.contains("unknown environment `dev`"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn deprovision_refuses_a_schema_with_objects_unless_forced() {
+    let deployment = Deployment::new();
+    let p = project("cli_drop");
+    deployment.run(&["provision", "cli_drop"]).succeeded();
+    block_on(async {
+        let cotenant = library().await;
+        for env in cotenant.environments() {
+            let migrator = env.connect_login(&p, Login::Migrator).await.unwrap();
+            migrator
+                .batch_execute(
+                    "CREATE TABLE cli_drop.t (id int); INSERT INTO cli_drop.t VALUES (1)",
+                )
+                .await
+                .unwrap();
+        }
+    });
+
+    let run = deployment.run(&["deprovision", "cli_drop"]).failed_with(1);
+    assert!(
+        run.stderr
+            .contains("on environment `prod`: schema `cli_drop` holds 1 object(s)"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("--force cli_drop"),
+        "{}",
+        run.describe()
+    );
+    let run = deployment
+        .run(&["deprovision", "cli_drop", "--force", "cli_dorp"])
+        .failed_with(1);
+    assert!(run.stderr.contains("does not match"), "{}", run.describe());
+
+    let run = deployment
+        .run(&["deprovision", "cli_drop", "--force", "cli_drop"])
+        .succeeded();
+    let prod = run.position("prod: dropped project `cli_drop`");
+    let staging = run.position("staging: dropped project `cli_drop`");
+    assert!(prod < staging, "prod is dropped first:\n{}", run.stdout);
+
+    let run = deployment.run(&["deprovision", "cli_drop"]).succeeded();
+    assert!(
+        run.stdout.contains("prod: project `cli_drop` is not there"),
+        "{}",
+        run.describe()
+    );
+    block_on(async {
+        let cotenant = library().await;
+        let err = cotenant.environments()[0]
+            .login_secret(&p, Login::App)
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "the login secrets are deleted: {err}");
+    });
+}

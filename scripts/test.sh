@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the whole workspace's tests (unit, integration, CLI, doc tests) against PostgreSQL 15, then
+# 17: the command CI runs (.ci/run) and the one to run before pushing.
+#
+#   bash scripts/test.sh          # both versions
+#   bash scripts/test.sh 17       # one version
+#
+# Needs what scripts/setup.sh installs (PostgreSQL 15 and 17 binaries, moto). Every version runs
+# even when an earlier one failed; the script fails if any did, naming them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+versions=("$@")
+if [ ${#versions[@]} -eq 0 ]; then
+    versions=(15 17)
+fi
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+cargo_test=(cargo test --workspace --all-features --no-fail-fast)
+
+header() { printf '\n=== %s ===\n\n' "$*"; }
+
+# Build every test binary once: the runs below only execute them.
+header "building the tests: ${cargo_test[*]} --no-run"
+"${cargo_test[@]}" --no-run
+
+failed=()
+for version in "${versions[@]}"; do
+    header "PostgreSQL $version: COTENANT_TEST_PG=$version ${cargo_test[*]}"
+    started=$SECONDS
+    if COTENANT_TEST_PG=$version "${cargo_test[@]}"; then
+        header "PostgreSQL $version: passed in $((SECONDS - started)) s"
+    else
+        header "PostgreSQL $version: FAILED after $((SECONDS - started)) s"
+        failed+=("$version")
+    fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "test.sh: tests failed on PostgreSQL ${failed[*]}" >&2
+    exit 1
+fi
+echo "test.sh: all tests passed on PostgreSQL ${versions[*]}"
