@@ -161,7 +161,7 @@ SELECT format('type %I owner %s: %s', t.typname, pg_get_userbyid(t.typowner),
 FROM typ t
 -- Functions and procedures: pg_get_functiondef includes language, volatility, SECURITY DEFINER,
 -- SET options (search_path) and the body; one line per line of it, numbered, so a diff shows the
--- lines that changed. Aggregates have no such definition.
+-- lines that changed. Aggregates have no such definition: their parts come from pg_aggregate.
 UNION ALL
 SELECT format('function %s owner %s', f.ident, pg_get_userbyid(f.proowner)) FROM fn f
 UNION ALL
@@ -169,6 +169,13 @@ SELECT format('function %s line %s: %s', f.ident, lpad(d.n::text, 4, '0'), d.lin
 FROM (SELECT * FROM fn WHERE prokind <> 'a') f,
      regexp_split_to_table(CASE WHEN f.prokind <> 'a' THEN pg_get_functiondef(f.oid) END, E'\n')
          WITH ORDINALITY AS d(line, n)
+UNION ALL
+SELECT format('aggregate %s: sfunc %s stype %s%s%s%s', f.ident, a.aggtransfn,
+              format_type(a.aggtranstype, NULL),
+              CASE WHEN a.aggfinalfn::oid <> 0 THEN ' finalfunc ' || a.aggfinalfn::text ELSE '' END,
+              CASE WHEN a.aggcombinefn::oid <> 0 THEN ' combinefunc ' || a.aggcombinefn::text ELSE '' END,
+              coalesce(' initcond ' || quote_literal(a.agginitval), ''))
+FROM fn f JOIN pg_aggregate a ON a.aggfnoid = f.oid
 UNION ALL
 SELECT format('view %I line %s: %s', r.relname, lpad(d.n::text, 4, '0'), d.line)
 FROM (SELECT * FROM rel WHERE relkind IN ('v', 'm')) r,
