@@ -77,13 +77,15 @@ impl ProjectName {
         &self.0
     }
 
-    /// The names of the project's four roles.
+    /// The names of the project's four roles and of the two logins' rotation twins.
     pub fn roles(&self) -> RoleNames {
         RoleNames {
             owner: format!("{}_owner", self.0),
             app: format!("{}_app", self.0),
             login: format!("{}_login", self.0),
             migrator: format!("{}_migrator", self.0),
+            login_clone: format!("{}_login_clone", self.0),
+            migrator_clone: format!("{}_migrator_clone", self.0),
         }
     }
 }
@@ -125,12 +127,24 @@ pub struct RoleNames {
     pub login: String,
     /// `<p>_migrator`: LOGIN, member of `<p>_owner` only; what migrations run as.
     pub migrator: String,
+    /// `<p>_login_clone`: the twin of `<p>_login` that the alternating-users rotation creates,
+    /// with the same membership, role defaults, connection limit and CONNECT; the app secret
+    /// names one of the two.
+    pub login_clone: String,
+    /// `<p>_migrator_clone`: the twin of `<p>_migrator`, as `login_clone` is of `<p>_login`.
+    pub migrator_clone: String,
 }
 
 impl RoleNames {
-    /// The four names, owner first.
+    /// The four names, owner first (not the rotation twins, which exist only once a login was
+    /// rotated with alternating users).
     pub fn all(&self) -> [&str; 4] {
         [&self.owner, &self.app, &self.login, &self.migrator]
+    }
+
+    /// The rotation twins: `<p>_login_clone`, `<p>_migrator_clone`.
+    pub fn clones(&self) -> [&str; 2] {
+        [&self.login_clone, &self.migrator_clone]
     }
 }
 
