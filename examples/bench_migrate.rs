@@ -234,10 +234,7 @@ async fn bench(version: PgVersion, args: &Args) {
                 let mut admin = env.connect_admin().await.expect("admin");
                 for p in chunk {
                     let password = SecretString::from(format!("pw-{p}-bench"));
-                    let passwords = LoginPasswords {
-                        app: password.clone(),
-                        migrator: password.clone(),
-                    };
+                    let passwords = LoginPasswords::new(password.clone(), password.clone());
                     provision::apply(
                         &mut admin,
                         p,

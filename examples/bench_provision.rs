@@ -116,10 +116,10 @@ fn name(prefix: &str, i: usize) -> ProjectName {
 async fn bench_cotenant(cluster: &Cluster, n: usize) -> Stats {
     let mut client = admin(cluster).await;
     let settings = ProjectSettings::default();
-    let passwords = LoginPasswords {
-        app: SecretString::from("bench-app-password"),
-        migrator: SecretString::from("bench-migrator-password"),
-    };
+    let passwords = LoginPasswords::new(
+        SecretString::from("bench-app-password"),
+        SecretString::from("bench-migrator-password"),
+    );
     let mut times = Vec::with_capacity(n);
     for i in 0..n {
         let p = name("cot", i);

@@ -149,10 +149,10 @@ async fn load(admin: &Client, table: &str, rows: u64) {
 
 async fn provisioned(client: &mut Client, name: &str) -> ProjectName {
     let project: ProjectName = name.parse().unwrap();
-    let passwords = LoginPasswords {
-        app: SecretString::from("bench-app-password"),
-        migrator: SecretString::from("bench-migrator-password"),
-    };
+    let passwords = LoginPasswords::new(
+        SecretString::from("bench-app-password"),
+        SecretString::from("bench-migrator-password"),
+    );
     provision::apply(
         client,
         &project,

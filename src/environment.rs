@@ -11,7 +11,8 @@ use crate::ProjectName;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
 use crate::provision::{
-    self, DropObjects, LoginPasswords, PasswordResets, Plan, ProjectSettings, ProvisionError,
+    self, DropObjects, LoginPasswords, LoginUser, LoginUsers, PasswordResets, Plan,
+    ProjectSettings, ProvisionError,
 };
 use crate::secret::{DbSecret, Login, SecretError, SecretNaming, SecretSource};
 
@@ -129,9 +130,15 @@ impl Environment {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
+        let (app, app_user) = self.ensure_secret(project, Login::App).await?;
+        let (migrator, migrator_user) = self.ensure_secret(project, Login::Migrator).await?;
         let passwords = LoginPasswords {
-            app: self.ensure_secret(project, Login::App).await?,
-            migrator: self.ensure_secret(project, Login::Migrator).await?,
+            app,
+            migrator,
+            users: LoginUsers {
+                app: app_user,
+                migrator: migrator_user,
+            },
         };
         let mut client = self.connect_admin().await?;
         let before = provision::plan(&client, project, settings).await?;
@@ -148,13 +155,14 @@ impl Environment {
         provision::apply(&mut client, project, settings, &passwords, resets).await
     }
 
-    /// The password of `login`'s secret, after creating the secret with a new password if it
-    /// did not exist. Never overwrites: a secret created concurrently wins and is read back.
+    /// The password of `login`'s secret and the user it names, after creating the secret with a
+    /// new password for the primary user if it did not exist. Never overwrites: a secret created
+    /// concurrently wins and is read back.
     async fn ensure_secret(
         &self,
         project: &ProjectName,
         login: Login,
-    ) -> Result<SecretString, ProvisionError> {
+    ) -> Result<(SecretString, LoginUser), ProvisionError> {
         let id = self.secret_id(project, login);
         let username = role_of(project, login);
         let secret = match self.secrets.get_current(&id).await {
@@ -177,14 +185,14 @@ impl Environment {
             Err(SecretError::StageNotFound { .. }) => self.read_concurrent_secret(&id).await?,
             Err(e) => return Err(e.into()),
         };
-        if secret.username != username {
-            return Err(ProvisionError::SecretMismatch {
+        match LoginUser::of(project, login, &secret.username) {
+            Some(user) => Ok((secret.password, user)),
+            None => Err(ProvisionError::SecretMismatch {
                 id,
                 found: secret.username,
                 expected: username,
-            });
+            }),
         }
-        Ok(secret.password)
     }
 
     /// Reads a secret another run just created. Secrets Manager is eventually consistent: the

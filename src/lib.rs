@@ -14,6 +14,7 @@ pub mod pool;
 mod project;
 pub mod provision;
 pub mod relocate;
+pub mod rotate;
 pub mod secret;
 
 pub use environment::{Cotenant, Environment};

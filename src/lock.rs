@@ -43,6 +43,12 @@ impl LockKey {
 
     /// Serializes changes to what all projects share: the database's ACL, schema public,
     /// the stewards.
+    /// Serializes rotations of one project's credentials: held for the whole rotation (secret
+    /// versions, the password change, the test login, the promotion), not one transaction.
+    pub(crate) fn rotate(project: &ProjectName) -> Self {
+        Self::derive("rotate", project.as_str())
+    }
+
     pub(crate) fn instance() -> Self {
         Self::derive("instance", "")
     }

@@ -912,7 +912,7 @@ async fn blocker_a_published_table() {
         .await
         .unwrap();
     assert!(done.plan().steps().any(|s| {
-        s.sql(&p)
+        s.sql()
             .contains("ALTER PUBLICATION \"pb_realtime\" DROP TABLE")
     }));
     let published: i64 = superuser(cluster("staging"))

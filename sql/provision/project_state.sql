@@ -1,9 +1,10 @@
 -- Everything provisioning compares against the role model for one project, as one JSON document.
--- $1 schema (= project name), $2 owner, $3 app, $4 login, $5 migrator, $6 the project's steward.
+-- $1 schema (= project name), $2 owner, $3 app, $4 login, $5 migrator, $6 the project's steward,
+-- $7 and $8 the rotation twins of the login and the migrator.
 -- Read-only, needs no privilege beyond CONNECT: plans can be made by anyone who can connect.
-WITH names(rolname) AS (VALUES ($2::text), ($3::text), ($4::text), ($5::text), ($6::text)),
+WITH names(rolname) AS (VALUES ($2::text), ($3::text), ($4::text), ($5::text), ($6::text), ($7::text), ($8::text)),
 project AS (
-    SELECT r.oid, r.rolname FROM pg_roles r WHERE r.rolname IN ($2, $3, $4, $5)
+    SELECT r.oid, r.rolname FROM pg_roles r WHERE r.rolname IN ($2, $3, $4, $5, $7, $8)
 ),
 schema AS (
     SELECT n.oid, n.nspowner, n.nspacl FROM pg_namespace n WHERE n.nspname = $1

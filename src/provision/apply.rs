@@ -8,21 +8,40 @@ use super::plan::{self, PasswordResets, Plan};
 use super::settings::ProjectSettings;
 use super::state::ProjectState;
 use super::steward;
+use super::users::LoginUsers;
 use crate::ProjectName;
 use crate::lock::LockKey;
 use crate::secret::Login;
 
-/// The passwords of a project's two logins, as the secret store holds them.
+/// The credentials of a project's two logins, as the secret store holds them.
 pub struct LoginPasswords {
-    /// The password of `<p>_login`.
+    /// The password of the app login's credential.
     pub app: SecretString,
-    /// The password of `<p>_migrator`.
+    /// The password of the migrator's credential.
     pub migrator: SecretString,
+    /// Which user each password belongs to: the primary logins (`<p>_login`, `<p>_migrator`)
+    /// unless a rotation with alternating users moved a credential to a twin.
+    pub users: LoginUsers,
+}
+
+impl LoginPasswords {
+    /// The passwords of `<p>_login` and `<p>_migrator`.
+    pub fn new(app: impl Into<SecretString>, migrator: impl Into<SecretString>) -> Self {
+        Self {
+            app: app.into(),
+            migrator: migrator.into(),
+            users: LoginUsers::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for LoginPasswords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LoginPasswords { app: [redacted], migrator: [redacted] }")
+        f.debug_struct("LoginPasswords")
+            .field("app", &"[redacted]")
+            .field("migrator", &"[redacted]")
+            .field("users", &self.users)
+            .finish()
     }
 }
 
@@ -41,13 +60,43 @@ pub async fn plan(
     project: &ProjectName,
     settings: &ProjectSettings,
 ) -> Result<Plan, ProvisionError> {
-    let state = read(client, project).await?;
-    Ok(plan::compute(
-        &state,
+    plan_with(
+        client,
         project,
         settings,
         PasswordResets::default(),
-    ))
+        LoginUsers::default(),
+    )
+    .await
+}
+
+/// [`plan`] with the given password resets and credential holders: what a rotation shows.
+pub(crate) async fn plan_with(
+    client: &Client,
+    project: &ProjectName,
+    settings: &ProjectSettings,
+    resets: PasswordResets,
+    users: LoginUsers,
+) -> Result<Plan, ProvisionError> {
+    let state = read(client, project).await?;
+    Ok(plan::compute(&state, project, settings, resets, users))
+}
+
+/// The limits `project`'s logins have on the instance now, or `None` if its login does not
+/// exist (the project is not provisioned): what a rotation keeps.
+pub(crate) async fn current_settings(
+    client: &Client,
+    project: &ProjectName,
+) -> Result<Option<ProjectSettings>, ProvisionError> {
+    let state = read(client, project).await?;
+    let roles = project.roles();
+    let Some(login) = state.role(&roles.login) else {
+        return Ok(None);
+    };
+    Ok(Some(ProjectSettings::of_roles(
+        Some(login),
+        state.role(&roles.migrator),
+    )))
 }
 
 /// Brings `project` to the role model on the instance behind `client`, in one transaction.
@@ -76,11 +125,12 @@ pub async fn apply(
         .await
         .map_err(failed)?;
     let mut state = read(&tx, project).await?;
-    let mut plan = plan::compute(&state, project, settings, resets);
+    let users = passwords.users;
+    let mut plan = plan::compute(&state, project, settings, resets, users);
     if plan.needs_instance_lock_first() {
         lock(&tx, LockKey::instance()).await.map_err(failed)?;
         state = read(&tx, project).await?;
-        plan = plan::compute(&state, project, settings, resets);
+        plan = plan::compute(&state, project, settings, resets, users);
     }
     if plan.is_empty() {
         tx.rollback().await.map_err(failed)?;
@@ -108,7 +158,7 @@ pub async fn apply(
             .map_err(failed)?;
     }
     let after = read(&tx, project).await?;
-    let left = plan::compute(&after, project, settings, PasswordResets::default());
+    let left = plan::compute(&after, project, settings, PasswordResets::default(), users);
     if !left.is_empty() {
         tx.rollback().await.map_err(failed)?;
         return Err(ProvisionError::NotConverged {

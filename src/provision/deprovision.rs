@@ -28,7 +28,7 @@ pub async fn plan_deprovision(
     Ok(compute(&state, project))
 }
 
-/// Drops `project`'s schema with everything in it, its four roles and their CONNECT grants, in
+/// Drops `project`'s schema with everything in it, its roles (rotation twins included) and their CONNECT grants, in
 /// one transaction under the project's lock. Refuses while the schema holds objects unless
 /// `drop_objects` confirms with the project's name. Returns the plan that was applied.
 pub async fn deprovision(
@@ -145,7 +145,14 @@ fn compute(state: &ProjectState, project: &ProjectName) -> Plan {
             "the project's logins lose CONNECT before they are dropped",
         ));
     }
-    for name in [&roles.login, &roles.migrator, &roles.app, &roles.owner] {
+    for name in [
+        &roles.login,
+        &roles.login_clone,
+        &roles.migrator,
+        &roles.migrator_clone,
+        &roles.app,
+        &roles.owner,
+    ] {
         if state.role(name).is_some() {
             instance_steps.push(Step::new(
                 Actor::Steward,

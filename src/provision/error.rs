@@ -22,7 +22,7 @@ pub enum ProvisionError {
     Secret(#[from] crate::secret::SecretError),
     /// A login's secret names another user than the login it is for.
     #[error(
-        "secret `{id}` is for user `{found}`, not `{expected}`: correct its `username`, or delete the secret so provisioning creates a new one"
+        "secret `{id}` is for user `{found}`, not `{expected}` (or its rotation twin `{expected}_clone`): correct its `username`, or delete the secret so provisioning creates a new one"
     )]
     SecretMismatch {
         /// The secret's id.

@@ -13,13 +13,16 @@ mod settings;
 mod state;
 mod steward;
 mod summary;
+mod users;
 
 pub use apply::{LoginPasswords, apply, plan};
+pub(crate) use apply::{current_settings, plan_with};
 pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;
 pub use plan::{Actor, PasswordResets, Plan, Step};
 pub use settings::{LoginLimits, ProjectSettings};
 pub(crate) use summary::{differences, summary};
+pub use users::{LoginUser, LoginUsers};
 
 /// The advisory lock key cotenant holds (transaction-level) while it changes what all
 /// projects share: the database's ACL, schema `public`, the stewards. An operator script that

@@ -7,6 +7,7 @@ use std::fmt;
 use super::settings::{LoginLimits, ProjectSettings, setting_millis};
 use super::state::{Membership, ProjectState, RoleState};
 use super::steward;
+use super::users::{LoginUser, LoginUsers};
 use crate::ProjectName;
 use crate::ident::{quote_ident, quote_literal};
 use crate::lock::LockKey;
@@ -27,9 +28,14 @@ pub enum Actor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Statement {
     Sql(String),
-    /// A statement that ends with `PASSWORD <the login's password>`: the password is only
-    /// known at apply time and never part of the plan.
-    SetsPassword(String, Login),
+    /// A statement that ends with `PASSWORD <the password of login's credential>`, run on
+    /// `role` (the user holding it): the password is only known at apply time and never part of
+    /// the plan.
+    SetsPassword {
+        sql: String,
+        login: Login,
+        role: String,
+    },
 }
 
 /// One statement of a [`Plan`] and why it is needed.
@@ -61,11 +67,11 @@ impl Step {
 
     /// The statement as SQL; a password appears as the psql variable
     /// `:'<role>_password'`, never as its value.
-    pub fn sql(&self, project: &ProjectName) -> String {
+    pub fn sql(&self) -> String {
         match &self.statement {
             Statement::Sql(sql) => sql.clone(),
-            Statement::SetsPassword(sql, login) => {
-                format!("{sql} PASSWORD :'{}_password'", login_name(project, *login))
+            Statement::SetsPassword { sql, role, .. } => {
+                format!("{sql} PASSWORD :'{role}_password'")
             }
         }
     }
@@ -73,7 +79,15 @@ impl Step {
     /// The login whose password this step sets, if any.
     pub fn sets_password(&self) -> Option<Login> {
         match self.statement {
-            Statement::SetsPassword(_, login) => Some(login),
+            Statement::SetsPassword { login, .. } => Some(login),
+            Statement::Sql(_) => None,
+        }
+    }
+
+    /// The role whose password this step sets, if any: the login or its rotation twin.
+    fn password_role(&self) -> Option<&str> {
+        match &self.statement {
+            Statement::SetsPassword { role, .. } => Some(role),
             Statement::Sql(_) => None,
         }
     }
@@ -82,18 +96,10 @@ impl Step {
     pub(crate) fn executable_sql(&self, verifier: impl Fn(Login) -> String) -> String {
         match &self.statement {
             Statement::Sql(sql) => sql.clone(),
-            Statement::SetsPassword(sql, login) => {
+            Statement::SetsPassword { sql, login, .. } => {
                 format!("{sql} PASSWORD {}", quote_literal(&verifier(*login)))
             }
         }
-    }
-}
-
-fn login_name(project: &ProjectName, login: Login) -> String {
-    let roles = project.roles();
-    match login {
-        Login::App => roles.login,
-        Login::Migrator => roles.migrator,
     }
 }
 
@@ -226,11 +232,11 @@ impl Plan {
             out.push_str("-- Nothing to do: the instance matches the role model.\n");
             return out;
         }
-        let passwords = self.sets_passwords();
-        if !passwords.is_empty() {
-            let vars: Vec<String> = passwords
+        let roles: BTreeSet<&str> = self.steps().filter_map(Step::password_role).collect();
+        if !roles.is_empty() {
+            let vars: Vec<String> = roles
                 .iter()
-                .map(|l| format!("-v {}_password=…", login_name(&self.project, *l)))
+                .map(|role| format!("-v {role}_password=…"))
                 .collect();
             out.push_str(&format!(
                 "-- Run with: psql -v ON_ERROR_STOP=1 {} -f <this file>\n",
@@ -281,7 +287,7 @@ impl Plan {
             out.push_str(";\n");
             *current = step.actor;
         }
-        out.push_str(&format!("-- {}\n{};\n", step.why, step.sql(&self.project)));
+        out.push_str(&format!("-- {}\n{};\n", step.why, step.sql()));
     }
 }
 
@@ -303,7 +309,7 @@ impl fmt::Display for Plan {
         )?;
         for step in self.steps() {
             writeln!(f, "  - {}", step.why)?;
-            writeln!(f, "      {}", step.sql(&self.project))?;
+            writeln!(f, "      {}", step.sql())?;
         }
         Ok(())
     }
@@ -319,14 +325,17 @@ pub struct PasswordResets {
     pub migrator: bool,
 }
 
-/// Compares `state` with the role model for `project` and lists what must change.
+/// Compares `state` with the role model for `project` and lists what must change. `users` say
+/// which user holds each login's credential: a twin that holds one is part of the model even
+/// before it exists, and a reset sets the password of the holder.
 pub(crate) fn compute(
     state: &ProjectState,
     project: &ProjectName,
     settings: &ProjectSettings,
     resets: PasswordResets,
+    users: LoginUsers,
 ) -> Plan {
-    Planner::new(state, project, settings).plan(resets)
+    Planner::new(state, project, settings, users).plan(resets)
 }
 
 struct Planner<'a> {
@@ -338,6 +347,9 @@ struct Planner<'a> {
     app: String,
     login: String,
     migrator: String,
+    login_clone: String,
+    migrator_clone: String,
+    users: LoginUsers,
     db: String,
     steps: Vec<Step>,
     instance_steps: Vec<Step>,
@@ -375,6 +387,7 @@ impl<'a> Planner<'a> {
         state: &'a ProjectState,
         project: &'a ProjectName,
         settings: &'a ProjectSettings,
+        users: LoginUsers,
     ) -> Self {
         let roles = project.roles();
         Self {
@@ -386,6 +399,9 @@ impl<'a> Planner<'a> {
             app: roles.app,
             login: roles.login,
             migrator: roles.migrator,
+            login_clone: roles.login_clone,
+            migrator_clone: roles.migrator_clone,
+            users,
             db: quote_ident(&state.database),
             steps: Vec::new(),
             instance_steps: Vec::new(),
@@ -464,7 +480,8 @@ impl<'a> Planner<'a> {
         if !self.state.has_grant_options() {
             return;
         }
-        for name in [&self.owner, &self.app, &self.login, &self.migrator] {
+        for name in self.project_roles().map(String::clone) {
+            let name = &name;
             if self.state.role(name).is_some() && !self.steward_administers(name) {
                 self.steps.push(Step::new(
                     Actor::Admin,
@@ -482,6 +499,28 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The project's roles, rotation twins included.
+    fn project_roles(&self) -> [&String; 6] {
+        [
+            &self.owner,
+            &self.app,
+            &self.login,
+            &self.migrator,
+            &self.login_clone,
+            &self.migrator_clone,
+        ]
+    }
+
+    /// Whether `login`'s rotation twin belongs to the model: once created it is kept (and
+    /// converged like its primary); a credential naming it makes it needed.
+    fn twin_wanted(&self, login: Login) -> bool {
+        let twin = match login {
+            Login::App => &self.login_clone,
+            Login::Migrator => &self.migrator_clone,
+        };
+        self.state.role(twin).is_some() || self.users.get(login) == LoginUser::Twin
+    }
+
     fn steward_administers(&self, role: &str) -> bool {
         self.state
             .memberships
@@ -492,32 +531,50 @@ impl<'a> Planner<'a> {
     fn plan_roles(&mut self, resets: PasswordResets) {
         let owner = self.owner.clone();
         let app = self.app.clone();
-        let login = self.login.clone();
-        let migrator = self.migrator.clone();
         self.plan_role(&owner, None, false);
         self.plan_role(&app, None, false);
-        let (login_limits, migrator_limits) = (self.settings.login, self.settings.migrator);
-        self.plan_role(&login, Some((Login::App, login_limits)), resets.app);
-        self.plan_role(
-            &migrator,
-            Some((Login::Migrator, migrator_limits)),
-            resets.migrator,
-        );
+        for (login, limits, reset) in [
+            (Login::App, self.settings.login, resets.app),
+            (Login::Migrator, self.settings.migrator, resets.migrator),
+        ] {
+            let holder = self.users.get(login);
+            let mut users = vec![LoginUser::Primary];
+            if self.twin_wanted(login) {
+                users.push(LoginUser::Twin);
+            }
+            for user in users {
+                let name = user.name(self.project, login);
+                let holds = user == holder;
+                self.plan_role(&name, Some((login, limits, holds)), reset && holds);
+            }
+        }
     }
 
-    fn plan_role(&mut self, name: &str, login: Option<(Login, LoginLimits)>, reset: bool) {
+    /// `login`: for a login, which of its credential it is for and whether it holds it (only the
+    /// holder is created with the credential's password).
+    fn plan_role(&mut self, name: &str, login: Option<(Login, LoginLimits, bool)>, reset: bool) {
         let quoted = quote_ident(name);
-        let limit = login.map_or(-1, |(_, l)| i64::from(l.connection_limit));
+        let limit = login.map_or(-1, |(_, l, _)| i64::from(l.connection_limit));
         let Some(existing) = self.state.role(name) else {
+            let create_login =
+                format!("CREATE ROLE {quoted} LOGIN NOINHERIT CONNECTION LIMIT {limit}");
             let step = match login {
-                Some((which, _)) => Step {
+                Some((which, _, true)) => Step {
                     actor: Actor::Steward,
-                    statement: Statement::SetsPassword(
-                        format!("CREATE ROLE {quoted} LOGIN NOINHERIT CONNECTION LIMIT {limit}"),
-                        which,
-                    ),
+                    statement: Statement::SetsPassword {
+                        sql: create_login,
+                        login: which,
+                        role: name.to_owned(),
+                    },
                     why: format!("create login `{name}`"),
                 },
+                Some((which, _, false)) => Step::new(
+                    Actor::Steward,
+                    create_login,
+                    format!(
+                        "create login `{name}` without a password: the {which} secret names its twin, and the next rotation with alternating users gives it one"
+                    ),
+                ),
                 None => Step::new(
                     Actor::Steward,
                     format!("CREATE ROLE {quoted} NOLOGIN NOINHERIT"),
@@ -536,26 +593,31 @@ impl<'a> Planner<'a> {
                 format!("role `{name}` drifted: {}", why.join(", ")),
             ));
         }
-        if let Some((which, _)) = login.filter(|_| reset) {
+        if let Some((which, _, _)) = login.filter(|_| reset) {
             self.steps.push(Step {
                 actor: Actor::Steward,
-                statement: Statement::SetsPassword(format!("ALTER ROLE {quoted}"), which),
-                why: format!("the password in the secret store does not authenticate `{name}`"),
+                statement: Statement::SetsPassword {
+                    sql: format!("ALTER ROLE {quoted}"),
+                    login: which,
+                    role: name.to_owned(),
+                },
+                why: format!("set the password of `{name}` to the one its {which} secret holds"),
             });
         }
     }
 
     fn plan_memberships(&mut self) {
-        let wanted = [
+        let mut wanted = vec![
             (self.app.clone(), self.login.clone()),
             (self.owner.clone(), self.migrator.clone()),
         ];
-        let project = [
-            self.owner.clone(),
-            self.app.clone(),
-            self.login.clone(),
-            self.migrator.clone(),
-        ];
+        if self.twin_wanted(Login::App) {
+            wanted.push((self.app.clone(), self.login_clone.clone()));
+        }
+        if self.twin_wanted(Login::Migrator) {
+            wanted.push((self.owner.clone(), self.migrator_clone.clone()));
+        }
+        let project = self.project_roles().map(String::clone);
         let mut kept: BTreeSet<(String, String)> = BTreeSet::new();
         let state = self.state;
         for m in &state.memberships {
@@ -640,6 +702,14 @@ impl<'a> Planner<'a> {
         let (owner, app) = (self.owner.clone(), self.app.clone());
         self.plan_role_settings(&login, &login_wanted);
         self.plan_role_settings(&migrator, &migrator_wanted);
+        if self.twin_wanted(Login::App) {
+            let twin = self.login_clone.clone();
+            self.plan_role_settings(&twin, &login_wanted);
+        }
+        if self.twin_wanted(Login::Migrator) {
+            let twin = self.migrator_clone.clone();
+            self.plan_role_settings(&twin, &migrator_wanted);
+        }
         self.plan_role_settings(&owner, &BTreeMap::new());
         self.plan_role_settings(&app, &BTreeMap::new());
     }
@@ -960,7 +1030,14 @@ impl<'a> Planner<'a> {
                 "project logins must not create temporary tables",
             ));
         }
-        let missing: Vec<&String> = [&self.login, &self.migrator]
+        let mut logins = vec![&self.login, &self.migrator];
+        if self.twin_wanted(Login::App) {
+            logins.push(&self.login_clone);
+        }
+        if self.twin_wanted(Login::Migrator) {
+            logins.push(&self.migrator_clone);
+        }
+        let missing: Vec<&String> = logins
             .into_iter()
             .filter(|l| !instance.can_connect.contains(l))
             .collect();

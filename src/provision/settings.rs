@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::state::RoleState;
+
 /// How one login of a project may use the instance: enforced by PostgreSQL as role
 /// attributes and role defaults, so that one noisy project cannot starve the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,4 +56,74 @@ impl Default for ProjectSettings {
 /// A duration as PostgreSQL stores a time setting given in milliseconds.
 pub(crate) fn setting_millis(value: Option<Duration>) -> String {
     value.map_or(0, |d| d.as_millis()).to_string()
+}
+
+impl ProjectSettings {
+    /// The limits the logins `login` and `migrator` have now; the default of each value whose
+    /// role or setting is missing or unreadable.
+    pub(crate) fn of_roles(login: Option<&RoleState>, migrator: Option<&RoleState>) -> Self {
+        let defaults = ProjectSettings::default();
+        ProjectSettings {
+            login: login.map_or(defaults.login, |r| LoginLimits::of_role(r, defaults.login)),
+            migrator: migrator.map_or(defaults.migrator, |r| {
+                LoginLimits::of_role(r, defaults.migrator)
+            }),
+        }
+    }
+}
+
+impl LoginLimits {
+    fn of_role(role: &RoleState, defaults: LoginLimits) -> Self {
+        let setting = |name: &str, default: Option<Duration>| {
+            role.settings
+                .iter()
+                .filter_map(|s| s.split_once('='))
+                .find(|(key, _)| *key == name)
+                .map_or(default, |(_, value)| parse_time(value).unwrap_or(default))
+        };
+        LoginLimits {
+            connection_limit: u32::try_from(role.connection_limit)
+                .unwrap_or(defaults.connection_limit),
+            statement_timeout: setting("statement_timeout", defaults.statement_timeout),
+            idle_in_transaction_timeout: setting(
+                "idle_in_transaction_session_timeout",
+                defaults.idle_in_transaction_timeout,
+            ),
+        }
+    }
+}
+
+/// A time setting as a role default stores it (`30000`, `30s`, `5min`...; milliseconds without a
+/// unit): `Some(None)` for 0 (no timeout), `None` if it cannot be read.
+fn parse_time(value: &str) -> Option<Option<Duration>> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let millis = match unit.trim() {
+        "" | "ms" => number,
+        "s" => number * 1_000,
+        "min" => number * 60_000,
+        "h" => number * 3_600_000,
+        "d" => number * 86_400_000,
+        _ => return None,
+    };
+    Some((millis > 0).then(|| Duration::from_millis(millis)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_settings_read_as_stored() {
+        assert_eq!(parse_time("30000"), Some(Some(Duration::from_secs(30))));
+        assert_eq!(parse_time("45s"), Some(Some(Duration::from_secs(45))));
+        assert_eq!(parse_time("5min"), Some(Some(Duration::from_secs(300))));
+        assert_eq!(parse_time("0"), Some(None));
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(parse_time("3 fortnights"), None);
+    }
 }

@@ -16,7 +16,7 @@ pub(crate) struct ProjectState {
     pub(crate) database: String,
     /// How PostgreSQL stores `search_path = <schema>` as a role setting (it quotes when needed).
     pub(crate) search_path_setting: String,
-    /// The project's roles and its steward, where they exist.
+    /// The project's roles (rotation twins included) and its steward, where they exist.
     pub(crate) roles: Vec<RoleState>,
     pub(crate) memberships: Vec<Membership>,
     pub(crate) schema: Option<SchemaState>,
@@ -118,6 +118,8 @@ impl ProjectState {
                     &roles.login,
                     &roles.migrator,
                     &steward,
+                    &roles.login_clone,
+                    &roles.migrator_clone,
                 ],
             )
             .await

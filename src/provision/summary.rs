@@ -31,11 +31,13 @@ pub(crate) async fn summary(
             role.replication, role.bypassrls, role.connection_limit, settings.join(", ")
         ));
     }
-    for m in state
-        .memberships
-        .iter()
-        .filter(|m| m.member != steward && m.member != state.admin)
-    {
+    // The rotation twins are left out: whether a login was rotated with alternating users is
+    // per environment, like its password.
+    for m in state.memberships.iter().filter(|m| {
+        m.member != steward
+            && m.member != state.admin
+            && !roles.clones().contains(&m.member.as_str())
+    }) {
         lines.push(format!(
             "member {} of {} admin={} inherit={:?} set={:?}",
             m.member, m.role, m.admin_option, m.inherit_option, m.set_option

@@ -344,7 +344,7 @@ async fn run(
             statements.push((step.why().to_owned(), plan.switch_to(step.actor())));
             current = step.actor();
         }
-        statements.push((step.why().to_owned(), step.sql(plan.project())));
+        statements.push((step.why().to_owned(), step.sql()));
     }
     if current != Actor::Admin {
         statements.push(("returning to the admin".to_owned(), "RESET ROLE".to_owned()));

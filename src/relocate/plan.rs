@@ -244,11 +244,7 @@ impl RelocationPlan {
                     out.push_str(";\n");
                     current = step.actor();
                 }
-                out.push_str(&format!(
-                    "-- {}\n{};\n",
-                    step.why(),
-                    step.sql(&self.project)
-                ));
+                out.push_str(&format!("-- {}\n{};\n", step.why(), step.sql()));
             }
         }
         if current != Actor::Admin {
@@ -322,7 +318,7 @@ mod tests {
         );
         let plan = build(&catalog, &project, &relocation, seeds, closure);
         assert!(!plan.is_blocked(), "{plan}");
-        let sql: Vec<String> = plan.steps().map(|s| s.sql(&project)).collect();
+        let sql: Vec<String> = plan.steps().map(|s| s.sql()).collect();
         let at = |statement: &str| {
             sql.iter()
                 .position(|s| s == statement)

@@ -57,7 +57,7 @@ impl PlanJson {
                 .steps()
                 .map(|step| StatementJson {
                     why: step.why().to_owned(),
-                    sql: step.sql(plan.project()),
+                    sql: step.sql(),
                 })
                 .collect(),
             script: plan.to_sql(),
@@ -78,11 +78,7 @@ pub(super) fn plans_json(plans: &[(String, Plan)]) -> Vec<PlanJson> {
 pub(super) fn statements(plan: &Plan) -> String {
     let mut out = String::new();
     for step in plan.steps() {
-        out.push_str(&format!(
-            "  - {}\n      {}\n",
-            step.why(),
-            step.sql(plan.project())
-        ));
+        out.push_str(&format!("  - {}\n      {}\n", step.why(), step.sql()));
     }
     out
 }
