@@ -13,6 +13,7 @@ mod provision;
 mod relocate;
 mod repair;
 mod rls;
+mod rotate;
 mod status;
 
 use std::error::Error;
@@ -49,6 +50,9 @@ pub(crate) enum Command {
     Parity(parity::Args),
     /// Check that every table of a project has row-level security enabled.
     Rls(rls::Args),
+    /// Give a project's logins new passwords, staging first, without downtime: staged
+    /// AWSPENDING, set, tested by logging in, then promoted to AWSCURRENT.
+    Rotate(rotate::Args),
 }
 
 impl Command {
@@ -64,6 +68,7 @@ impl Command {
             Command::Repair(args) => repair::run(args, global).await,
             Command::Parity(args) => parity::run(args, global).await,
             Command::Rls(args) => rls::run(args, global).await,
+            Command::Rotate(args) => rotate::run(args, global).await,
         }
     }
 }
