@@ -83,18 +83,33 @@ pub async fn assert_allowed(client: &Client, who: &str, sql: &str) {
 pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
     let su = superuser(cluster).await;
     let roles = project.roles();
+    // The rotation twins, where a rotation with alternating users made them.
+    let twins: Vec<String> = su
+        .query(
+            "SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1",
+            &[&roles.clones().to_vec()],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut names: Vec<&str> = roles.all().to_vec();
+    names.extend(twins.iter().map(String::as_str));
     for row in su
         .query(
             "SELECT rolname::text, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls
              FROM pg_roles WHERE rolname = ANY($1)",
-            &[&roles.all().to_vec()],
+            &[&names],
         )
         .await
         .unwrap()
     {
         let name: String = row.get(0);
         let login: bool = row.get(1);
-        assert_eq!(login, name == roles.login || name == roles.migrator, "{name}: LOGIN");
+        let is_login = [&roles.login, &roles.migrator, &roles.login_clone, &roles.migrator_clone]
+            .contains(&&name);
+        assert_eq!(login, is_login, "{name}: LOGIN");
         for (i, attribute) in ["SUPERUSER", "CREATEDB", "CREATEROLE", "REPLICATION", "BYPASSRLS"]
             .iter()
             .enumerate()
@@ -112,7 +127,7 @@ pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
                         AND NOT coalesce((to_jsonb(m)->>'set_option')::bool, true)
                         AND NOT coalesce((to_jsonb(m)->>'inherit_option')::bool, true))
              ORDER BY 1, 2",
-            &[&roles.all().to_vec()],
+            &[&names],
         )
         .await
         .unwrap()
@@ -123,6 +138,14 @@ pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
         (roles.app.clone(), roles.login.clone()),
         (roles.owner.clone(), roles.migrator.clone()),
     ];
+    for twin in &twins {
+        let role = if *twin == roles.login_clone {
+            &roles.app
+        } else {
+            &roles.owner
+        };
+        expected.push((role.clone(), twin.clone()));
+    }
     expected.sort();
     assert_eq!(memberships, expected, "memberships of {project}'s roles");
     let acl: Vec<String> = su
