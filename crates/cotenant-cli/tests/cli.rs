@@ -498,3 +498,78 @@ fn deprovision_refuses_a_schema_with_objects_unless_forced() {
         assert!(err.is_not_found(), "the login secrets are deleted: {err}");
     });
 }
+
+#[test]
+fn rotate_dry_runs_then_rotates_staging_first_without_showing_passwords() {
+    let deployment = Deployment::new();
+    let p = project("cli_rot");
+    deployment.run(&["provision", "cli_rot"]).succeeded();
+    let before = login_passwords(&p);
+
+    let dry = deployment
+        .run(&["rotate", "cli_rot", "--login", "app", "--dry-run"])
+        .succeeded();
+    assert!(
+        dry.stdout.contains("dry run: nothing is changed"),
+        "{}",
+        dry.describe()
+    );
+    assert!(
+        dry.stdout.contains(":'cli_rot_login_clone_password'"),
+        "{}",
+        dry.describe()
+    );
+    assert_eq!(login_passwords(&p), before, "a dry run changes no secret");
+
+    let run = deployment.run(&["rotate", "cli_rot"]).succeeded();
+    let staging = run.position("staging: app credential of `cli_rot` rotated");
+    let prod = run.position("prod: app credential of `cli_rot` rotated");
+    assert!(staging < prod, "staging first:\n{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("`cli_rot_migrator` -> `cli_rot_migrator_clone`"),
+        "both logins by default: {}",
+        run.describe()
+    );
+    let after = login_passwords(&p);
+    for (old, new) in before.iter().zip(&after) {
+        assert_ne!(old, new, "every credential has a new password");
+    }
+
+    let json = deployment
+        .run(&[
+            "rotate",
+            "cli_rot",
+            "--login",
+            "migrator",
+            "--strategy",
+            "single-user",
+            "--json",
+        ])
+        .succeeded();
+    let rotations = json.json();
+    let rotations = rotations.as_array().unwrap();
+    assert_eq!(rotations.len(), 2, "{}", json.describe());
+    for rotation in rotations {
+        assert_eq!(rotation["strategy"], "single-user");
+        assert_eq!(rotation["from_user"], "cli_rot_migrator_clone");
+        assert_eq!(rotation["to_user"], "cli_rot_migrator_clone");
+    }
+    for password in before.iter().chain(&after).chain(&login_passwords(&p)) {
+        for output in [&dry, &run, &json] {
+            assert!(
+                !output.stdout.contains(password.as_str())
+                    && !output.stderr.contains(password.as_str())
+            );
+        }
+    }
+
+    let refused = deployment
+        .run(&["rotate", "cli_rot", "--strategy", "twice"])
+        .failed_with(2);
+    assert!(
+        refused.stderr.contains("alternating-users"),
+        "{}",
+        refused.describe()
+    );
+}
