@@ -1,6 +1,8 @@
 //! cotenant in five minutes, on this machine: a throwaway staging + prod pair of PostgreSQL
 //! servers set up like hosted Supabase instances, a local AWS Secrets Manager (moto), and one
-//! project provisioned on both.
+//! project taken through the whole job on both: provisioned, its legacy table relocated out of
+//! `public`, migrated staging first with a parity check, served through a scoped pool, and its
+//! credential rotated while the pool keeps working.
 //!
 //! ```text
 //! bash scripts/setup.sh            # PostgreSQL 15/17 binaries and moto, once
@@ -14,7 +16,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cotenant::doctor::{self, Verdict};
+use cotenant::migrate::{Migrations, Runner};
+use cotenant::pool::PoolOptions;
 use cotenant::provision::ProjectSettings;
+use cotenant::relocate::{Relocation, Selection};
+use cotenant::rotate::Strategy;
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{MotoServer, Pair, test_version};
@@ -92,9 +98,77 @@ async fn run() -> Result<(), Box<dyn Error>> {
         );
     }
 
-    // 5. Next (in progress, not in cotenant yet): relocating a project's existing tables from
-    //    `public` into its schema, and running its numbered migrations as `demo_migrator`,
-    //    staging first. This example will show them here.
+    // 5. Relocate: the project grew up on an instance of its own, and the one-shot copy left its
+    //    table `notes` in `public`, granted to anon like everything there. It moves into `demo`
+    //    with ALTER ... SET SCHEMA (no row is copied), owned by demo_owner, usable by demo_app.
+    for env in cotenant.environments() {
+        env.connect_admin()
+            .await?
+            .batch_execute(
+                "CREATE TABLE public.notes (id bigserial PRIMARY KEY, body text NOT NULL);
+                 INSERT INTO public.notes (body) VALUES ('first'), ('second');
+                 GRANT ALL ON public.notes TO anon, authenticated",
+            )
+            .await?;
+    }
+    let relocation = Relocation::new(Selection::tables(["notes"]));
+    for (environment, relocated) in cotenant.relocate(&demo, &relocation).await? {
+        println!(
+            "\n[relocate] {environment}: {} statement(s), tables locked for {:?}, rows and relfilenodes verified",
+            relocated.plan().len(),
+            relocated.exclusive_for()
+        );
+    }
+
+    // 6. Migrate: numbered SQL files (here embedded; usually a directory), run as demo_migrator,
+    //    staging first; prod only runs what staging applied. Then prove prod mirrors staging.
+    let migrations = Migrations::from_embedded(&[
+        (
+            "001_tags.sql",
+            "ALTER TABLE notes ADD COLUMN tags text[] NOT NULL DEFAULT '{}';",
+        ),
+        (
+            "002_tags_index.sql",
+            "CREATE INDEX notes_tags ON notes USING gin (tags);",
+        ),
+    ])?;
+    for (environment, report) in cotenant.migrate(&demo, &Runner::new(migrations)).await? {
+        println!("\n[migrate] {environment}: {report}");
+    }
+    for report in cotenant.parity(&demo).await? {
+        print!("\n[parity] {report}");
+    }
+
+    // 7. Serve: a deadpool-postgres pool (an sqlx one is the same call) as demo_login; every new
+    //    connection is checked to run as demo_app in schema demo before it is handed out.
+    let prod = cotenant.environment("prod")?;
+    let pool = prod
+        .deadpool_pool(&demo, &PoolOptions::new().max_size(4))
+        .await?;
+    let count = |pool: deadpool_postgres::Pool| async move {
+        let client = pool.get().await?;
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM notes", &[])
+            .await?
+            .get(0);
+        Ok::<_, Box<dyn Error>>(n)
+    };
+    println!("\n[pool] prod: {} notes", count(pool.clone()).await?);
+
+    // 8. Rotate: a new password for the login, with alternating users — it goes to the twin
+    //    demo_login_clone, and demo_login's keeps working until the next rotation — staged
+    //    AWSPENDING, tested, promoted. The pool's next connections use it; nothing restarts.
+    for rotation in cotenant
+        .rotate(&demo, &[Login::App], Strategy::AlternatingUsers)
+        .await?
+    {
+        println!("\n[rotate] {rotation}");
+    }
+    pool.retain(|_, _| false); // drop the open connections: new ones log in as the twin
+    println!(
+        "[pool] prod, after the rotation: {} notes",
+        count(pool).await?
+    );
 
     println!("\nDone: the servers and moto are removed on exit.");
     Ok(())
