@@ -9,6 +9,17 @@ project AS (
 schema AS (
     SELECT n.oid, n.nspowner, n.nspacl FROM pg_namespace n WHERE n.nspname = $1
 ),
+-- What lives in the schema, found through its dependency on the schema: pg_depend is indexed by
+-- the referenced object, while pg_class, pg_proc and pg_type have no index by namespace and
+-- scanning them grows with every project's objects. PostgreSQL records that dependency for every
+-- relation except indexes, TOAST tables and composite types' relations, for every routine, and
+-- for every standalone type (composite types made with CREATE TYPE included; not a table's row
+-- type, not an array). The namespace conditions below are kept as a check.
+deps AS (
+    SELECT d.classid, d.objid FROM pg_depend d
+    WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = (SELECT oid FROM schema)
+      AND d.refobjsubid = 0
+),
 owner AS (
     SELECT r.oid FROM pg_roles r WHERE r.rolname = $2
 ),
@@ -76,15 +87,16 @@ SELECT jsonb_build_object(
                 SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
                        c.relname::text AS name, NULL::text AS args,
                        coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
-                FROM pg_class c
+                FROM deps d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
                 WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
                 UNION ALL
                 SELECT 'ROUTINE', p.proname::text, pg_get_function_identity_arguments(p.oid),
                        coalesce(p.proacl, acldefault('f', p.proowner))
-                FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM schema)
+                FROM deps d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE p.pronamespace = (SELECT oid FROM schema)
                 UNION ALL
                 SELECT 'TYPE', t.typname::text, NULL, coalesce(t.typacl, acldefault('T', t.typowner))
-                FROM pg_type t
+                FROM deps d JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
                 WHERE t.typnamespace = (SELECT oid FROM schema)
                   AND t.typelem = 0 -- not an array type: those follow their element type
                   AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
@@ -94,13 +106,18 @@ SELECT jsonb_build_object(
     -- What deprovisioning would drop: the schema's relations, routines and standalone types.
     'objects', (
         SELECT coalesce(jsonb_agg(o.name ORDER BY o.name), '[]') FROM (
-            SELECT c.relname::text AS name FROM pg_class c
-            WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S', 'c')
+            SELECT c.relname::text AS name
+            FROM deps d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+            WHERE c.relnamespace = (SELECT oid FROM schema) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
             UNION ALL
-            SELECT p.proname || '()' FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM schema)
+            SELECT p.proname || '()'
+            FROM deps d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+            WHERE p.pronamespace = (SELECT oid FROM schema)
             UNION ALL
-            SELECT t.typname::text FROM pg_type t
-            WHERE t.typnamespace = (SELECT oid FROM schema) AND t.typtype IN ('e', 'd', 'r', 'm')
+            -- Standalone types; a composite type's relation depends on the type, not the schema.
+            SELECT t.typname::text
+            FROM deps d JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+            WHERE t.typnamespace = (SELECT oid FROM schema) AND t.typtype IN ('e', 'd', 'r', 'm', 'c')
         ) o),
     -- Whether the admin may SET ROLE to the steward (on 15 any membership allows it).
     'admin_can_set_steward', EXISTS (

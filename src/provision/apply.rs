@@ -6,7 +6,7 @@ use tokio_postgres::{Client, Transaction};
 use super::ProvisionError;
 use super::plan::{self, PasswordResets, Plan};
 use super::settings::ProjectSettings;
-use super::state::ProjectState;
+use super::state::{ProjectState, StateQuery};
 use super::steward;
 use super::users::LoginUsers;
 use crate::ProjectName;
@@ -118,46 +118,47 @@ pub async fn apply(
     };
     // SCRAM verifiers take 4096 PBKDF2 rounds each: computed on blocking threads while the
     // catalog is read, so they cost no latency. Only the verifier reaches the server.
+    let steward = steward::for_project(project);
     let app_verifier = scram_verifier(&passwords.app);
     let migrator_verifier = scram_verifier(&passwords.migrator);
     let tx = client.transaction().await.map_err(failed)?;
     lock(&tx, LockKey::provision(project))
         .await
         .map_err(failed)?;
-    let mut state = read(&tx, project).await?;
+    let query = StateQuery::prepare(&tx, project).await?;
+    let read = |tx| ProjectState::read_with(tx, &query, project, &steward);
+    let mut state = read(&tx).await?;
     let users = passwords.users;
     let mut plan = plan::compute(&state, project, settings, resets, users);
     if plan.needs_instance_lock_first() {
         lock(&tx, LockKey::instance()).await.map_err(failed)?;
-        state = read(&tx, project).await?;
+        state = read(&tx).await?;
         plan = plan::compute(&state, project, settings, resets, users);
     }
     if plan.is_empty() {
         tx.rollback().await.map_err(failed)?;
         return Ok(plan);
     }
+    let mut batch = String::new();
     if state.has_grant_options() {
         // A server-wide createrole_self_grant would make the steward inherit every project's
         // roles it creates: this transaction creates roles with ADMIN for the steward only.
-        tx.batch_execute("SET LOCAL createrole_self_grant = ''")
-            .await
-            .map_err(failed)?;
+        batch.push_str("SET LOCAL createrole_self_grant = '';\n");
     }
     let (app, migrator) = (app_verifier.await, migrator_verifier.await);
     let verifier = |login: Login| match login {
         Login::App => app.clone(),
         Login::Migrator => migrator.clone(),
     };
-    tx.batch_execute(&plan.project_sql(verifier))
-        .await
-        .map_err(failed)?;
+    batch.push_str(&plan.project_sql(verifier));
     if plan.has_instance_steps() {
-        lock(&tx, LockKey::instance()).await.map_err(failed)?;
-        tx.batch_execute(&plan.instance_sql())
-            .await
-            .map_err(failed)?;
+        batch.push_str(&lock_sql(LockKey::instance()));
+        batch.push_str(&plan.instance_sql());
     }
-    let after = read(&tx, project).await?;
+    // One round trip: a multi-statement query runs in the transaction, and its first error
+    // aborts it.
+    tx.batch_execute(&batch).await.map_err(failed)?;
+    let after = read(&tx).await?;
     let left = plan::compute(&after, project, settings, PasswordResets::default(), users);
     if !left.is_empty() {
         tx.rollback().await.map_err(failed)?;
@@ -182,10 +183,14 @@ fn scram_verifier(password: &SecretString) -> impl Future<Output = String> + use
     }
 }
 
+/// Takes `key`'s transaction-level advisory lock, waiting for it.
 async fn lock(tx: &Transaction<'_>, key: LockKey) -> Result<(), tokio_postgres::Error> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key.as_i64()])
-        .await
-        .map(drop)
+    tx.batch_execute(&lock_sql(key)).await
+}
+
+/// The statement taking `key`'s lock: a simple query, one round trip.
+fn lock_sql(key: LockKey) -> String {
+    format!("SELECT pg_advisory_xact_lock({});\n", key.as_i64())
 }
 
 async fn read(

@@ -932,16 +932,25 @@ impl<'a> Planner<'a> {
                 ),
             ));
         }
+        // One statement per object type and grantee: a new project needs four, not eight.
+        let mut missing: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
         for (_, objtype, grantee, privilege) in wanted.difference(&current) {
+            missing
+                .entry((objtype, grantee))
+                .or_default()
+                .push(privilege);
+        }
+        for ((objtype, grantee), privileges) in missing {
+            let privileges = privileges.join(", ");
             steps.push(Step::new(
                 Actor::Owner,
                 format!(
-                    "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {privilege} ON {} TO {}",
+                    "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {privileges} ON {} TO {}",
                     objtype_keyword(objtype),
                     quote_ident(grantee)
                 ),
                 format!(
-                    "`{grantee}` gets {privilege} on new {} in `{}`",
+                    "`{grantee}` gets {privileges} on new {} in `{}`",
                     objtype_keyword(objtype).to_lowercase(),
                     self.project
                 ),

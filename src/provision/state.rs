@@ -2,7 +2,7 @@
 //! model by [`plan`](super::plan).
 
 use serde::Deserialize;
-use tokio_postgres::GenericClient;
+use tokio_postgres::{GenericClient, Statement};
 
 use super::ProvisionError;
 use crate::ProjectName;
@@ -100,6 +100,30 @@ pub(crate) struct InstanceState {
     pub(crate) steward_can_create: bool,
 }
 
+/// The catalog query, prepared once so that a transaction that reads the state more than once
+/// (before and after applying a plan) parses it once.
+pub(crate) struct StateQuery(Statement);
+
+impl StateQuery {
+    /// Prepares the query on `client`. (Its plan is not worth caching: any change to a schema
+    /// invalidates every cached plan, so the read after applying a plan replans anyway.)
+    pub(crate) async fn prepare(
+        client: &impl GenericClient,
+        project: &ProjectName,
+    ) -> Result<Self, ProvisionError> {
+        client
+            .prepare(SQL)
+            .await
+            .map(StateQuery)
+            .map_err(|source| ProvisionError::Catalog {
+                project: project.clone(),
+                source,
+            })
+    }
+}
+
+const SQL: &str = include_str!("../../sql/provision/project_state.sql");
+
 impl ProjectState {
     /// Reads the state of `project`, whose roles are managed by `steward`.
     pub(crate) async fn read(
@@ -107,10 +131,27 @@ impl ProjectState {
         project: &ProjectName,
         steward: &str,
     ) -> Result<Self, ProvisionError> {
+        let statement = client
+            .prepare(SQL)
+            .await
+            .map_err(|source| ProvisionError::Catalog {
+                project: project.clone(),
+                source,
+            })?;
+        Self::read_with(client, &StateQuery(statement), project, steward).await
+    }
+
+    /// [`read`](Self::read) with a prepared query.
+    pub(crate) async fn read_with(
+        client: &impl GenericClient,
+        query: &StateQuery,
+        project: &ProjectName,
+        steward: &str,
+    ) -> Result<Self, ProvisionError> {
         let roles = project.roles();
         let row = client
             .query_one(
-                include_str!("../../sql/provision/project_state.sql"),
+                &query.0,
                 &[
                     &project.as_str(),
                     &roles.owner,
