@@ -16,25 +16,22 @@ use cotenant::pool::PoolOptions;
 use cotenant::provision::{DropObjects, ProjectSettings};
 use cotenant::rotate::{RotateError, Strategy};
 use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
-use cotenant::{Cotenant, Environment, ProjectName};
+use cotenant::{Environment, ProjectName};
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-/// Provisions `name` everywhere (with `settings`) and gives it a table `t` with one row.
-async fn provisioned(cotenant: &Cotenant, name: &str, settings: &ProjectSettings) -> ProjectName {
-    let p = project(name);
-    cotenant.provision(&p, settings).await.unwrap();
-    for env in both() {
-        login(cotenant, env, &p, Login::Migrator)
-            .await
-            .batch_execute(
-                "CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) VALUES ('seed')",
-            )
-            .await
-            .unwrap();
-    }
-    p
+/// How many rotation twins `p` has on `env`.
+async fn twins(env: &str, p: &ProjectName) -> i64 {
+    superuser(cluster(env))
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)",
+            &[&p.roles().clones().to_vec()],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }
 
 async fn secret(env: &Environment, p: &ProjectName, login: Login, stage: Stage) -> DbSecret {
@@ -242,16 +239,7 @@ async fn single_user_rotation_replaces_the_password_at_once() {
         Ok((p.roles().owner, p.to_string()))
     );
     // No twin was made, and the other login and the other environment were not touched.
-    let su = superuser(cluster("prod")).await;
-    let twins: i64 = su
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)",
-            &[&p.roles().clones().to_vec()],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(twins, 0);
+    assert_eq!(twins("prod", &p).await, 0);
     let staging = cotenant.environment("staging").unwrap();
     assert!(
         try_login(
@@ -394,16 +382,7 @@ async fn a_rotation_that_cannot_be_done_says_why_and_changes_nothing() {
         other => panic!("{other:?}"),
     }
     assert!(!err.to_string().contains(right.password.expose_secret()));
-    let su = superuser(cluster("staging")).await;
-    let twins: i64 = su
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)",
-            &[&p.roles().clones().to_vec()],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(twins, 0, "no twin was created");
+    assert_eq!(twins("staging", &p).await, 0, "no twin was created");
     assert_eq!(
         secret(env, &p, Login::App, Stage::Current).await.username,
         "somebody_login"
@@ -425,15 +404,7 @@ async fn a_rotation_that_cannot_be_done_says_why_and_changes_nothing() {
     );
     assert!(sql.contains(":'rot_wrong_login_clone_password'"), "{sql}");
     assert!(!sql.contains(right.password.expose_secret()));
-    let twins: i64 = su
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)",
-            &[&p.roles().clones().to_vec()],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(twins, 0, "the dry run changes nothing");
+    assert_eq!(twins("staging", &p).await, 0, "the dry run changes nothing");
 }
 
 /// What the load runs: the backend's pid shows how many connections served it.

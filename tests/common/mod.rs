@@ -170,6 +170,27 @@ pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
     );
 }
 
+/// Provisions `name` everywhere with `settings` and gives it a table `t` with one row, created
+/// by its migrator.
+pub async fn provisioned(
+    cotenant: &Cotenant,
+    name: &str,
+    settings: &cotenant::provision::ProjectSettings,
+) -> ProjectName {
+    let p = project(name);
+    cotenant.provision(&p, settings).await.unwrap();
+    for env in both() {
+        login(cotenant, env, &p, Login::Migrator)
+            .await
+            .batch_execute(
+                "CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) VALUES ('seed')",
+            )
+            .await
+            .unwrap();
+    }
+    p
+}
+
 pub fn both() -> [&'static str; 2] {
     ["staging", "prod"]
 }
