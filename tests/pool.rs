@@ -159,12 +159,14 @@ async fn a_login_without_its_role_default_is_refused_until_provisioned_again() {
         PoolError::WrongScope {
             ref environment,
             ref project,
+            login,
             ref session_user,
             ref current_user,
             ref current_schema,
         } => {
             assert_eq!(environment, "staging");
             assert_eq!(project, &p);
+            assert_eq!(login, Login::App);
             assert_eq!(session_user, "pool_nodefault_login");
             assert_eq!(current_user, "pool_nodefault_login");
             // The search path still names the schema, but the login itself has no USAGE on it.

@@ -80,7 +80,7 @@ mod scope;
 #[cfg(feature = "sqlx")]
 mod sqlx;
 
-pub use self::error::PoolError;
+pub use self::error::{PoolError, SecretField};
 pub use self::options::PoolOptions;
 
 /// The tracing target of everything the pools log.
