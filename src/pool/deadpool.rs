@@ -190,16 +190,21 @@ impl ScopedConnect {
             .user(&secret.username)
             .password(secret.password.expose_secret());
         async {
-            Ok(match &self.tls {
-                Tls::None => {
-                    let (client, connection) = config.connect(NoTls).await?;
-                    (client, tokio::spawn(drive(connection)))
-                }
-                Tls::Rustls(tls) => {
-                    let (client, connection) = config.connect(tls.clone()).await?;
-                    (client, tokio::spawn(drive(connection)))
-                }
-            })
+            let opened = match &self.tls {
+                Tls::None => config
+                    .connect(NoTls)
+                    .await
+                    .map(|(client, connection)| (client, tokio::spawn(drive(connection)))),
+                Tls::Rustls(tls) => config
+                    .connect(tls.clone())
+                    .await
+                    .map(|(client, connection)| (client, tokio::spawn(drive(connection)))),
+            };
+            match &opened {
+                Ok(_) => tracing::debug!(target: TARGET, "connected"),
+                Err(error) => tracing::debug!(target: TARGET, %error, "could not connect"),
+            }
+            opened
         }
         .instrument(span)
         .await

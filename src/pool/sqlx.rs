@@ -124,7 +124,9 @@ impl Environment {
                                 credential.project(),
                                 credential.login(),
                             )
-                            .map_err(|e| sqlx::Error::Configuration(Box::new(e)))
+                            .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                        tracing::debug!(target: TARGET, "connected");
+                        Ok(())
                     }
                     .instrument(span)
                     .await
@@ -442,7 +444,11 @@ async fn check_one(
         user = options.get_username(),
     );
     let attempt = async {
-        let mut conn = PgConnection::connect_with(options).await.map_err(fail)?;
+        let mut conn = PgConnection::connect_with(options).await.map_err(|error| {
+            tracing::debug!(target: TARGET, %error, "could not connect");
+            fail(error)
+        })?;
+        tracing::debug!(target: TARGET, "connected");
         let landing = landing(&mut conn).await.map_err(fail)?;
         let _ = conn.close().await;
         landing.check(
@@ -464,7 +470,21 @@ async fn check_one(
 
 /// Opens one connection outside any pool and closes it: whether the server accepts a login.
 async fn probe(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
-    PgConnection::connect_with(options).await?.close().await
+    let span = tracing::info_span!(target: TARGET, "connect", user = options.get_username());
+    async {
+        match PgConnection::connect_with(options).await {
+            Ok(conn) => {
+                tracing::debug!(target: TARGET, "connected");
+                conn.close().await
+            }
+            Err(error) => {
+                tracing::debug!(target: TARGET, %error, "could not connect");
+                Err(error)
+            }
+        }
+    }
+    .instrument(span)
+    .await
 }
 
 /// Runs the scope query as a simple query (a `&str` without arguments), so no statement is
