@@ -259,9 +259,10 @@ mod bench {
         let cluster = Cluster::start(version).expect("a local instance");
         let (env, store) = environment(&cluster, moto).await;
         let p: ProjectName = "benchpool".parse().unwrap();
-        env.provision(&p, &ProjectSettings::default())
-            .await
-            .expect("provisioning");
+        // Four pools of the same login open at once, plus the connect phase's replacements.
+        let mut settings = ProjectSettings::default();
+        settings.login.connection_limit = u32::try_from(4 * args.size + 8).unwrap();
+        env.provision(&p, &settings).await.expect("provisioning");
         env.connect_login(&p, Login::Migrator)
             .await
             .expect("the migrator")
@@ -361,43 +362,61 @@ mod bench {
             load()
         );
 
-        // 2. Connect time: a new connection per checkout, scoped and plain interleaved.
+        // 2. Connect time: a new connection per checkout, scoped and plain interleaved; then
+        //    the same with the first point SELECT on it (a fresh backend's first query pays for
+        //    its cold catalog caches, which the scoped check has partly warmed).
         let mut connects: [Vec<f64>; 4] = Default::default();
-        for _ in 0..args.connects {
+        let mut first_query: [Vec<f64>; 4] = Default::default();
+        // The throughput phase left `size` idle connections in each pool: use them up first.
+        for _ in 0..args.connects + args.size {
             for (i, (_, pool)) in pools.iter().enumerate() {
                 let started = Instant::now();
                 match pool {
                     Pool::Deadpool(pool) => {
                         let client = pool.get().await.unwrap();
                         connects[i].push(us(started.elapsed()) / 1000.0);
+                        let s = client.prepare_cached(SELECT).await.unwrap();
+                        client.query_one(&s, &[&1_i32]).await.unwrap();
+                        first_query[i].push(us(started.elapsed()) / 1000.0);
                         drop(deadpool_postgres::Object::take(client));
                     }
                     Pool::Sqlx(pool) => {
-                        let conn = pool.acquire().await.unwrap();
+                        let mut conn = pool.acquire().await.unwrap();
                         connects[i].push(us(started.elapsed()) / 1000.0);
+                        sqlx::query(SELECT)
+                            .bind(1_i32)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .unwrap();
+                        first_query[i].push(us(started.elapsed()) / 1000.0);
                         let _ = conn.detach().close().await;
                     }
                 }
             }
         }
-        // The throughput phase left idle connections: the first `size` checkouts above reused
-        // them. Drop those samples.
-        println!("| new connection | p50 | p99 |");
-        println!("| --- | --- | --- |");
-        let mut p50 = [0.0; 4];
+        println!(
+            "| new connection | checkout p50 | checkout p99 | + first query p50 | + first query p99 |"
+        );
+        println!("| --- | --- | --- | --- | --- |");
+        let (mut p50, mut q50) = ([0.0; 4], [0.0; 4]);
         for (i, (label, _)) in pools.iter().enumerate() {
-            let c = sorted(connects[i].split_off(args.size.min(connects[i].len())));
-            p50[i] = pct(&c, 0.5);
+            let c = sorted(connects[i].split_off(args.size));
+            let q = sorted(first_query[i].split_off(args.size));
+            (p50[i], q50[i]) = (pct(&c, 0.5), pct(&q, 0.5));
             println!(
-                "| {label} | {:.2} ms | {:.2} ms |",
+                "| {label} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
                 pct(&c, 0.5),
-                pct(&c, 0.99)
+                pct(&c, 0.99),
+                pct(&q, 0.5),
+                pct(&q, 0.99)
             );
         }
         println!(
-            "connect scoped/plain (p50): deadpool {:.3}, sqlx {:.3}",
+            "connect scoped/plain (p50): deadpool {:.3}, sqlx {:.3}; with the first query: deadpool {:.3}, sqlx {:.3}",
             p50[0] / p50[1],
-            p50[2] / p50[3]
+            p50[2] / p50[3],
+            q50[0] / q50[1],
+            q50[2] / q50[3]
         );
 
         // 3. Secret lookups.

@@ -731,19 +731,35 @@ async fn a_sqlx_pool_follows_an_alternating_users_rotation_without_help() {
     // Alternating users, by hand: the twin gets a password, then the credential moves to it.
     let roles = p.roles();
     let twin_password = fresh_password();
-    superuser(cluster("prod"))
-        .await
-        .batch_execute(&format!(
-            "CREATE ROLE {twin} LOGIN NOINHERIT CONNECTION LIMIT 20 PASSWORD '{twin_password}' IN ROLE {app};
-             ALTER ROLE {twin} SET role = '{app}';
-             ALTER ROLE {twin} SET search_path = '{p}';
-             GRANT CONNECT ON DATABASE {db} TO {twin};",
-            twin = roles.login_clone,
-            app = roles.app,
-            db = cluster("prod").database(),
-        ))
-        .await
-        .unwrap();
+    let su = superuser(cluster("prod")).await;
+    su.batch_execute(&format!(
+        "CREATE ROLE {twin} LOGIN NOINHERIT CONNECTION LIMIT 20 PASSWORD '{twin_password}' IN ROLE {app};
+         ALTER ROLE {twin} SET role = '{app}';
+         ALTER ROLE {twin} SET search_path = '{p}';",
+        twin = roles.login_clone,
+        app = roles.app,
+    ))
+    .await
+    .unwrap();
+    // Other tests provision concurrently and change the database's ACL too: PostgreSQL refuses
+    // concurrent updates of one catalog row ("tuple concurrently updated"); try again.
+    let grant = format!(
+        "GRANT CONNECT ON DATABASE {} TO {}",
+        cluster("prod").database(),
+        roles.login_clone
+    );
+    for attempt in 1.. {
+        match su.batch_execute(&grant).await {
+            Ok(()) => break,
+            Err(e)
+                if attempt < 20
+                    && e.code() == Some(&tokio_postgres::error::SqlState::INTERNAL_ERROR) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("{grant}: {e}"),
+        }
+    }
     let old = env.secrets().get_current(&id).await.unwrap();
     let moved = DbSecret {
         username: roles.login_clone.clone(),

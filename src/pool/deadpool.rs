@@ -47,7 +47,8 @@ impl Environment {
     ///
     /// TLS follows the environment's [`TlsMode`] with the same rustls configuration as every
     /// other cotenant connection. Connections are recycled with deadpool's default
-    /// ([`RecyclingMethod::Fast`](deadpool_postgres::RecyclingMethod::Fast), no round trip).
+    /// ([`RecyclingMethod::Fast`](deadpool_postgres::RecyclingMethod::Fast): no round trip, so no
+    /// recycle timeout either).
     ///
     /// A new connection that fails the scope check makes `pool.get()` return
     /// `PoolError::PostCreateHook(HookError::Message(..))` with the text of
@@ -121,12 +122,11 @@ impl Environment {
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(timeout))
             .create_timeout(Some(timeout))
-            .recycle_timeout(Some(timeout))
             .post_create(Hook::async_fn(move |client, _metrics| {
                 let scope = scope.clone();
                 Box::pin(async move {
                     let (environment, project, login) = &*scope;
-                    landing(client)
+                    landing(client, false)
                         .await
                         .map_err(HookError::Backend)?
                         .check(environment, project, *login)
@@ -261,7 +261,7 @@ impl ScopedConnect {
             Failure::Postgres(e) => fail(&secret, e),
             Failure::Store(e, _) => e,
         })?;
-        let landing = landing(&client)
+        let landing = landing(&client, true)
             .await
             .map_err(|e| fail(&self.current(), e))?;
         drop(client);
@@ -303,9 +303,15 @@ impl Connect for ScopedConnect {
     }
 }
 
-/// Runs the scope query with `query_typed`: one round trip, an unnamed statement.
-async fn landing(client: &Client) -> Result<Landing, tokio_postgres::Error> {
-    let row = client.query_typed(scope::QUERY, &[]).await?;
+/// Runs the scope query with `query_typed`: one round trip, an unnamed statement. With
+/// `first`, also reads the login's connection limit.
+async fn landing(client: &Client, first: bool) -> Result<Landing, tokio_postgres::Error> {
+    let query = if first {
+        scope::FIRST_QUERY
+    } else {
+        scope::QUERY
+    };
+    let row = client.query_typed(query, &[]).await?;
     let row = row
         .into_iter()
         .next()
@@ -314,7 +320,7 @@ async fn landing(client: &Client) -> Result<Landing, tokio_postgres::Error> {
         current_user: row.try_get(0)?,
         session_user: row.try_get(1)?,
         current_schema: row.try_get(2)?,
-        connection_limit: row.try_get(3)?,
+        connection_limit: if first { row.try_get(3)? } else { None },
     })
 }
 

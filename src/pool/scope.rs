@@ -7,21 +7,27 @@ use super::PoolError;
 use super::error::expected_role;
 use super::options::{DEFAULT_MAX_SIZE, PoolOptions};
 
-/// Who and where a new session is, and how many connections its login may have: one row of
-/// three text columns and an `int4` (`-1`: no limit), in one round trip. Sent without
-/// parameters, so both drivers run it without leaving a named statement behind (sqlx as a
-/// simple query, tokio-postgres with `query_typed`), which also keeps it valid through a
+/// Who and where a new session is: one row of three text columns, in one round trip. Sent
+/// without parameters, so both drivers run it without leaving a named statement behind (sqlx as
+/// a simple query, tokio-postgres with `query_typed`), which also keeps it valid through a
 /// transaction-mode pooler.
-pub(crate) const QUERY: &str = "SELECT current_user::text, session_user::text, current_schema()::text, \
+pub(crate) const QUERY: &str =
+    "SELECT current_user::text, session_user::text, current_schema()::text";
+
+/// [`QUERY`] and the login's connection limit (`int4`, `-1`: none), for the constructors' first
+/// connection, which sizes the pool. Reading `pg_roles` on a fresh backend costs about as much
+/// as the rest of the check (its catalog caches are cold), so the pool's own connections are
+/// checked with [`QUERY`] alone.
+pub(crate) const FIRST_QUERY: &str = "SELECT current_user::text, session_user::text, current_schema()::text, \
      (SELECT rolconnlimit FROM pg_catalog.pg_roles WHERE rolname = session_user)";
 
-/// What [`QUERY`] found on a new connection.
+/// What [`QUERY`] (or [`FIRST_QUERY`]) found on a new connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Landing {
     pub(crate) current_user: String,
     pub(crate) session_user: String,
     pub(crate) current_schema: Option<String>,
-    /// The login's `rolconnlimit`: `-1` for none (`None` if the row could not be read).
+    /// The login's `rolconnlimit`, `-1` for none: read by [`FIRST_QUERY`] only.
     pub(crate) connection_limit: Option<i32>,
 }
 

@@ -116,7 +116,7 @@ impl Environment {
                         user = tracing::field::Empty,
                     );
                     async {
-                        let landing = landing(conn).await?;
+                        let landing = landing(conn, false).await?;
                         tracing::Span::current().record("user", landing.session_user.as_str());
                         landing
                             .check(
@@ -449,7 +449,7 @@ async fn check_one(
             fail(error)
         })?;
         tracing::debug!(target: TARGET, "connected");
-        let landing = landing(&mut conn).await.map_err(fail)?;
+        let landing = landing(&mut conn, true).await.map_err(fail)?;
         let _ = conn.close().await;
         landing.check(
             credential.environment().name(),
@@ -490,13 +490,19 @@ async fn probe(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
 /// Runs the scope query as a simple query (a `&str` without arguments), so no statement is
 /// left prepared. Through `Executor::fetch_one`, whose boxed future rustc can prove `Send` inside
 /// `after_connect` (`raw_sql(..).fetch_one` it cannot).
-async fn landing(conn: &mut PgConnection) -> Result<Landing, sqlx::Error> {
-    let row = conn.fetch_one(scope::QUERY).await?;
+/// With `first`, also reads the login's connection limit.
+async fn landing(conn: &mut PgConnection, first: bool) -> Result<Landing, sqlx::Error> {
+    let query = if first {
+        scope::FIRST_QUERY
+    } else {
+        scope::QUERY
+    };
+    let row = conn.fetch_one(query).await?;
     Ok(Landing {
         current_user: row.try_get(0)?,
         session_user: row.try_get(1)?,
         current_schema: row.try_get(2)?,
-        connection_limit: row.try_get(3)?,
+        connection_limit: if first { row.try_get(3)? } else { None },
     })
 }
 
