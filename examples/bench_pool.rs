@@ -335,13 +335,20 @@ mod bench {
         }
         let mut ops = [0_u64; 4];
         let mut checkouts: [Vec<f64>; 4] = Default::default();
+        // Scoped/plain within each round, for deadpool and sqlx: their median is robust to
+        // a drift that lasts a round or two.
+        let mut ratios: [Vec<f64>; 2] = Default::default();
         for round in 0..args.rounds {
+            let mut this_round = [0_u64; 4];
             for k in 0..pools.len() {
                 let i = (k + round) % pools.len();
                 let (n, c) = segment(&pools[i].1, args.workers, args.seconds, round as u64).await;
+                this_round[i] = n;
                 ops[i] += n;
                 checkouts[i].extend(c);
             }
+            ratios[0].push(this_round[0] as f64 / this_round[1] as f64);
+            ratios[1].push(this_round[2] as f64 / this_round[3] as f64);
         }
         let seconds = args.seconds * args.rounds as f64;
         println!("| pool | operations/s | checkout p50 | checkout p99 |");
@@ -355,10 +362,17 @@ mod bench {
                 pct(&c, 0.99)
             );
         }
+        let [deadpool_ratios, sqlx_ratios] = ratios.map(sorted);
         println!(
-            "throughput scoped/plain: deadpool {:.3}, sqlx {:.3}; load now {}",
+            "throughput scoped/plain, all rounds: deadpool {:.3}, sqlx {:.3}; median of the rounds' ratios: deadpool {:.3} (min {:.3}, max {:.3}), sqlx {:.3} (min {:.3}, max {:.3}); load now {}",
             ops[0] as f64 / ops[1] as f64,
             ops[2] as f64 / ops[3] as f64,
+            pct(&deadpool_ratios, 0.5),
+            deadpool_ratios[0],
+            deadpool_ratios[deadpool_ratios.len() - 1],
+            pct(&sqlx_ratios, 0.5),
+            sqlx_ratios[0],
+            sqlx_ratios[sqlx_ratios.len() - 1],
             load()
         );
 
