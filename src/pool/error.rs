@@ -213,8 +213,9 @@ fn shown(schema: &Option<String>) -> String {
 
 impl PoolError {
     /// The server's SQLSTATE, when the server refused: `28P01` for a password it does not
-    /// accept (after reading the credential again, see [refreshing](crate::pool#refreshing-the-credential)), `42501` for a login without CONNECT on the database,
-    /// `53300` for too many connections.
+    /// accept (after reading the credential again, see
+    /// [refreshing](crate::pool#refreshing-the-credential)), `42501` for a login without CONNECT
+    /// on the database, `53300` for too many connections.
     pub fn code(&self) -> Option<&str> {
         match self {
             PoolError::Connect { source, .. } => source.code().map(|c| c.code()),
