@@ -557,11 +557,11 @@ async fn a_secret_for_another_login_or_server_is_refused_before_connecting() {
     env.deadpool_pool(&p, &PoolOptions::new()).await.unwrap();
 }
 
-/// Captures what `cotenant::pool` logs (with its spans) while the guard lives.
-fn captured_logs() -> (
-    Arc<std::sync::Mutex<Vec<u8>>>,
-    tracing::subscriber::DefaultGuard,
-) {
+/// Everything `cotenant::pool` logs (with its spans) from the first call on, from every test in
+/// this process. A process-wide subscriber rather than a scoped one: tracing caches whether a
+/// callsite is enabled across threads, and a span first met by another test's thread while a
+/// scoped subscriber was being installed could stay disabled for it.
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
     #[derive(Clone)]
     struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Buffer {
@@ -573,18 +573,20 @@ fn captured_logs() -> (
             Ok(())
         }
     }
-    let buffer = Buffer(Arc::default());
-    let logs = buffer.0.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("cotenant::pool=debug")
-        .with_ansi(false)
-        .with_writer(move || buffer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    // Another test's thread may have met a callsite for the first time while this subscriber
-    // was being registered, and cached it as disabled for every subscriber: ask again.
-    tracing::callsite::rebuild_interest_cache();
-    (logs, guard)
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Buffer(Arc::default());
+        let logs = buffer.0.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("cotenant::pool=debug")
+            .with_ansi(false)
+            .with_writer(move || buffer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber");
+        tracing::callsite::rebuild_interest_cache();
+        logs
+    })
+    .clone()
 }
 
 /// Halfway through a single-user rotation of `p`'s `login` on prod: the new password is staged
@@ -629,7 +631,7 @@ async fn mid_rotation_the_pending_version_is_used_when_the_current_one_is_refuse
     let deadpool = env.deadpool_pool(&p, &options).await.unwrap();
     let old = moto.get_current(&id).await.unwrap();
 
-    let (logs, guard) = captured_logs();
+    let logs = captured_logs();
     let (version, new) = rotate_halfway(moto.as_ref(), env, &p, Login::App).await;
 
     // deadpool: the next new connection is refused, the current version is the refused one, the
@@ -649,7 +651,6 @@ async fn mid_rotation_the_pending_version_is_used_when_the_current_one_is_refuse
     // The constructors do the same.
     env.sqlx_pool(&p, &options).await.unwrap().close().await;
     env.deadpool_pool(&p, &options).await.unwrap();
-    drop(guard);
 
     // Nothing was promoted: the current version still has the old password.
     let current = moto.get_current(&id).await.unwrap();
