@@ -2,7 +2,7 @@
 //! read again after the server refused it.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -21,6 +21,11 @@ pub(crate) const AUTH_FAILED: &str = "28P01";
 const ROUNDS: u32 = 4;
 const FIRST_DELAY: Duration = Duration::from_millis(50);
 
+/// After a refresh gave up on a credential, how long further refusals of that credential fail at
+/// once instead of refreshing again: a password that is simply wrong must not turn every new
+/// connection into 350 ms of backoff and eight store reads.
+const HOLD_AFTER_GIVING_UP: Duration = Duration::from_secs(2);
+
 /// The credential of one login of one project on one environment.
 #[derive(Debug, Clone)]
 pub(crate) struct Credential {
@@ -28,7 +33,12 @@ pub(crate) struct Credential {
     project: ProjectName,
     login: Login,
     id: String,
+    /// When a refresh last gave up, and on which credential; shared by clones.
+    gave_up: Arc<Mutex<Option<GaveUp>>>,
 }
+
+/// When a refresh gave up, and the credential it gave up on.
+type GaveUp = (Instant, Arc<DbSecret>);
 
 impl Credential {
     pub(crate) fn new(environment: &Environment, project: &ProjectName, login: Login) -> Self {
@@ -37,7 +47,14 @@ impl Credential {
             project: project.clone(),
             login,
             id: environment.secret_id(project, login),
+            gave_up: Arc::default(),
         }
+    }
+
+    fn gave_up(&self) -> std::sync::MutexGuard<'_, Option<GaveUp>> {
+        self.gave_up
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn environment(&self) -> &Environment {
@@ -150,7 +167,8 @@ impl Credential {
     ///
     /// Returns the credential that worked with what `attempt` made of it; or the last refusal
     /// (or another error `attempt` met) with the credential it was met with; or what the store
-    /// said.
+    /// said. For [`HOLD_AFTER_GIVING_UP`] after giving up, a refusal of the credential it gave up
+    /// on is returned at once.
     pub(crate) async fn retry_refused<T, E, F, Fut>(
         &self,
         refused: Arc<DbSecret>,
@@ -173,6 +191,16 @@ impl Credential {
             refused_user = %refused.username,
         );
         async move {
+            if let Some((when, on)) = &*self.gave_up()
+                && when.elapsed() < HOLD_AFTER_GIVING_UP
+                && same_login(on, &refused)
+            {
+                tracing::debug!(
+                    target: TARGET,
+                    "the server refused the password again: it was read again moments ago"
+                );
+                return Err(Retry::Failed(refused, error));
+            }
             tracing::info!(
                 target: TARGET,
                 "the server refused the password: reading the credential again"
@@ -209,6 +237,7 @@ impl Credential {
                                 round,
                                 "connected with the credential read again"
                             );
+                            *self.gave_up() = None;
                             return Ok((secret, made));
                         }
                         Err(e) if e.is_refused_password() => {
@@ -224,6 +253,7 @@ impl Credential {
                 user = %last.0.username,
                 "the server still refuses the password: giving up"
             );
+            *self.gave_up() = Some((Instant::now(), last.0.clone()));
             Err(Retry::Failed(last.0, last.1))
         }
         .instrument(span)
@@ -448,6 +478,20 @@ mod tests {
             waited >= Duration::from_millis(350) && waited < Duration::from_secs(2),
             "{waited:?}"
         );
+
+        // Refused again right away with the credential it gave up on: no new refresh.
+        let started = Instant::now();
+        let err = app
+            .retry_refused(
+                Arc::new(old.clone()),
+                Fake::Refused,
+                Duration::from_secs(5),
+                |_| async { panic!("no attempt while holding off") as Result<(), Fake> },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Retry::Failed(_, Fake::Refused)), "{err:?}");
+        assert!(started.elapsed() < Duration::from_millis(50));
 
         // Another failure ends it at once.
         let err = app

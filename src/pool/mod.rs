@@ -73,7 +73,8 @@
 //! if the server still refuses, it reads again after 50, 100 and 200 ms (at most four rounds,
 //! and no longer than a quarter of the acquire timeout), then gives up with the last `28P01`.
 //! Connections refused at the same moment wait for one refresh instead of each reading the
-//! store. Every refresh and every connection is logged in a span (`refresh`, `connect`; target
+//! store, and for 2 s after a refresh gave up, a refusal of the same credential fails at once
+//! (a password that is simply wrong costs one refresh, not one per new connection). Every refresh and every connection is logged in a span (`refresh`, `connect`; target
 //! `cotenant::pool`) with the environment, the project and the login's user name, never the
 //! password.
 //!
