@@ -628,6 +628,7 @@ async fn mid_rotation_the_pending_version_is_used_when_the_current_one_is_refuse
     let id = env.secret_id(&p, Login::App);
     let options = PoolOptions::new().max_size(4);
     let sqlx_pool = env.sqlx_pool(&p, &options).await.unwrap();
+    let refreshed_by_hand = env.sqlx_pool(&p, &options).await.unwrap();
     let deadpool = env.deadpool_pool(&p, &options).await.unwrap();
     let old = moto.get_current(&id).await.unwrap();
 
@@ -647,6 +648,14 @@ async fn mid_rotation_the_pending_version_is_used_when_the_current_one_is_refuse
     assert_eq!(sqlx_landing(&mut conn).await.unwrap(), expected(&p));
     let mut conn2 = sqlx_pool.acquire().await.unwrap();
     assert_eq!(sqlx_landing(&mut conn2).await.unwrap(), expected(&p));
+    // Or refresh_sqlx_pool after a query failed with 28P01.
+    let err = refreshed_by_hand.acquire().await.unwrap_err();
+    assert_eq!(sqlstate(&err).as_deref(), Some("28P01"), "{err}");
+    env.refresh_sqlx_pool(&p, &refreshed_by_hand).await.unwrap();
+    let mut conn3 = refreshed_by_hand.acquire().await.unwrap();
+    assert_eq!(sqlx_landing(&mut conn3).await.unwrap(), expected(&p));
+    drop(conn3);
+    refreshed_by_hand.close().await;
 
     // The constructors do the same.
     env.sqlx_pool(&p, &options).await.unwrap().close().await;
