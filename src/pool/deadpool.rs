@@ -13,37 +13,42 @@
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use deadpool_postgres::{Connect, Hook, HookError, Manager, ManagerConfig, Pool, Runtime};
 use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
+use tracing::Instrument;
 
 use crate::config::TlsMode;
 use crate::secret::DbSecret;
 use crate::{Environment, ProjectName};
 
-use super::credential::{AUTH_FAILED, Credential};
+use super::credential::{Credential, Refusal, Retry, refresh_budget};
 use super::scope::{self, Landing};
 use super::{PoolError, PoolOptions, TARGET};
 
 impl Environment {
-    /// A [`deadpool_postgres::Pool`] for `project`: logged in as `<p>_login` with the password
-    /// from the secret store, running as `<p>_app` in schema `<p>`, and refusing any new
-    /// connection that does not (see the [module docs](crate::pool)).
+    /// A [`deadpool_postgres::Pool`] for `project`: logged in as the project's login
+    /// ([`PoolOptions::login`]: `<p>_login` by default) with the password from the secret
+    /// store, running as `<p>_app` (`<p>_owner` for the migrator) in schema `<p>`, and refusing
+    /// any new connection that does not (see the [module docs](crate::pool)).
     ///
-    /// Reads the credential, then opens one connection and checks it before returning, so a wrong
-    /// password, an unreachable server or a broken role default fails here with a typed
-    /// [`PoolError`]. The pool then opens connections as they are needed; whenever the server
-    /// refuses the password of a new one (`28P01`), the pool
+    /// Reads the credential and checks that it names this login on this environment, then opens
+    /// one connection and checks it before returning, so a wrong secret, a wrong password, an
+    /// unreachable server, a broken role default or a pool larger than the login's connection
+    /// limit fails here with a typed [`PoolError`]. The pool then opens connections as they are
+    /// needed; whenever the server refuses the password of a new one (`28P01`), the pool
     /// [invalidates](crate::secret::SecretSource::invalidate) the cached credential, reads it
-    /// again and retries once, so a rotation is picked up without a restart.
+    /// again (and the pending version, during a single-user rotation) and retries with a short
+    /// backoff, so a rotation is picked up without a restart.
     ///
     /// TLS follows the environment's [`TlsMode`] with the same rustls configuration as every
     /// other cotenant connection. Connections are recycled with deadpool's default
-    /// ([`RecyclingMethod::Fast`](deadpool_postgres::RecyclingMethod::Fast)).
+    /// ([`RecyclingMethod::Fast`](deadpool_postgres::RecyclingMethod::Fast): no round trip, so no
+    /// recycle timeout either).
     ///
     /// A new connection that fails the scope check makes `pool.get()` return
     /// `PoolError::PostCreateHook(HookError::Message(..))` with the text of
@@ -68,8 +73,12 @@ impl Environment {
         project: &ProjectName,
         options: &PoolOptions,
     ) -> Result<Pool, PoolError> {
-        let credential = Credential::new(self, project);
-        let endpoint = self.endpoint();
+        let credential = Credential::new(self, project, options.get_login());
+        let mut endpoint = self.endpoint();
+        if let Some((host, port)) = options.get_transaction_pooler() {
+            endpoint.host = host.to_owned();
+            endpoint.port = port;
+        }
         let tls = match endpoint.tls {
             TlsMode::Disable => Tls::None,
             TlsMode::Require | TlsMode::VerifyFull => {
@@ -88,36 +97,39 @@ impl Environment {
             &secret.username,
             options.get_application_name().unwrap_or(project.as_str()),
         );
+        let timeout = options.get_acquire_timeout();
         let connect = ScopedConnect {
+            address: format!("{}:{}/{}", endpoint.host, endpoint.port, endpoint.database),
             credential,
             tls,
             current: Mutex::new(Arc::new(secret)),
+            refreshing: tokio::sync::Mutex::new(()),
+            refresh_budget: refresh_budget(timeout),
         };
-        let timeout = options.get_acquire_timeout();
-        tokio::time::timeout(timeout, connect.check_one(&pg_config))
+        let first = tokio::time::timeout(timeout, connect.check_one(&pg_config))
             .await
             .map_err(|_| PoolError::TimedOut {
                 environment: self.name().to_owned(),
-                address: connect.credential.address(),
+                address: connect.address.clone(),
                 user: connect.current().username.clone(),
                 timeout,
             })??;
-        let scope = Arc::new((self.name().to_owned(), project.clone()));
+        let max_size = first.pool_size(self.name(), project, options)?;
+        let scope = Arc::new((self.name().to_owned(), project.clone(), options.get_login()));
         let manager = Manager::from_connect(pg_config, connect, ManagerConfig::default());
         let pool = Pool::builder(manager)
-            .max_size(options.get_max_size())
+            .max_size(max_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(timeout))
             .create_timeout(Some(timeout))
-            .recycle_timeout(Some(timeout))
             .post_create(Hook::async_fn(move |client, _metrics| {
                 let scope = scope.clone();
                 Box::pin(async move {
-                    let (environment, project) = &*scope;
-                    landing(client)
+                    let (environment, project, login) = &*scope;
+                    landing(client, false)
                         .await
                         .map_err(HookError::Backend)?
-                        .check(environment, project)
+                        .check(environment, project, *login)
                         .map_err(|e| HookError::message(e.to_string()))
                 })
             }))
@@ -133,13 +145,18 @@ enum Tls {
     Rustls(MakeRustlsConnect),
 }
 
-/// Opens the pool's connections with the current credential, reading it again once when the
-/// server refuses its password.
+/// Opens the pool's connections with the current credential, reading it again when the server
+/// refuses its password.
 struct ScopedConnect {
     credential: Credential,
+    /// `host:port/database` connected to, for errors.
+    address: String,
     tls: Tls,
     /// The credential connections are opened with; replaced by a refresh.
     current: Mutex<Arc<DbSecret>>,
+    /// Held while refreshing, so that connections refused at the same time read the store once.
+    refreshing: tokio::sync::Mutex<()>,
+    refresh_budget: Duration,
 }
 
 type Opened = (Client, JoinHandle<()>);
@@ -161,77 +178,108 @@ impl ScopedConnect {
         pg_config: &tokio_postgres::Config,
         secret: &DbSecret,
     ) -> Result<Opened, tokio_postgres::Error> {
+        let span = tracing::info_span!(
+            target: TARGET,
+            "connect",
+            environment = self.credential.environment().name(),
+            project = %self.credential.project(),
+            user = %secret.username,
+        );
         let mut config = pg_config.clone();
         config
             .user(&secret.username)
             .password(secret.password.expose_secret());
-        Ok(match &self.tls {
-            Tls::None => {
-                let (client, connection) = config.connect(NoTls).await?;
-                (client, tokio::spawn(drive(connection)))
+        async {
+            let opened = match &self.tls {
+                Tls::None => config
+                    .connect(NoTls)
+                    .await
+                    .map(|(client, connection)| (client, tokio::spawn(drive(connection)))),
+                Tls::Rustls(tls) => config
+                    .connect(tls.clone())
+                    .await
+                    .map(|(client, connection)| (client, tokio::spawn(drive(connection)))),
+            };
+            match &opened {
+                Ok(_) => tracing::debug!(target: TARGET, "connected"),
+                Err(error) => tracing::debug!(target: TARGET, %error, "could not connect"),
             }
-            Tls::Rustls(tls) => {
-                let (client, connection) = config.connect(tls.clone()).await?;
-                (client, tokio::spawn(drive(connection)))
-            }
-        })
+            opened
+        }
+        .instrument(span)
+        .await
     }
 
-    /// Opens a connection with the current credential; if the server refuses its password,
-    /// reads the credential again (unless another connection just did) and retries once. On
-    /// failure, returns the error with the credential it was attempted with.
+    /// Opens a connection with the current credential. If the server refuses its password,
+    /// tries what another connection's refresh found meanwhile, else refreshes (see
+    /// [`Credential::retry_refused`]) and keeps what worked for the next connections. On
+    /// failure, returns the error with the credential it was met with.
     async fn open(
         &self,
         pg_config: &tokio_postgres::Config,
-    ) -> Result<Opened, (Arc<DbSecret>, tokio_postgres::Error)> {
-        let used = self.current();
-        let refused = match self.open_as(pg_config, &used).await {
-            Err(e) if e.code().map(SqlState::code) == Some(AUTH_FAILED) => e,
-            result => return result.map_err(|e| (used, e)),
+    ) -> Result<Opened, (Arc<DbSecret>, Failure)> {
+        let mut used = self.current();
+        let mut refused = match self.open_as(pg_config, &used).await {
+            Err(e) if e.is_refused_password() => e,
+            result => return result.map_err(|e| (used, Failure::Postgres(e))),
         };
+        let _refreshing = self.refreshing.lock().await;
         let current = self.current();
-        let retry = if Arc::ptr_eq(&current, &used) {
-            match self.credential.refresh().await {
-                Ok(fresh) => {
-                    let fresh = Arc::new(fresh);
-                    *self.lock() = fresh.clone();
-                    fresh
-                }
-                Err(error) => {
-                    tracing::warn!(target: TARGET, %error, "could not read the credential again");
-                    return Err((used, refused));
-                }
+        if !Arc::ptr_eq(&current, &used) {
+            match self.open_as(pg_config, &current).await {
+                Err(e) if e.is_refused_password() => (used, refused) = (current, e),
+                result => return result.map_err(|e| (current, Failure::Postgres(e))),
             }
-        } else {
-            current
-        };
-        self.open_as(pg_config, &retry)
+        }
+        let attempt = |secret: Arc<DbSecret>| async move { self.open_as(pg_config, &secret).await };
+        match self
+            .credential
+            .retry_refused(used, refused, self.refresh_budget, attempt)
             .await
-            .map_err(|e| (retry, e))
+        {
+            Ok((secret, opened)) => {
+                *self.lock() = secret;
+                Ok(opened)
+            }
+            Err(Retry::Failed(secret, e)) => Err((secret, Failure::Postgres(e))),
+            Err(Retry::Store(error, refused)) => {
+                Err((self.current(), Failure::Store(error, refused)))
+            }
+        }
     }
 
     /// Opens one connection, checks it and closes it: what the constructor does before handing
-    /// out the pool.
-    async fn check_one(&self, pg_config: &tokio_postgres::Config) -> Result<(), PoolError> {
+    /// out the pool. Returns what the check found, for the pool's size.
+    async fn check_one(&self, pg_config: &tokio_postgres::Config) -> Result<Landing, PoolError> {
         let fail = |secret: &DbSecret, source| PoolError::Postgres {
             environment: self.credential.environment().name().to_owned(),
-            address: self.credential.address(),
+            address: self.address.clone(),
             user: secret.username.clone(),
             source,
         };
-        let (client, _connection) = self
-            .open(pg_config)
-            .await
-            .map_err(|(secret, e)| fail(&secret, e))?;
-        let landing = landing(&client)
+        let (client, _connection) = self.open(pg_config).await.map_err(|(secret, e)| match e {
+            Failure::Postgres(e) => fail(&secret, e),
+            Failure::Store(e, _) => e,
+        })?;
+        let landing = landing(&client, true)
             .await
             .map_err(|e| fail(&self.current(), e))?;
         drop(client);
         landing.check(
             self.credential.environment().name(),
             self.credential.project(),
-        )
+            self.credential.login(),
+        )?;
+        Ok(landing)
     }
+}
+
+/// Why [`ScopedConnect::open`] failed.
+enum Failure {
+    Postgres(tokio_postgres::Error),
+    /// Refreshing the credential failed in the store, or found a secret that does not match;
+    /// with the refusal that led to the refresh.
+    Store(PoolError, tokio_postgres::Error),
 }
 
 impl Connect for ScopedConnect {
@@ -240,16 +288,39 @@ impl Connect for ScopedConnect {
         pg_config: &tokio_postgres::Config,
     ) -> Pin<Box<dyn Future<Output = Result<Opened, tokio_postgres::Error>> + Send + '_>> {
         let pg_config = pg_config.clone();
-        Box::pin(async move { self.open(&pg_config).await.map_err(|(_, e)| e) })
+        Box::pin(async move {
+            match self.open(&pg_config).await {
+                Ok(opened) => Ok(opened),
+                Err((_, Failure::Postgres(e))) => Err(e),
+                Err((_, Failure::Store(error, refused))) => {
+                    // deadpool can only report a driver error: report the refusal that led to
+                    // the refresh, and log why the refresh failed.
+                    tracing::error!(target: TARGET, %error, "could not read the credential again");
+                    Err(refused)
+                }
+            }
+        })
     }
 }
 
-async fn landing(client: &Client) -> Result<Landing, tokio_postgres::Error> {
-    let row = client.query_one(scope::QUERY, &[]).await?;
+/// Runs the scope query with `query_typed`: one round trip, an unnamed statement. With
+/// `first`, also reads the login's connection limit.
+async fn landing(client: &Client, first: bool) -> Result<Landing, tokio_postgres::Error> {
+    let query = if first {
+        scope::FIRST_QUERY
+    } else {
+        scope::QUERY
+    };
+    let row = client.query_typed(query, &[]).await?;
+    let row = row
+        .into_iter()
+        .next()
+        .expect("the scope query returns one row");
     Ok(Landing {
         current_user: row.try_get(0)?,
         session_user: row.try_get(1)?,
         current_schema: row.try_get(2)?,
+        connection_limit: if first { row.try_get(3)? } else { None },
     })
 }
 

@@ -2,34 +2,45 @@
 //!
 //! A pool for project `<p>` on an [`Environment`](crate::Environment):
 //!
-//! - logs in as `<p>_login` with the password from the secret store
-//!   ([`Environment::login_secret`](crate::Environment::login_secret)), never from the config, and
-//!   never shows it in `Debug`, logs or errors;
+//! - logs in as one of the project's logins ([`PoolOptions::login`]): `<p>_login` (the default,
+//!   [`Login::App`](crate::secret::Login::App)) or `<p>_migrator`
+//!   ([`Login::Migrator`](crate::secret::Login::Migrator)), with the password from the secret
+//!   store ([`Environment::login_secret`](crate::Environment::login_secret)), never from the
+//!   config, and never shows it in `Debug`, logs or errors;
+//! - refuses a secret that does not describe that login on that environment: its `username` must
+//!   be the login or its rotation twin (`<p>_login_clone`, `<p>_migrator_clone`), its `host`,
+//!   `port` and `dbname` the environment's ([`PoolError::SecretMismatch`]; nothing is connected
+//!   with it);
 //! - secures the connection as the environment's [`TlsMode`](crate::config::TlsMode) says;
-//! - checks **every new connection** before handing it out: it must run as `<p>_app` with
-//!   `current_schema()` = `<p>`, which the login's role defaults arrange. If the login is not a
-//!   member of `<p>_app`, or its defaults are gone, PostgreSQL still accepts the login (with only a
-//!   warning in the server log) and the session runs as the login itself: the pool refuses such a
-//!   connection with [`PoolError::WrongScope`], naming what it found;
-//! - when a new connection is refused with SQLSTATE `28P01` (wrong password), forgets the cached
-//!   credential ([`SecretSource::invalidate`](crate::secret::SecretSource::invalidate)), reads it
-//!   again and retries once: a rotated password is picked up without a restart.
+//! - checks **every new connection** before handing it out: it must run as `<p>_app` (as
+//!   `<p>_owner` for the migrator) with `current_schema()` = `<p>`, which the login's role
+//!   defaults arrange. If the login is not a member of that role, or its defaults are gone,
+//!   PostgreSQL still accepts the login (with only a warning in the server log) and the session
+//!   runs as the login itself: the pool refuses such a connection with
+//!   [`PoolError::WrongScope`], naming what it found. The check is one round trip when a
+//!   connection is opened; checking a connection out of the pool costs nothing more;
+//! - is sized by the login's `CONNECTION LIMIT`, read by the constructor's check: unset, the
+//!   size is min(10, the limit); set above it, the constructor fails with
+//!   [`PoolError::ExceedsConnectionLimit`];
+//! - when a new connection is refused with SQLSTATE `28P01` (wrong password), reads the
+//!   credential again and retries (see [below](#refreshing-the-credential)): a rotated password
+//!   is picked up without a restart.
 //!
 //! Two flavours, each behind its feature:
 //!
 //! | feature | constructor | pool | checks with | refreshes |
 //! | --- | --- | --- | --- | --- |
-//! | `sqlx` | [`Environment::sqlx_pool`](crate::Environment::sqlx_pool) | [`sqlx::PgPool`](::sqlx::PgPool) | `after_connect` | in [`Environment::sqlx_acquire`](crate::Environment::sqlx_acquire) |
+//! | `sqlx` | [`Environment::sqlx_pool`](crate::Environment::sqlx_pool) | [`sqlx::PgPool`](::sqlx::PgPool) | `after_connect` | in [`Environment::sqlx_acquire`](crate::Environment::sqlx_acquire), and a watcher task |
 //! | `deadpool` | [`Environment::deadpool_pool`](crate::Environment::deadpool_pool) | [`deadpool_postgres::Pool`] | a `post_create` hook | inside the pool, on every new connection |
 //!
 //! Both constructors read the credential, open one connection, check it and close it, so a wrong
-//! password, an unreachable server or a broken role default fails at startup with a typed
-//! [`PoolError`]; the pools themselves open connections as they are needed.
+//! secret, a wrong password, an unreachable server or a broken role default fails at startup with
+//! a typed [`PoolError`]; the pools themselves open connections as they are needed.
 //!
 //! ```no_run
 //! # #[cfg(all(feature = "sqlx", feature = "deadpool"))]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use cotenant::{Cotenant, config::Config, pool::PoolOptions};
+//! use cotenant::{Cotenant, config::Config, pool::PoolOptions, secret::Login};
 //!
 //! let cotenant = Cotenant::open(Config::load("cotenant.toml")?).await?;
 //! let prod = cotenant.environment("prod")?;
@@ -43,18 +54,51 @@
 //! let pool = prod.deadpool_pool(&reli, &PoolOptions::new()).await?;
 //! let client = pool.get().await?;
 //! let row = client.query_one("SELECT count(*) FROM orders", &[]).await?;
+//!
+//! // The migrator: lands as `reli_owner`, for schema changes.
+//! let owner = prod
+//!     .deadpool_pool(&reli, &PoolOptions::new().login(Login::Migrator))
+//!     .await?;
+//! owner.get().await?.batch_execute("CREATE INDEX ON orders (shipped)").await?;
 //! # Ok(()) }
 //! ```
 //!
 //! # Refreshing the credential
 //!
+//! When the server refuses the password of a new connection (`28P01`), the pool
+//! [invalidates](crate::secret::SecretSource::invalidate) the cached credential and reads the
+//! current version (`AWSCURRENT`) again. If that is the credential just refused (same user, same
+//! password), it also reads the pending version (`AWSPENDING`): a single-user rotation sets the
+//! new password on the server *before* it promotes the version holding it. It tries what is new;
+//! if the server still refuses, it reads again after 50, 100 and 200 ms (at most four rounds,
+//! and no longer than a quarter of the acquire timeout), then gives up with the last `28P01`.
+//! Connections refused at the same moment wait for one refresh instead of each reading the
+//! store, and for 2 s after a refresh gave up, a refusal of the same credential fails at once
+//! (a password that is simply wrong costs one refresh, not one per new connection). Every refresh and every connection is logged in a span (`refresh`, `connect`; target
+//! `cotenant::pool`) with the environment, the project and the login's user name, never the
+//! password.
+//!
 //! deadpool-postgres lets cotenant own how a connection is opened (its `Connect` trait), so the
-//! refresh happens inside the pool: `pool.get()` just works after a rotation. sqlx 0.8 has no such
-//! hook: a connection refused by the server comes back from `pool.acquire()` (or from a query run
-//! on `&PgPool`) as an error, and the pool keeps the password it was given. Acquire through
-//! [`Environment::sqlx_acquire`](crate::Environment::sqlx_acquire), which refreshes and retries
-//! once, or call [`Environment::refresh_sqlx_pool`](crate::Environment::refresh_sqlx_pool) when a
-//! query fails with `28P01`; connections already open are not affected either way.
+//! refresh happens inside the pool: `pool.get()` just works. sqlx 0.8 has no such hook: a
+//! connection refused by the server comes back from `pool.acquire()` (or from a query run on
+//! `&PgPool`) as an error, and the pool keeps the password it was given. Acquire through
+//! [`Environment::sqlx_acquire`](crate::Environment::sqlx_acquire), which refreshes and gives
+//! the pool the credential that worked, or call
+//! [`Environment::refresh_sqlx_pool`](crate::Environment::refresh_sqlx_pool) when a query fails
+//! with `28P01`. In addition, a sqlx pool has a **watcher** ([`PoolOptions::credential_watch`],
+//! every 30 s by default): a task that reads the credential through the environment's secret
+//! cache and, when the store's current version changed, gives it to the pool with
+//! [`set_connect_options`](::sqlx::Pool::set_connect_options). It holds a handle on the pool and
+//! stops when the pool is [closed](::sqlx::Pool::close).
+//!
+//! What each pool guarantees while a login is rotated (connections already open are never
+//! affected: PostgreSQL checks passwords at login only):
+//!
+//! | | single user: `AWSPENDING` written, password set on the server, then promoted | alternating users: the twin gets a new password, the credential moves to it; the other user's password is changed only at the next rotation |
+//! | --- | --- | --- |
+//! | deadpool, `pool.get()` | no error: new connections refused between the server change and the promotion retry with the pending version | no error: the pool keeps the old user until the next rotation refuses it, then reads the current version (the twin) |
+//! | sqlx, [`sqlx_acquire`](crate::Environment::sqlx_acquire) | no error, as deadpool | no error, as deadpool; the watcher usually moves the pool first |
+//! | sqlx, plain `&PgPool` | new connections fail with `28P01` from the server change until the pool is refreshed: by a `sqlx_acquire` or `refresh_sqlx_pool` call, or by the watcher after the promotion (within its interval plus the secret cache's TTL) | no error if rotations are further apart than the watcher's interval plus the cache's TTL (30 s + 5 min by default): the watcher moves the pool to the twin long before its old user's password changes; with `credential_watch(None)`, new connections fail with `28P01` from the next rotation on |
 //!
 //! # A refused connection
 //!
@@ -70,6 +114,79 @@
 //!
 //! Either way the cure is to provision the project again, which restores the login's role
 //! defaults and membership.
+//!
+//! A connection that passed the check can still change its own session afterwards. `RESET ROLE`,
+//! `RESET ALL` and `DISCARD ALL` bring it back to the login's role defaults, so it stays
+//! `<p>_app`; `SET ROLE NONE` leaves it running as `<p>_login` itself, which has no privilege on
+//! any schema: its own project's tables, other projects' tables and `SET ROLE <other>_app` all
+//! fail with `42501`. Such a connection goes back into the pool as it is (neither pool resets
+//! sessions on checkout, to keep checkout free), and fails closed for whoever gets it next.
+//!
+//! # Transaction-mode poolers
+//!
+//! [`PoolOptions::transaction_pooler`] points a pool at a pooler in transaction mode —
+//! Supavisor's port 6543, or PgBouncer with `pool_mode = transaction` — instead of the server:
+//!
+//! ```no_run
+//! # #[cfg(feature = "deadpool")]
+//! # async fn run(prod: cotenant::Environment) -> Result<(), Box<dyn std::error::Error>> {
+//! use cotenant::pool::PoolOptions;
+//! use tokio_postgres::types::Type;
+//!
+//! let reli = "reli".parse()?;
+//! let options = PoolOptions::new()
+//!     .transaction_pooler("pooler.internal", 6543)
+//!     .max_size(50); // the pooler's clients: not bounded by the login's connection limit
+//! let pool = prod.deadpool_pool(&reli, &options).await?;
+//! let client = pool.get().await?;
+//! // One round trip, an unnamed statement: safe through the pooler.
+//! let rows = client
+//!     .query_typed("SELECT id FROM orders WHERE customer = $1", &[(&7_i64, Type::INT8)])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The pooler hands each *transaction* to whichever server connection is free, and all of them
+//! log in as the same login with the same role defaults, so they land as the scope check
+//! expects. Two things do not survive the hand-over:
+//!
+//! - **Session state.** A session-level `SET` (or `SET ROLE`) outlives the transaction on the
+//!   server connection and reaches the next client. Use `SET LOCAL` inside a transaction. A
+//!   client that runs `SET ROLE NONE` leaves a connection that reaches nothing (above): wrong
+//!   but closed.
+//! - **Named prepared statements.** A statement prepared in one transaction is gone (or is
+//!   another client's) in the next. What each driver does, from its source (sqlx 0.8.6,
+//!   tokio-postgres 0.7.18) and checked by `tests/pool.rs`:
+//!   - tokio-postgres (deadpool): `query(&str, ..)`, `execute(&str, ..)` and `prepare` first
+//!     *prepare a named statement* (`s0`, `s1`, …; Parse/Describe/Sync) and run it in a second
+//!     round trip; deadpool's `prepare_cached` keeps them for the connection's life. Unsafe
+//!     through a transaction pooler outside an explicit transaction. `query_typed`,
+//!     `query_typed_opt`, `execute_typed` (parameters with their types) send
+//!     Parse/Bind/Execute/Sync for the *unnamed* statement in one round trip, and
+//!     `simple_query`/`batch_execute` use the simple protocol (text results, no parameters):
+//!     both are safe. (A result column of a type tokio-postgres does not know, an enum say,
+//!     makes it look the type up with a named statement of its own.)
+//!   - sqlx: `sqlx::query(..)` is *persistent* by default: a named statement (`sqlx_s_1`, …)
+//!     cached per connection. `statement_cache_capacity(0)` does **not** help in 0.8: the
+//!     statement is still named, no longer cached, and never closed — one more prepared
+//!     statement on the server per execution. `.persistent(false)` uses the unnamed statement
+//!     but still prepares it in its own round trip (Parse/Describe/Sync, then
+//!     Bind/Execute/Sync), so it is safe only inside an explicit transaction (`pool.begin()`),
+//!     where the pooler keeps the server connection. `sqlx::raw_sql` and queries given as a
+//!     plain `&str` without arguments use the simple protocol and are safe.
+//!
+//!   Named statements do work through a pooler that tracks them: PgBouncer 1.21 or later
+//!   with `max_prepared_statements` above zero. Supabase documents its transaction mode
+//!   (port 6543) as not supporting prepared statements: there, use the safe forms above.
+//!
+//! cotenant's own check query is sent with no parameters (sqlx: simple protocol;
+//! tokio-postgres: `query_typed`), so the pools themselves never leave a named statement.
+//! Migrations need a session (no-transaction files hold a session advisory lock): run them over a
+//! direct connection, not through a transaction pooler.
+//!
+//! With a pooler, [`PoolOptions::max_size`] is not bounded by the login's connection limit (the
+//! pool's connections are the pooler's clients); the pooler's own pool size for the login must
+//! stay under it.
 
 mod credential;
 #[cfg(feature = "deadpool")]
@@ -80,7 +197,7 @@ mod scope;
 #[cfg(feature = "sqlx")]
 mod sqlx;
 
-pub use self::error::PoolError;
+pub use self::error::{PoolError, SecretField};
 pub use self::options::PoolOptions;
 
 /// The tracing target of everything the pools log.
