@@ -147,13 +147,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .await?;
     let count = |pool: deadpool_postgres::Pool| async move {
         let client = pool.get().await?;
-        let n: i64 = client
-            .query_one("SELECT count(*) FROM notes", &[])
-            .await?
-            .get(0);
-        Ok::<_, Box<dyn Error>>(n)
+        let row = client
+            .query_one("SELECT count(*), session_user::text FROM notes", &[])
+            .await?;
+        Ok::<_, Box<dyn Error>>((row.get::<_, i64>(0), row.get::<_, String>(1)))
     };
-    println!("\n[pool] prod: {} notes", count(pool.clone()).await?);
+    let (notes, user) = count(pool.clone()).await?;
+    println!("\n[pool] prod: {notes} notes, logged in as {user}");
 
     // 8. Rotate: a new password for the login, with alternating users — it goes to the twin
     //    demo_login_clone, and demo_login's keeps working until the next rotation — staged
@@ -164,11 +164,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
     {
         println!("\n[rotate] {rotation}");
     }
-    pool.retain(|_, _| false); // drop the open connections: new ones log in as the twin
-    println!(
-        "[pool] prod, after the rotation: {} notes",
-        count(pool).await?
-    );
+    // Drop the open connections (they would keep working): a new one reads the credential from
+    // the store and logs in as the twin.
+    pool.retain(|_, _| false);
+    let (notes, user) = count(pool).await?;
+    println!("[pool] prod, after the rotation: {notes} notes, logged in as {user}");
 
     println!("\nDone: the servers and moto are removed on exit.");
     Ok(())

@@ -539,3 +539,37 @@ async fn rotations_under_load_fail_no_query_through_either_pool() {
         );
     }
 }
+
+/// A deadpool pool reads the credential for each new connection: after an alternating-users
+/// rotation its new connections log in as the twin, while the ones already open keep working.
+#[tokio::test]
+async fn new_pool_connections_follow_the_rotated_credential() {
+    let cotenant = deployment().await;
+    let p = provisioned(&cotenant, "rot_follow", &ProjectSettings::default()).await;
+    let env = cotenant.environment("staging").unwrap();
+    let pool = env.deadpool_pool(&p, &PoolOptions::new()).await.unwrap();
+    let old = pool.get().await.unwrap();
+    assert_eq!(session_user(&old).await, p.roles().login);
+    env.rotate(&p, Login::App, Strategy::AlternatingUsers)
+        .await
+        .unwrap();
+    let new = pool.get().await.unwrap();
+    assert_eq!(
+        session_user(&new).await,
+        p.roles().login_clone,
+        "a new connection uses the new credential"
+    );
+    assert_eq!(
+        session_user(&old).await,
+        p.roles().login,
+        "an open connection keeps working"
+    );
+}
+
+async fn session_user(client: &tokio_postgres::Client) -> String {
+    client
+        .query_one("SELECT session_user::text FROM t LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0)
+}

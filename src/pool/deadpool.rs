@@ -26,7 +26,7 @@ use crate::config::TlsMode;
 use crate::secret::DbSecret;
 use crate::{Environment, ProjectName};
 
-use super::credential::{Credential, Refusal, Retry, refresh_budget};
+use super::credential::{Credential, Refusal, Retry, refresh_budget, same_login};
 use super::scope::{self, Landing};
 use super::{PoolError, PoolOptions, TARGET};
 
@@ -102,6 +102,7 @@ impl Environment {
             address: format!("{}:{}/{}", endpoint.host, endpoint.port, endpoint.database),
             credential,
             tls,
+            seen_current: Mutex::new(Arc::new(secret.clone())),
             current: Mutex::new(Arc::new(secret)),
             refreshing: tokio::sync::Mutex::new(()),
             refresh_budget: refresh_budget(timeout),
@@ -152,8 +153,13 @@ struct ScopedConnect {
     /// `host:port/database` connected to, for errors.
     address: String,
     tls: Tls,
-    /// The credential connections are opened with; replaced by a refresh.
+    /// The credential connections are opened with; replaced by a refresh, or when the store's
+    /// current version changes.
     current: Mutex<Arc<DbSecret>>,
+    /// The store's current version as last read: a new connection adopts the current version
+    /// only when it changed, so a pool that moved to the pending version mid-rotation (the
+    /// current one still being the refused password) is not moved back.
+    seen_current: Mutex<Arc<DbSecret>>,
     /// Held while refreshing, so that connections refused at the same time read the store once.
     refreshing: tokio::sync::Mutex<()>,
     refresh_budget: Duration,
@@ -170,6 +176,30 @@ impl ScopedConnect {
 
     fn current(&self) -> Arc<DbSecret> {
         self.lock().clone()
+    }
+
+    /// The credential to open a new connection with: the store's current version, read through
+    /// the secret cache (a hit costs well under a microsecond), whenever it changed since the last
+    /// read — so after a rotation new connections use the new credential without waiting for the
+    /// old one to be refused. If the store cannot be read, the credential in hand is used.
+    async fn for_new_connection(&self) -> Arc<DbSecret> {
+        match self.credential.read().await {
+            Ok(stored) => {
+                let mut seen = self
+                    .seen_current
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if !same_login(&seen, &stored) {
+                    let stored = Arc::new(stored);
+                    *seen = stored.clone();
+                    *self.lock() = stored;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(target: TARGET, %error, "could not read the credential: using the one in hand");
+            }
+        }
+        self.current()
     }
 
     /// Opens a connection as `secret`.
@@ -218,7 +248,7 @@ impl ScopedConnect {
         &self,
         pg_config: &tokio_postgres::Config,
     ) -> Result<Opened, (Arc<DbSecret>, Failure)> {
-        let mut used = self.current();
+        let mut used = self.for_new_connection().await;
         let mut refused = match self.open_as(pg_config, &used).await {
             Err(e) if e.is_refused_password() => e,
             result => return result.map_err(|e| (used, Failure::Postgres(e))),

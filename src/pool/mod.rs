@@ -65,6 +65,11 @@
 //!
 //! # Refreshing the credential
 //!
+//! The deadpool pool reads the credential for every new connection it opens (never on checkout)
+//! through the secret store — with the configured cache in front, a hit costs well under a
+//! microsecond — and uses the current version whenever it changed since the last read; sqlx 0.8
+//! cannot choose a password per connection, so its pools are moved by a watcher (below).
+//!
 //! When the server refuses the password of a new connection (`28P01`), the pool
 //! [invalidates](crate::secret::SecretSource::invalidate) the cached credential and reads the
 //! current version (`AWSCURRENT`) again. If that is the credential just refused (same user, same
@@ -96,7 +101,7 @@
 //!
 //! | | single user: `AWSPENDING` written, password set on the server, then promoted | alternating users: the twin gets a new password, the credential moves to it; the other user's password is changed only at the next rotation |
 //! | --- | --- | --- |
-//! | deadpool, `pool.get()` | no error: new connections refused between the server change and the promotion retry with the pending version | no error: the pool keeps the old user until the next rotation refuses it, then reads the current version (the twin) |
+//! | deadpool, `pool.get()` | no error: new connections refused between the server change and the promotion retry with the pending version | no error: new connections use the twin once the secret cache serves the promoted version (within its TTL); until then the old user, whose password still works |
 //! | sqlx, [`sqlx_acquire`](crate::Environment::sqlx_acquire) | no error, as deadpool | no error, as deadpool; the watcher usually moves the pool first |
 //! | sqlx, plain `&PgPool` | new connections fail with `28P01` from the server change until the pool is refreshed: by a `sqlx_acquire` or `refresh_sqlx_pool` call, or by the watcher after the promotion (within its interval plus the secret cache's TTL) | no error if rotations are further apart than the watcher's interval plus the cache's TTL (30 s + 5 min by default): the watcher moves the pool to the twin long before its old user's password changes; with `credential_watch(None)`, new connections fail with `28P01` from the next rotation on |
 //!
