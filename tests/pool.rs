@@ -20,23 +20,9 @@ use sqlx::{Connection, Executor, Row};
 
 const WHERE_AM_I: &str = "SELECT current_user::text, session_user::text, current_schema()::text";
 
-/// Provisions `name` everywhere and gives it a table `t` with one row, as its migrator.
+/// Provisions `name` everywhere with the default settings; see [`common::provisioned`].
 async fn provisioned(cotenant: &Cotenant, name: &str) -> ProjectName {
-    let p = project(name);
-    cotenant
-        .provision(&p, &ProjectSettings::default())
-        .await
-        .unwrap();
-    for env in both() {
-        login(cotenant, env, &p, Login::Migrator)
-            .await
-            .batch_execute(
-                "CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) VALUES ('seed')",
-            )
-            .await
-            .unwrap();
-    }
-    p
+    common::provisioned(cotenant, name, &ProjectSettings::default()).await
 }
 
 /// `(current_user, session_user, current_schema)` of a sqlx connection.
