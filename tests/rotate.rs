@@ -420,77 +420,49 @@ async fn rotations_under_load_fail_no_query_through_either_pool() {
     let options = PoolOptions::new().max_size(4);
     let deadpool = env.deadpool_pool(&p, &options).await.unwrap();
     let sqlx = env.sqlx_pool(&p, &options).await.unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let served = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
-    // The server processes that answered, per pool type: proof that new connections were opened
-    // throughout.
-    let backends = Arc::new(std::sync::Mutex::new([HashSet::new(), HashSet::new()]));
-    let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let load = Arc::new(Load::default());
     let mut workers = Vec::new();
     for worker in 0..3u64 {
-        let (pool, stop, served, failures, backends) = (
-            deadpool.clone(),
-            stop.clone(),
-            served.clone(),
-            failures.clone(),
-            backends.clone(),
-        );
+        let (pool, load) = (deadpool.clone(), load.clone());
         workers.push(tokio::spawn(async move {
             let mut i = worker;
-            while !stop.load(Ordering::Relaxed) {
+            while load.running() {
                 i += 1;
-                match pool.get().await {
-                    Ok(client) => match client.query_one(QUERY, &[]).await {
-                        Ok(row) => {
-                            served[0].fetch_add(1, Ordering::Relaxed);
-                            backends.lock().unwrap()[0].insert(row.get::<_, i32>(0));
-                            if i % 4 == 0 {
-                                // Closed instead of returned: the pool must open a new one.
-                                drop(deadpool_postgres::Object::take(client));
-                            }
+                let served = match pool.get().await {
+                    Ok(client) => {
+                        let served = client.query_one(QUERY, &[]).await.map(|row| row.get(0));
+                        if i % 4 == 0 {
+                            // Closed instead of returned: the pool must open a new one.
+                            drop(deadpool_postgres::Object::take(client));
                         }
-                        Err(e) => failures
-                            .lock()
-                            .unwrap()
-                            .push(format!("deadpool query: {e}")),
-                    },
-                    Err(e) => failures.lock().unwrap().push(format!("deadpool get: {e}")),
-                }
+                        served.map_err(|e| format!("deadpool query: {e}"))
+                    }
+                    Err(e) => Err(format!("deadpool get: {e}")),
+                };
+                load.record(0, served);
             }
         }));
     }
     for worker in 0..3u64 {
-        let (pool, env, p, stop, served, failures, backends) = (
-            sqlx.clone(),
-            env.clone(),
-            p.clone(),
-            stop.clone(),
-            served.clone(),
-            failures.clone(),
-            backends.clone(),
-        );
+        let (pool, env, p, load) = (sqlx.clone(), env.clone(), p.clone(), load.clone());
         workers.push(tokio::spawn(async move {
             let mut i = worker;
-            while !stop.load(Ordering::Relaxed) {
+            while load.running() {
                 i += 1;
-                match env.sqlx_acquire(&p, &pool).await {
+                let served = match env.sqlx_acquire(&p, &pool).await {
                     Ok(mut conn) => {
-                        match sqlx::query_as::<_, (i32, i64)>(QUERY)
+                        let served = sqlx::query_as::<_, (i32, i64)>(QUERY)
                             .fetch_one(&mut *conn)
                             .await
-                        {
-                            Ok((pid, _)) => {
-                                served[1].fetch_add(1, Ordering::Relaxed);
-                                backends.lock().unwrap()[1].insert(pid);
-                            }
-                            Err(e) => failures.lock().unwrap().push(format!("sqlx query: {e}")),
-                        }
+                            .map(|(pid, _)| pid);
                         if i % 4 == 0 {
                             conn.close_on_drop();
                         }
+                        served.map_err(|e| format!("sqlx query: {e}"))
                     }
-                    Err(e) => failures.lock().unwrap().push(format!("sqlx acquire: {e}")),
-                }
+                    Err(e) => Err(format!("sqlx acquire: {e}")),
+                };
+                load.record(1, served);
             }
         }));
     }
@@ -517,26 +489,53 @@ async fn rotations_under_load_fail_no_query_through_either_pool() {
         try_login("prod", &original).await,
         Err(SqlState::INVALID_PASSWORD)
     );
-    stop.store(true, Ordering::Relaxed);
+    load.stop.store(true, Ordering::Relaxed);
     for worker in workers {
         worker.await.unwrap();
     }
-    let failures = failures.lock().unwrap();
+    let failures = load.failures.lock().unwrap();
     assert!(
         failures.is_empty(),
         "{} failed queries: {:?}",
         failures.len(),
         &failures[..failures.len().min(5)]
     );
-    let backends = backends.lock().unwrap();
+    let backends = load.backends.lock().unwrap();
     for (i, kind) in ["deadpool", "sqlx"].iter().enumerate() {
-        let served = served[i].load(Ordering::Relaxed);
+        let served = load.served[i].load(Ordering::Relaxed);
         assert!(served > 100, "{kind} served only {served} queries");
         assert!(
             backends[i].len() > 20,
             "{kind} opened only {} connections",
             backends[i].len()
         );
+    }
+}
+
+/// What the load's workers did, per pool type (0 deadpool, 1 sqlx).
+#[derive(Default)]
+struct Load {
+    stop: AtomicBool,
+    served: [AtomicU64; 2],
+    /// The server processes that answered: proof that new connections were opened throughout.
+    backends: std::sync::Mutex<[HashSet<i32>; 2]>,
+    failures: std::sync::Mutex<Vec<String>>,
+}
+
+impl Load {
+    fn running(&self) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    /// One query's outcome: the backend's pid, or why it failed.
+    fn record(&self, kind: usize, outcome: Result<i32, String>) {
+        match outcome {
+            Ok(pid) => {
+                self.served[kind].fetch_add(1, Ordering::Relaxed);
+                self.backends.lock().unwrap()[kind].insert(pid);
+            }
+            Err(failure) => self.failures.lock().unwrap().push(failure),
+        }
     }
 }
 
