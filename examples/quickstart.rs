@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cotenant::doctor::{self, Verdict};
-use cotenant::migrate::{Migrations, Runner};
+use cotenant::migrate::Runner;
 use cotenant::pool::PoolOptions;
 use cotenant::provision::ProjectSettings;
 use cotenant::relocate::{Relocation, Selection};
@@ -99,19 +99,19 @@ async fn run() -> Result<(), Box<dyn Error>> {
     }
 
     // 5. Relocate: the project grew up on an instance of its own, and the one-shot copy left its
-    //    table `notes` in `public`, granted to anon like everything there. It moves into `demo`
+    //    table `guestbook` in `public`, granted to anon like everything there. It moves into `demo`
     //    with ALTER ... SET SCHEMA (no row is copied), owned by demo_owner, usable by demo_app.
     for env in cotenant.environments() {
         env.connect_admin()
             .await?
             .batch_execute(
-                "CREATE TABLE public.notes (id bigserial PRIMARY KEY, body text NOT NULL);
-                 INSERT INTO public.notes (body) VALUES ('first'), ('second');
-                 GRANT ALL ON public.notes TO anon, authenticated",
+                "CREATE TABLE public.guestbook (id bigserial PRIMARY KEY, body text NOT NULL);
+                 INSERT INTO public.guestbook (body) VALUES ('first'), ('second');
+                 GRANT ALL ON public.guestbook TO anon, authenticated",
             )
             .await?;
     }
-    let relocation = Relocation::new(Selection::tables(["notes"]));
+    let relocation = Relocation::new(Selection::tables(["guestbook"]));
     for (environment, relocated) in cotenant.relocate(&demo, &relocation).await? {
         println!(
             "\n[relocate] {environment}: {} statement(s), tables locked for {:?}, rows and relfilenodes verified",
@@ -120,24 +120,20 @@ async fn run() -> Result<(), Box<dyn Error>> {
         );
     }
 
-    // 6. Migrate: numbered SQL files (here embedded; usually a directory), run as demo_migrator,
-    //    staging first; prod only runs what staging applied. Then prove prod mirrors staging.
-    let migrations = Migrations::from_embedded(&[
-        (
-            "001_tags.sql",
-            "ALTER TABLE notes ADD COLUMN tags text[] NOT NULL DEFAULT '{}';",
-        ),
-        (
-            "002_tags_index.sql",
-            "CREATE INDEX notes_tags ON notes USING gin (tags);",
-        ),
-    ])?;
-    for (environment, report) in cotenant.migrate(&demo, &Runner::new(migrations)).await? {
+    // 6. Migrate: numbered SQL files, run as demo_migrator, staging first; prod only runs what
+    //    staging applied. Here the org-app template that ships with cotenant (20 tables, RLS on
+    //    each, policies keyed on the organization claim); usually `Migrations::from_dir`. Then
+    //    prove prod mirrors staging, and check which tables lack row-level security.
+    let runner = Runner::new(cotenant::migrate::templates::org_app());
+    for (environment, report) in cotenant.migrate(&demo, &runner).await? {
         println!("\n[migrate] {environment}: {report}");
     }
     for report in cotenant.parity(&demo).await? {
         print!("\n[parity] {report}");
     }
+    // The legacy table came without RLS: the report names it.
+    let rls = cotenant.environment("prod")?.rls_report(&demo).await?;
+    println!("\n[rls] prod: {rls}");
 
     // 7. Serve: a deadpool-postgres pool (an sqlx one is the same call) as demo_login; every new
     //    connection is checked to run as demo_app in schema demo before it is handed out.
@@ -148,12 +144,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let count = |pool: deadpool_postgres::Pool| async move {
         let client = pool.get().await?;
         let row = client
-            .query_one("SELECT count(*), session_user::text FROM notes", &[])
+            .query_one("SELECT count(*), session_user::text FROM guestbook", &[])
             .await?;
         Ok::<_, Box<dyn Error>>((row.get::<_, i64>(0), row.get::<_, String>(1)))
     };
     let (notes, user) = count(pool.clone()).await?;
-    println!("\n[pool] prod: {notes} notes, logged in as {user}");
+    println!("\n[pool] prod: {notes} guestbook entries, logged in as {user}");
 
     // 8. Rotate: a new password for the login, with alternating users — it goes to the twin
     //    demo_login_clone, and demo_login's keeps working until the next rotation — staged
@@ -168,7 +164,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // the store and logs in as the twin.
     pool.retain(|_, _| false);
     let (notes, user) = count(pool).await?;
-    println!("[pool] prod, after the rotation: {notes} notes, logged in as {user}");
+    println!("[pool] prod, after the rotation: {notes} guestbook entries, logged in as {user}");
 
     println!("\nDone: the servers and moto are removed on exit.");
     Ok(())
