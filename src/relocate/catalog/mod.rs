@@ -1,14 +1,11 @@
-//! What the catalog says about schema `public` and the project's schema: read in one round trip
-//! (`sql/relocate/catalog.sql`), then reasoned about without the database.
+//! What the catalog says about schema `public` and the project's schema: [read](read) in a few
+//! small statements, then reasoned about without the database.
+
+mod read;
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use tokio_postgres::GenericClient;
-use tokio_postgres::types::Type as PgType;
-
-use super::RelocateError;
-use crate::ProjectName;
 
 /// An object in the catalog: relations, types and routines live in separate catalogs, so their
 /// OIDs are only unique within their kind.
@@ -50,7 +47,7 @@ impl ObjectId {
     }
 }
 
-/// The catalog as one read of `sql/relocate/catalog.sql` sees it.
+/// The catalog as relocation sees it: what [`Catalog::read`] found.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Catalog {
     pub(crate) server_major: u32,
@@ -239,34 +236,6 @@ pub(crate) struct TakenFunction {
 }
 
 impl Catalog {
-    /// Reads the catalog as the admin behind `client` sees it.
-    pub(crate) async fn read(
-        client: &impl GenericClient,
-        project: &ProjectName,
-        steward: &str,
-    ) -> Result<Self, RelocateError> {
-        let app = project.roles().app;
-        let row = client
-            .query_typed_one(
-                include_str!("../../sql/relocate/catalog.sql"),
-                &[
-                    (&project.as_str(), PgType::TEXT),
-                    (&app, PgType::TEXT),
-                    (&steward, PgType::TEXT),
-                ],
-            )
-            .await
-            .map_err(|source| RelocateError::Catalog {
-                project: project.clone(),
-                source,
-            })?;
-        let json: String = row.get(0);
-        serde_json::from_str(&json).map_err(|source| RelocateError::CatalogDecode {
-            project: project.clone(),
-            source,
-        })
-    }
-
     /// PostgreSQL 16 added membership grant options (`WITH INHERIT …, SET …`).
     pub(crate) fn has_grant_options(&self) -> bool {
         self.server_major >= 16
