@@ -2,35 +2,29 @@
 -- them (table- and column-level, PUBLIC included); and who outside the project holds privileges on
 -- the project's schema. $1, $2, $3 the OIDs of the moved relations, types and routines; $4 the
 -- project's schema; $5 the roles allowed privileges: `<p>_owner` and `<p>_app`.
-WITH allowed AS (
-    SELECT oid FROM pg_roles WHERE rolname = ANY($5)
-),
-objects AS (
-    SELECT 'relation' AS kind, c.oid, c.relnamespace AS nsp, c.relname AS name, c.relowner AS owner,
-           coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
-    FROM pg_class c WHERE c.oid = ANY($1)
-    UNION ALL
-    SELECT 'type', t.oid, t.typnamespace, t.typname, t.typowner, coalesce(t.typacl, acldefault('T', t.typowner))
-    FROM pg_type t WHERE t.oid = ANY($2)
-    UNION ALL
-    SELECT 'function', p.oid, p.pronamespace, p.proname, p.proowner, coalesce(p.proacl, acldefault('f', p.proowner))
-    FROM pg_proc p WHERE p.oid = ANY($3)
-),
-grantees AS (
-    SELECT o.kind, o.oid, a.grantee FROM objects o, aclexplode(o.acl) a
-    UNION
-    SELECT 'relation', att.attrelid, a.grantee
-    FROM pg_attribute att, aclexplode(att.attacl) a
-    WHERE att.attrelid = ANY($1) AND att.attacl IS NOT NULL
-)
-SELECT o.kind, o.oid, n.nspname::text, o.name::text, pg_get_userbyid(o.owner)::text,
-       coalesce((SELECT array_agg(DISTINCT CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END)
-                 FROM grantees g
-                 WHERE g.kind = o.kind AND g.oid = o.oid AND g.grantee NOT IN (SELECT oid FROM allowed)),
+--
+-- Read while the exclusive locks are held, so written to be cheap to plan: lookups by OID, no
+-- joins.
+SELECT o.kind, o.oid, (SELECT nspname::text FROM pg_namespace WHERE oid = o.nsp), o.name::text,
+       pg_get_userbyid(o.owner)::text,
+       coalesce((SELECT array_agg(DISTINCT CASE g WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g)::text END)
+                 FROM (SELECT a.grantee FROM aclexplode(o.acl) a
+                       UNION ALL
+                       SELECT a.grantee FROM pg_attribute att, aclexplode(att.attacl) a
+                       WHERE o.kind = 'relation' AND att.attrelid = o.oid AND att.attacl IS NOT NULL) x(g)
+                 WHERE g = 0 OR pg_get_userbyid(g) <> ALL ($5)),
                 '{}') AS foreign_grantees,
        coalesce((SELECT array_agg(DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END)
                  FROM pg_namespace s, aclexplode(s.nspacl) a
-                 WHERE s.nspname = $4 AND a.grantee NOT IN (SELECT oid FROM allowed)),
+                 WHERE s.nspname = $4 AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) <> ALL ($5))),
                 '{}') AS schema_foreign_grantees
-FROM objects o JOIN pg_namespace n ON n.oid = o.nsp
+FROM (SELECT 'relation' AS kind, oid, relnamespace AS nsp, relname AS name, relowner AS owner,
+             coalesce(relacl, acldefault(CASE WHEN relkind = 'S' THEN 's' ELSE 'r' END::"char", relowner)) AS acl
+      FROM pg_class WHERE oid = ANY ($1)
+      UNION ALL
+      SELECT 'type', oid, typnamespace, typname, typowner, coalesce(typacl, acldefault('T', typowner))
+      FROM pg_type WHERE oid = ANY ($2)
+      UNION ALL
+      SELECT 'function', oid, pronamespace, proname, proowner, coalesce(proacl, acldefault('f', proowner))
+      FROM pg_proc WHERE oid = ANY ($3)) o
 ORDER BY o.kind, o.oid

@@ -214,16 +214,22 @@ async fn attempt_once(
         .await
         .map_err(|e| apply_error(project, "opening the transaction", "BEGIN", e))?;
     // Waiting for the project's lock queues only other cotenant runs for the project, so the
-    // lock timeout starts after it.
+    // lock timeout starts after it. JIT is off for the transaction: its catalog reads are small,
+    // and compiling a plan (which a big catalog's estimates could call for) costs more than
+    // running it. The catalog read is pipelined behind: it runs once the lock is taken.
     let lock = format!(
-        "SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = '{}ms'",
+        "SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = '{}ms'; SET LOCAL jit = off",
         LockKey::provision(project).as_i64(),
         relocation.get_lock_timeout().as_millis()
     );
-    tx.batch_execute(&lock)
-        .await
-        .map_err(|e| apply_error(project, "taking the project's lock", &lock, e))?;
-    let catalog = Catalog::read(&tx, project, &steward_of(project)).await?;
+    let steward = steward_of(project);
+    let (locked, catalog) = join(
+        tx.batch_execute(&lock),
+        Catalog::read(&tx, project, &steward),
+    )
+    .await;
+    locked.map_err(|e| apply_error(project, "taking the project's lock", &lock, e))?;
+    let catalog = catalog?;
     let plan = compute(&catalog, project, relocation)?;
     if plan.is_blocked() {
         return Err(RelocateError::Blocked {
@@ -266,16 +272,32 @@ async fn attempt_once(
         }
         _ => Failure::Error(apply_error(project, step, statement, error)),
     };
-    // Each stage's statements go out pipelined with the verification reads that follow them:
-    // a round trip per stage while the exclusive locks are held, whatever the plan's size.
+    // Every stage's statements and the verification reads between them go out pipelined: one
+    // round trip while the exclusive locks are held, whatever the plan's size, then COMMIT. The
+    // server runs them in order, so each read sees what the stages before it did; after a
+    // failure the rest fail too, and the first failure in that order is the one reported.
     let level = relocation.get_verification();
     let locking = Instant::now();
-    let (prepared, files_before, rows_before) = join3(
-        run(&tx, &plan, Stage::Prepare),
-        verify::filenodes(&tx, checks),
-        verify::sample(&tx, checks, level, false),
+    let (prepare, relocate, finish) = join3(
+        join3(
+            run(&tx, &plan, Stage::Prepare),
+            verify::filenodes(&tx, checks),
+            verify::sample(&tx, checks, level, false),
+        ),
+        join(
+            run(&tx, &plan, Stage::Relocate),
+            verify::sample(&tx, checks, level, true),
+        ),
+        join3(
+            run(&tx, &plan, Stage::Finish),
+            verify::filenodes(&tx, checks),
+            verify::final_state(&tx, &plan),
+        ),
     )
     .await;
+    let (prepared, files_before, rows_before) = prepare;
+    let (relocated, rows_after) = relocate;
+    let (finished, files_after, problems) = finish;
     prepared.map_err(|(step, sql, e)| classify(&step, &sql, e))?;
     let verifying = |e| {
         classify(
@@ -288,20 +310,9 @@ async fn attempt_once(
         files_before.map_err(verifying)?,
         rows_before.map_err(verifying)?,
     );
-    let (relocated, rows_after) = join(
-        run(&tx, &plan, Stage::Relocate),
-        verify::sample(&tx, checks, level, true),
-    )
-    .await;
     relocated.map_err(|(step, sql, e)| classify(&step, &sql, e))?;
     let rows_after =
         rows_after.map_err(|e| classify("verifying", "reading rows after the move", e))?;
-    let (finished, files_after, problems) = join3(
-        run(&tx, &plan, Stage::Finish),
-        verify::filenodes(&tx, checks),
-        verify::final_state(&tx, &plan),
-    )
-    .await;
     finished.map_err(|(step, sql, e)| classify(&step, &sql, e))?;
     let verifying = |e| classify("verifying", "reading the moved objects' state", e);
     let (files_after, problems) = (

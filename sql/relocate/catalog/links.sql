@@ -6,13 +6,19 @@
 -- @dependencies: pg_depend both ways — what depends on an object of public (by the index on the
 -- referenced object), and what the objects of public and the routines that mention public depend
 -- on themselves: extension membership ('e'), a sequence's owning column ('a') or identity ('i').
--- $1 the OIDs of those objects, of every kind (the client keeps the pairs that are its own).
-SELECT classid, objid, objsubid, refclassid, refobjid, deptype
-FROM pg_depend
-WHERE (refclassid IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
-       AND refobjid = ANY ($1))
-   OR (classid IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
-       AND objid = ANY ($1) AND deptype IN ('e', 'a', 'i'))
+-- $1 the OIDs of those objects, of every kind (the client keeps the pairs that are its own). One
+-- pair of index scans per OID: on a small catalog the planner would rather scan all of pg_depend.
+SELECT d.*
+FROM unnest($1::oid[]) o,
+     LATERAL (SELECT classid, objid, objsubid, refclassid, refobjid, deptype
+              FROM pg_depend
+              WHERE refclassid IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
+                AND refobjid = o
+              UNION ALL
+              SELECT classid, objid, objsubid, refclassid, refobjid, deptype
+              FROM pg_depend
+              WHERE classid IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass)
+                AND objid = o AND deptype IN ('e', 'a', 'i')) d
 
 -- @roles: the owners of the objects of public, and whether the admin has their privileges.
 SELECT oid, rolname AS name, rolsuper AS superuser,
@@ -22,16 +28,16 @@ WHERE oid = ANY ($1)
 
 -- @relation_grantees: who holds privileges on the relations of public other than their owner,
 -- table- or column-level, by name in the database's collation; PUBLIC is spelled PUBLIC.
-SELECT x.oid, array_agg(DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC'
+SELECT c.oid, array_agg(DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC'
                                  ELSE pg_get_userbyid(a.grantee)::text END) AS names
-FROM (SELECT oid, relowner AS owner, relacl AS acl FROM pg_class WHERE oid = ANY ($1)
-      UNION ALL
-      SELECT c.oid, c.relowner, att.attacl
-      FROM pg_class c JOIN pg_attribute att ON att.attrelid = c.oid
-      WHERE c.oid = ANY ($1) AND att.attacl IS NOT NULL) x,
+FROM unnest($1::oid[]) o
+JOIN pg_class c ON c.oid = o,
+     LATERAL (SELECT c.relacl
+              UNION ALL
+              SELECT attacl FROM pg_attribute WHERE attrelid = c.oid AND attacl IS NOT NULL) x(acl),
      aclexplode(x.acl) a
-WHERE a.grantee <> x.owner
-GROUP BY x.oid
+WHERE a.grantee <> c.relowner
+GROUP BY c.oid
 
 -- @type_grantees: the same for the types of public (by default, PUBLIC may use a type).
 SELECT t.oid, array_agg(DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC'

@@ -589,10 +589,10 @@ impl Objects {
         let functions: Vec<u32> = self.public_functions().map(|f| f.oid).collect();
         vec![
             ("dependencies", objects),
+            ("roles", owners.into_iter().collect()),
             ("relation_grantees", described.clone()),
             ("type_grantees", types),
             ("function_grantees", functions),
-            ("roles", owners.into_iter().collect()),
             ("inheritance", described.clone()),
             ("indexes", described.clone()),
             ("policies", described.clone()),
@@ -1255,8 +1255,29 @@ mod tests {
                 assert!(!sql.contains("--"), "{name}: {sql}");
             }
         }
-        let names: Vec<&str> = links_sql().iter().map(|(n, _)| *n).collect();
-        assert_eq!(names[0], "dependencies");
-        assert!(names.contains(&"argument_types"));
+        let names = |parts: &Parts| parts.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let objects = Objects {
+            server_major: 17,
+            admin: "postgres".into(),
+            database: "postgres".into(),
+            public: Some(2200),
+            target: None,
+            system: Vec::new(),
+            target_owner: None,
+            app_exists: true,
+            admin_can_set_steward: true,
+            relations: Vec::new(),
+            types: Vec::new(),
+            functions: Vec::new(),
+        };
+        // Every list asked for has its part, and every part is asked for.
+        let asked = |requests: Vec<(&'static str, Vec<u32>)>| {
+            requests.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+        };
+        assert_eq!(names(links_sql()), asked(objects.link_requests()));
+        assert_eq!(
+            names(details_sql()),
+            asked(objects.detail_requests(&Links::default()))
+        );
     }
 }
