@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::future::{join, join3};
+use futures_util::future::{join, join3, join4};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
@@ -223,13 +223,22 @@ async fn attempt_once(
         relocation.get_lock_timeout().as_millis()
     );
     let steward = steward_of(project);
-    let (locked, catalog) = join(
+    let (locked, catalog, reads) = join3(
         tx.batch_execute(&lock),
         Catalog::read(&tx, project, &steward),
+        verify::prepare(&tx),
     )
     .await;
     locked.map_err(|e| apply_error(project, "taking the project's lock", &lock, e))?;
     let catalog = catalog?;
+    let reads = reads.map_err(|e| {
+        apply_error(
+            project,
+            "verifying",
+            "preparing the reads of verification",
+            e,
+        )
+    })?;
     let plan = compute(&catalog, project, relocation)?;
     if plan.is_blocked() {
         return Err(RelocateError::Blocked {
@@ -276,12 +285,15 @@ async fn attempt_once(
     // round trip while the exclusive locks are held, whatever the plan's size, then COMMIT. The
     // server runs them in order, so each read sees what the stages before it did; after a
     // failure the rest fail too, and the first failure in that order is the one reported.
+    // The relfilenodes are read twice: planned once.
+    let generic = "SET LOCAL plan_cache_mode = force_generic_plan";
     let level = relocation.get_verification();
     let locking = Instant::now();
     let (prepare, relocate, finish) = join3(
-        join3(
+        join4(
+            tx.batch_execute(generic),
             run(&tx, &plan, Stage::Prepare),
-            verify::filenodes(&tx, checks),
+            verify::filenodes(&tx, &reads, checks),
             verify::sample(&tx, checks, level, false),
         ),
         join(
@@ -290,12 +302,13 @@ async fn attempt_once(
         ),
         join3(
             run(&tx, &plan, Stage::Finish),
-            verify::filenodes(&tx, checks),
-            verify::final_state(&tx, &plan),
+            verify::filenodes(&tx, &reads, checks),
+            verify::final_state(&tx, &reads, &plan),
         ),
     )
     .await;
-    let (prepared, files_before, rows_before) = prepare;
+    let (generic_set, prepared, files_before, rows_before) = prepare;
+    generic_set.map_err(|e| classify("verifying", generic, e))?;
     let (relocated, rows_after) = relocate;
     let (finished, files_after, problems) = finish;
     prepared.map_err(|(step, sql, e)| classify(&step, &sql, e))?;

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::Transaction;
+use futures_util::future::try_join;
 use tokio_postgres::types::Type;
+use tokio_postgres::{Statement, Transaction};
 
 use super::catalog::{Kind, ObjectId};
 use super::plan::{Checks, RelocationPlan};
@@ -126,17 +127,43 @@ pub(crate) async fn sample(
     Ok(samples)
 }
 
+/// The catalog reads of verification, prepared before the exclusive locks are taken: parsed
+/// then rather than while the locks are held, and the relfilenodes' read, made twice, planned
+/// once (under `plan_cache_mode = force_generic_plan`, which apply sets for the locked part).
+pub(crate) struct Reads {
+    filenodes: Statement,
+    moved: Statement,
+}
+
+/// Prepares the catalog reads of verification.
+pub(crate) async fn prepare(tx: &Transaction<'_>) -> Result<Reads, tokio_postgres::Error> {
+    let (filenodes, moved) = try_join(
+        tx.prepare_typed(
+            include_str!("../../sql/relocate/filenodes.sql"),
+            &[Type::OID_ARRAY],
+        ),
+        tx.prepare_typed(
+            include_str!("../../sql/relocate/moved.sql"),
+            &[
+                Type::OID_ARRAY,
+                Type::OID_ARRAY,
+                Type::OID_ARRAY,
+                Type::TEXT,
+                Type::TEXT_ARRAY,
+            ],
+        ),
+    )
+    .await?;
+    Ok(Reads { filenodes, moved })
+}
+
 /// The relfilenodes of the moved relations, their indexes and TOAST tables, by OID.
 pub(crate) async fn filenodes(
     tx: &Transaction<'_>,
+    reads: &Reads,
     checks: &Checks,
 ) -> Result<BTreeMap<u32, (String, u32)>, tokio_postgres::Error> {
-    let rows = tx
-        .query_typed(
-            include_str!("../../sql/relocate/filenodes.sql"),
-            &[(&checks.relations, Type::OID_ARRAY)],
-        )
-        .await?;
+    let rows = tx.query(&reads.filenodes, &[&checks.relations]).await?;
     Ok(rows
         .iter()
         .map(|r| (r.get::<_, u32>(0), (r.get(1), r.get(2))))
@@ -146,6 +173,7 @@ pub(crate) async fn filenodes(
 /// Where the moved objects are after the whole plan, and who outside the project may use them.
 pub(crate) async fn final_state(
     tx: &Transaction<'_>,
+    reads: &Reads,
     plan: &RelocationPlan,
 ) -> Result<Vec<String>, tokio_postgres::Error> {
     let checks = plan.checks();
@@ -153,14 +181,14 @@ pub(crate) async fn final_state(
     let roles = project.roles();
     let allowed = vec![roles.owner.clone(), roles.app.clone()];
     let rows = tx
-        .query_typed(
-            include_str!("../../sql/relocate/moved.sql"),
+        .query(
+            &reads.moved,
             &[
-                (&checks.relations, Type::OID_ARRAY),
-                (&checks.types, Type::OID_ARRAY),
-                (&checks.functions, Type::OID_ARRAY),
-                (&project.as_str(), Type::TEXT),
-                (&allowed, Type::TEXT_ARRAY),
+                &checks.relations,
+                &checks.types,
+                &checks.functions,
+                &project.as_str(),
+                &allowed,
             ],
         )
         .await?;

@@ -555,9 +555,27 @@ impl Objects {
             .filter(|r| matches!(r.kind.as_str(), "r" | "p" | "v" | "m" | "S" | "f"))
     }
 
+    /// The types of public that the catalog describes: enums, domains, ranges and composite
+    /// types of their own (not a table's row type, not an array).
+    fn described_types<'a>(&'a self, index: &'a Lookup<'a>) -> impl Iterator<Item = &'a RawType> {
+        self.public_types().filter(|t| {
+            let standalone = match t.kind.as_str() {
+                "e" | "d" | "r" => true,
+                "c" => index
+                    .relations
+                    .get(&t.relation)
+                    .is_some_and(|r| r.kind == "c"),
+                _ => false,
+            };
+            standalone && index.element(t).is_none()
+        })
+    }
+
     /// What `links.sql` is asked for.
     fn link_requests(&self) -> Vec<(&'static str, Vec<u32>)> {
+        let index = Lookup::new(self);
         let described: Vec<u32> = self.described_relations().map(|r| r.oid).collect();
+        let types: Vec<&RawType> = self.described_types(&index).collect();
         let objects: Vec<u32> = self
             .public_relations()
             .map(|r| r.oid)
@@ -566,9 +584,9 @@ impl Objects {
             .chain(self.outside_functions().map(|f| f.oid))
             .collect();
         let owners: BTreeSet<u32> = self
-            .public_relations()
+            .described_relations()
             .map(|r| r.owner)
-            .chain(self.public_types().map(|t| t.owner))
+            .chain(types.iter().map(|t| t.owner))
             .chain(self.public_functions().map(|f| f.owner))
             .collect();
         let tables: Vec<u32> = self
@@ -585,13 +603,12 @@ impl Objects {
             .public_functions()
             .flat_map(|f| f.arg_types.iter().copied())
             .collect();
-        let types: Vec<u32> = self.public_types().map(|t| t.oid).collect();
         let functions: Vec<u32> = self.public_functions().map(|f| f.oid).collect();
         vec![
             ("dependencies", objects),
             ("roles", owners.into_iter().collect()),
             ("relation_grantees", described.clone()),
-            ("type_grantees", types),
+            ("type_grantees", types.iter().map(|t| t.oid).collect()),
             ("function_grantees", functions),
             ("inheritance", described.clone()),
             ("indexes", described.clone()),
@@ -786,18 +803,7 @@ impl Objects {
         relations.sort_by(|a, b| a.name.cmp(&b.name));
 
         let mut types = Vec::new();
-        for t in self.public_types() {
-            let standalone = match t.kind.as_str() {
-                "e" | "d" | "r" => true,
-                "c" => index
-                    .relations
-                    .get(&t.relation)
-                    .is_some_and(|r| r.kind == "c"),
-                _ => false,
-            };
-            if index.element(t).is_some() || !standalone {
-                continue;
-            }
+        for t in self.described_types(&index) {
             let Some(ownership) = ownership(t.owner) else {
                 continue;
             };
