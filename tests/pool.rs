@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::*;
 use cotenant::pool::{PoolError, PoolOptions};
 use cotenant::provision::ProjectSettings;
-use cotenant::secret::{CachedSource, DbSecret, Login, SecretSource, Stage};
+use cotenant::secret::{AwsSecretsManager, CachedSource, DbSecret, Login, SecretSource, Stage};
 use cotenant::{Cotenant, Environment, ProjectName};
 use cotenant_testkit::{MotoServer, Pair};
 use secrecy::ExposeSecret;
@@ -224,16 +224,27 @@ async fn rotate(store: &dyn SecretSource, env: &Environment, p: &ProjectName) ->
     (old.password.expose_secret().to_owned(), password)
 }
 
-#[tokio::test]
-async fn a_rotated_password_is_read_again_and_retried() {
-    // Secrets Manager behind a cache that would serve the old password for an hour.
+type HourLongCache = Arc<CachedSource<Arc<AwsSecretsManager>>>;
+
+/// A deployment reading Secrets Manager (moto) behind a cache that would serve a password for an
+/// hour, with `name` provisioned in it: a change made in the store behind the cache's back is
+/// seen only by refreshing.
+async fn behind_an_hour_long_cache(
+    name: &str,
+) -> (Arc<AwsSecretsManager>, HourLongCache, Cotenant, ProjectName) {
     let moto = Arc::new(MotoServer::shared().secrets_manager());
     let cached = Arc::new(CachedSource::new(moto.clone(), Duration::from_secs(3600)));
     let cotenant = Pair::shared()
         .cotenant("test", cached.clone())
         .await
         .unwrap();
-    let p = provisioned(&cotenant, "pool_rotated").await;
+    let p = provisioned(&cotenant, name).await;
+    (moto, cached, cotenant, p)
+}
+
+#[tokio::test]
+async fn a_rotated_password_is_read_again_and_retried() {
+    let (moto, cached, cotenant, p) = behind_an_hour_long_cache("pool_rotated").await;
     let env = cotenant.environment("prod").unwrap();
     let id = env.secret_id(&p, Login::App);
     let options = PoolOptions::new().max_size(4);
@@ -603,13 +614,7 @@ async fn rotate_halfway(
 
 #[tokio::test]
 async fn mid_rotation_the_pending_version_is_used_when_the_current_one_is_refused() {
-    let moto = Arc::new(MotoServer::shared().secrets_manager());
-    let cached = Arc::new(CachedSource::new(moto.clone(), Duration::from_secs(3600)));
-    let cotenant = Pair::shared()
-        .cotenant("test", cached.clone())
-        .await
-        .unwrap();
-    let p = provisioned(&cotenant, "pool_pending").await;
+    let (moto, _, cotenant, p) = behind_an_hour_long_cache("pool_pending").await;
     let env = cotenant.environment("prod").unwrap();
     let id = env.secret_id(&p, Login::App);
     let options = PoolOptions::new().max_size(4);
