@@ -6,7 +6,7 @@ use tokio_postgres::{Client, Transaction};
 use super::ProvisionError;
 use super::plan::{self, PasswordResets, Plan};
 use super::settings::ProjectSettings;
-use super::state::{ProjectState, StateQuery};
+use super::state::ProjectState;
 use super::steward;
 use super::users::LoginUsers;
 use crate::ProjectName;
@@ -125,8 +125,7 @@ pub async fn apply(
     lock(&tx, LockKey::provision(project))
         .await
         .map_err(failed)?;
-    let query = StateQuery::prepare(&tx, project).await?;
-    let read = |tx| ProjectState::read_with(tx, &query, project, &steward);
+    let read = |tx| ProjectState::read(tx, project, &steward);
     let mut state = read(&tx).await?;
     let users = passwords.users;
     let mut plan = plan::compute(&state, project, settings, resets, users);

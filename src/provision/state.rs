@@ -1,14 +1,22 @@
-//! What the catalog says about one project: read in one round trip, compared against the role
-//! model by [`plan`](super::plan).
+//! What the catalog says about one project, compared against the role model by
+//! [`plan`](super::plan).
+//!
+//! Read in small statements (`sql/provision/state/`): the roles and the schema by name, then
+//! what hangs off those that exist, by OID, in one pipelined round trip. Provisioning reads the
+//! state twice in its transaction and every schema change invalidates cached plans, so each
+//! statement is built to plan in a fraction of a millisecond.
 
+use futures_util::future::try_join5;
 use serde::Deserialize;
-use tokio_postgres::{GenericClient, Statement};
+use serde::de::DeserializeOwned;
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::{ToSql, Type as PgType};
 
 use super::ProvisionError;
 use crate::ProjectName;
 
-/// The catalog as seen by one read of `sql/provision/project_state.sql`.
-#[derive(Debug, Clone, Deserialize)]
+/// The catalog as [`ProjectState::read`] sees it.
+#[derive(Debug, Clone)]
 pub(crate) struct ProjectState {
     pub(crate) server_major: u32,
     /// The session user: the admin cotenant connected as.
@@ -59,7 +67,7 @@ pub(crate) struct Membership {
     pub(crate) set_option: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct SchemaState {
     pub(crate) owner: String,
     pub(crate) acl: Vec<AclEntry>,
@@ -89,7 +97,7 @@ pub(crate) struct ForeignGrant {
     pub(crate) grantee: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct InstanceState {
     pub(crate) public_can_connect: bool,
     pub(crate) public_can_temp: bool,
@@ -100,78 +108,126 @@ pub(crate) struct InstanceState {
     pub(crate) steward_can_create: bool,
 }
 
-/// The catalog query, prepared once so that a transaction that reads the state more than once
-/// (before and after applying a plan) parses it once.
-pub(crate) struct StateQuery(Statement);
-
-impl StateQuery {
-    /// Prepares the query on `client`. (Its plan is not worth caching: any change to a schema
-    /// invalidates every cached plan, so the read after applying a plan replans anyway.)
-    pub(crate) async fn prepare(
-        client: &impl GenericClient,
-        project: &ProjectName,
-    ) -> Result<Self, ProvisionError> {
-        client
-            .prepare(SQL)
-            .await
-            .map(StateQuery)
-            .map_err(|source| ProvisionError::Catalog {
-                project: project.clone(),
-                source,
-            })
-    }
-}
-
-const SQL: &str = include_str!("../../sql/provision/project_state.sql");
-
 impl ProjectState {
-    /// Reads the state of `project`, whose roles are managed by `steward`.
+    /// Reads the state of `project`, whose roles are managed by `steward`: the roles and the
+    /// schema by name, then, in one pipelined round trip, what hangs off those that exist.
     pub(crate) async fn read(
         client: &impl GenericClient,
         project: &ProjectName,
         steward: &str,
     ) -> Result<Self, ProvisionError> {
-        let statement = client
-            .prepare(SQL)
-            .await
-            .map_err(|source| ProvisionError::Catalog {
-                project: project.clone(),
-                source,
-            })?;
-        Self::read_with(client, &StateQuery(statement), project, steward).await
-    }
-
-    /// [`read`](Self::read) with a prepared query.
-    pub(crate) async fn read_with(
-        client: &impl GenericClient,
-        query: &StateQuery,
-        project: &ProjectName,
-        steward: &str,
-    ) -> Result<Self, ProvisionError> {
         let roles = project.roles();
-        let row = client
-            .query_one(
-                &query.0,
+        let names = [
+            roles.owner.as_str(),
+            &roles.app,
+            &roles.login,
+            &roles.migrator,
+            &roles.login_clone,
+            &roles.migrator_clone,
+            steward,
+        ];
+        let found: Names = fetch(
+            client,
+            project,
+            NAMES,
+            &[
+                (&project.as_str(), PgType::TEXT),
+                (&&names[..], PgType::TEXT_ARRAY),
+            ],
+        )
+        .await?;
+        let oid_of = |name: &str| {
+            found
+                .roles
+                .iter()
+                .find(|r| r.state.name == name)
+                .map(|r| r.oid)
+        };
+        let (owner, steward) = (oid_of(&roles.owner), oid_of(steward));
+        let project_oids: Vec<u32> = found
+            .roles
+            .iter()
+            .filter(|r| Some(r.oid) != steward)
+            .map(|r| r.oid)
+            .collect();
+        let schema = found.schema.as_ref().map(|s| s.oid);
+        let (of_roles, default_acls, objects, of_steward, public_logins): (
+            OfRoles,
+            DefaultAcls,
+            SchemaObjects,
+            OfSteward,
+            Vec<String>,
+        ) = try_join5(
+            fetch_if(
+                !project_oids.is_empty(),
+                client,
+                project,
+                ROLES,
+                &[(&project_oids, PgType::OID_ARRAY)],
+            ),
+            fetch_if(
+                owner.is_some(),
+                client,
+                project,
+                DEFAULT_ACLS,
                 &[
-                    &project.as_str(),
-                    &roles.owner,
-                    &roles.app,
-                    &roles.login,
-                    &roles.migrator,
-                    &steward,
-                    &roles.login_clone,
-                    &roles.migrator_clone,
+                    (&owner.unwrap_or(0), PgType::OID),
+                    (&schema.unwrap_or(0), PgType::OID),
                 ],
-            )
-            .await
-            .map_err(|source| ProvisionError::Catalog {
-                project: project.clone(),
-                source,
-            })?;
-        let json: String = row.get(0);
-        serde_json::from_str(&json).map_err(|source| ProvisionError::CatalogDecode {
-            project: project.clone(),
-            source,
+            ),
+            fetch_if(
+                schema.is_some(),
+                client,
+                project,
+                SCHEMA_OBJECTS,
+                &[
+                    (&schema.unwrap_or(0), PgType::OID),
+                    (&project_oids, PgType::OID_ARRAY),
+                ],
+            ),
+            fetch_if(
+                steward.is_some(),
+                client,
+                project,
+                STEWARD,
+                &[
+                    (&steward.unwrap_or(0), PgType::OID),
+                    (&found.admin_oid, PgType::OID),
+                ],
+            ),
+            fetch_if(
+                found.public_can_connect,
+                client,
+                project,
+                PUBLIC_LOGINS,
+                &[(&project_oids, PgType::OID_ARRAY)],
+            ),
+        )
+        .await?;
+        Ok(ProjectState {
+            server_major: found.server_major,
+            admin: found.admin,
+            database: found.database,
+            search_path_setting: found.search_path_setting,
+            roles: found.roles.into_iter().map(|r| r.state).collect(),
+            memberships: of_roles.memberships,
+            schema: found.schema.map(|s| SchemaState {
+                owner: s.owner,
+                acl: s.acl,
+            }),
+            default_acls: default_acls.default_acls,
+            global_default_acl_types: default_acls.global_default_acl_types,
+            foreign_grants: objects.foreign_grants,
+            objects: objects.objects,
+            admin_can_set_steward: of_steward.admin_can_set_steward,
+            instance: InstanceState {
+                public_can_connect: found.public_can_connect,
+                public_can_temp: found.public_can_temp,
+                public_can_create_in_public: found.public_can_create_in_public,
+                can_connect: of_roles.can_connect,
+                logins_relying_on_public: public_logins,
+                steward_can_create: of_steward.steward_can_create,
+            },
         })
     }
 
@@ -183,4 +239,107 @@ impl ProjectState {
     pub(crate) fn has_grant_options(&self) -> bool {
         self.server_major >= 16
     }
+}
+
+const NAMES: &str = include_str!("../../sql/provision/state/names.sql");
+const ROLES: &str = include_str!("../../sql/provision/state/roles.sql");
+const DEFAULT_ACLS: &str = include_str!("../../sql/provision/state/default_acls.sql");
+const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/state/schema_objects.sql");
+const STEWARD: &str = include_str!("../../sql/provision/state/steward.sql");
+const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
+
+type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
+
+/// One statement's JSON document, decoded. `query_typed` sends no separate prepare: one round
+/// trip, and concurrent calls are pipelined.
+async fn fetch<T: DeserializeOwned>(
+    client: &impl GenericClient,
+    project: &ProjectName,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<T, ProvisionError> {
+    let row = client
+        .query_typed_one(sql, params)
+        .await
+        .map_err(|source| ProvisionError::Catalog {
+            project: project.clone(),
+            source,
+        })?;
+    let json: String = row.get(0);
+    serde_json::from_str(&json).map_err(|source| ProvisionError::CatalogDecode {
+        project: project.clone(),
+        source,
+    })
+}
+
+/// [`fetch`] when `needed`; otherwise the empty document, without asking: what hangs off a
+/// role or schema that does not exist is nothing.
+async fn fetch_if<T: DeserializeOwned + Default>(
+    needed: bool,
+    client: &impl GenericClient,
+    project: &ProjectName,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<T, ProvisionError> {
+    if !needed {
+        return Ok(T::default());
+    }
+    fetch(client, project, sql, params).await
+}
+
+/// `names.sql`.
+#[derive(Deserialize)]
+struct Names {
+    server_major: u32,
+    admin: String,
+    admin_oid: u32,
+    database: String,
+    search_path_setting: String,
+    roles: Vec<FoundRole>,
+    schema: Option<FoundSchema>,
+    public_can_connect: bool,
+    public_can_temp: bool,
+    public_can_create_in_public: bool,
+}
+
+#[derive(Deserialize)]
+struct FoundRole {
+    oid: u32,
+    #[serde(flatten)]
+    state: RoleState,
+}
+
+#[derive(Deserialize)]
+struct FoundSchema {
+    oid: u32,
+    owner: String,
+    acl: Vec<AclEntry>,
+}
+
+/// `roles.sql`.
+#[derive(Default, Deserialize)]
+struct OfRoles {
+    memberships: Vec<Membership>,
+    can_connect: Vec<String>,
+}
+
+/// `default_acls.sql`.
+#[derive(Default, Deserialize)]
+struct DefaultAcls {
+    default_acls: Vec<DefaultAcl>,
+    global_default_acl_types: Vec<String>,
+}
+
+/// `schema_objects.sql`.
+#[derive(Default, Deserialize)]
+struct SchemaObjects {
+    foreign_grants: Vec<ForeignGrant>,
+    objects: Vec<String>,
+}
+
+/// `steward.sql`.
+#[derive(Default, Deserialize)]
+struct OfSteward {
+    admin_can_set_steward: bool,
+    steward_can_create: bool,
 }
