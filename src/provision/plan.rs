@@ -413,8 +413,10 @@ impl<'a> Planner<'a> {
         self.plan_adoption();
         self.plan_roles(resets);
         self.plan_memberships();
+        let before_settings = self.steps.len();
         self.plan_settings();
-        self.plan_schema_and_objects();
+        let settings = self.steps.split_off(before_settings);
+        self.plan_schema_and_objects(settings);
         self.plan_instance();
         Plan {
             project: self.project.clone(),
@@ -788,7 +790,16 @@ impl<'a> Planner<'a> {
         ));
     }
 
-    fn plan_schema_and_objects(&mut self) {
+    /// The schema, its ACL, default privileges and grants on its objects; `settings`, the role
+    /// defaults to set, go in just before the steps the owner runs.
+    ///
+    /// Why there: PostgreSQL 16+ checks `SET role = …` in a role default, and `SET ROLE`, against
+    /// the admin's membership closure, recomputed after every change to any membership — a walk
+    /// through every steward's roles, which grows with the number of projects. It keeps the last
+    /// result per kind of check: with no membership change and no other such check in between
+    /// (`CREATE SCHEMA … AUTHORIZATION` makes one, for the steward), validating the role defaults
+    /// and the switches to the owner and back share one walk instead of three.
+    fn plan_schema_and_objects(&mut self, settings: Vec<Step>) {
         let schema = quote_ident(self.project.as_str());
         let owner = quote_ident(&self.owner);
         let mut owner_steps = Vec::new();
@@ -862,6 +873,7 @@ impl<'a> Planner<'a> {
         self.plan_foreign_grants(&schema, &mut owner_steps);
 
         if before_owner_steps.is_empty() && owner_steps.is_empty() {
+            self.steps.extend(settings);
             return;
         }
         // The steward acts as the owner only for this transaction: a lasting membership would
@@ -876,6 +888,7 @@ impl<'a> Planner<'a> {
             format!("act as `{}` for this transaction", self.owner),
         ));
         self.steps.extend(before_owner_steps);
+        self.steps.extend(settings);
         self.steps.extend(owner_steps);
         self.steps.push(Step::new(
             Actor::Steward,

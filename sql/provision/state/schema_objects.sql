@@ -10,6 +10,30 @@
 WITH deps AS (
     SELECT d.classid, d.objid FROM pg_depend d
     WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = $1 AND d.refobjsubid = 0
+),
+-- One list, planned once: `listed` what deprovisioning would drop (relations, routines and
+-- standalone types), `granted` what a grant outside the project would matter on.
+objects AS (
+    SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
+           c.relname::text AS name, NULL::text AS args, c.relname::text AS label,
+           coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl,
+           true AS listed, true AS granted
+    FROM deps d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+    WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+    UNION ALL
+    SELECT 'ROUTINE', p.proname::text, pg_get_function_identity_arguments(p.oid), p.proname || '()',
+           coalesce(p.proacl, acldefault('f', p.proowner)), true, true
+    FROM deps d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+    WHERE p.pronamespace = $1
+    UNION ALL
+    -- A composite type's relation depends on the type, not the schema. Array types follow their
+    -- element type.
+    SELECT 'TYPE', t.typname::text, NULL, t.typname::text,
+           coalesce(t.typacl, acldefault('T', t.typowner)),
+           t.typtype IN ('e', 'd', 'r', 'm', 'c'),
+           t.typelem = 0 AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+    FROM deps d JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+    WHERE t.typnamespace = $1
 )
 SELECT jsonb_build_object(
     -- Grants on the schema's objects to anyone outside the project (PUBLIC included).
@@ -20,40 +44,9 @@ SELECT jsonb_build_object(
         FROM (
             SELECT DISTINCT o.kind, o.name, o.args,
                    CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END AS grantee
-            FROM (
-                SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
-                       c.relname::text AS name, NULL::text AS args,
-                       coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
-                FROM deps d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
-                WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-                UNION ALL
-                SELECT 'ROUTINE', p.proname::text, pg_get_function_identity_arguments(p.oid),
-                       coalesce(p.proacl, acldefault('f', p.proowner))
-                FROM deps d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-                WHERE p.pronamespace = $1
-                UNION ALL
-                SELECT 'TYPE', t.typname::text, NULL, coalesce(t.typacl, acldefault('T', t.typowner))
-                FROM deps d JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
-                WHERE t.typnamespace = $1
-                  AND t.typelem = 0 -- not an array type: those follow their element type
-                  AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
-            ) o, aclexplode(o.acl) a
-            WHERE a.grantee <> ALL ($2::oid[])
+            FROM objects o, aclexplode(o.acl) a
+            WHERE o.granted AND a.grantee <> ALL ($2::oid[])
         ) g),
-    -- What deprovisioning would drop: the schema's relations, routines and standalone types.
     'objects', (
-        SELECT coalesce(jsonb_agg(o.name ORDER BY o.name), '[]') FROM (
-            SELECT c.relname::text AS name
-            FROM deps d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
-            WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-            UNION ALL
-            SELECT p.proname || '()'
-            FROM deps d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-            WHERE p.pronamespace = $1
-            UNION ALL
-            -- Standalone types; a composite type's relation depends on the type, not the schema.
-            SELECT t.typname::text
-            FROM deps d JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
-            WHERE t.typnamespace = $1 AND t.typtype IN ('e', 'd', 'r', 'm', 'c')
-        ) o)
+        SELECT coalesce(jsonb_agg(o.label ORDER BY o.label), '[]') FROM objects o WHERE o.listed)
 )::text
