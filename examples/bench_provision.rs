@@ -13,6 +13,10 @@
 //!    privileges) batched in one session, and the same with one `psql` process per project.
 //! 4. The trap cotenant's stewards avoid: the four-role model created directly by the admin
 //!    (owner granted to the admin), whose per-project cost grows with the admin's memberships.
+//! 5. The server's floor under any provisioning of two logins: `CREATE ROLE … PASSWORD` with a
+//!    SCRAM verifier against the same statement without a password. The server checks every
+//!    password set that way against the empty string, which for a verifier means running its
+//!    4096 PBKDF2 rounds (PostgreSQL's `plain_crypt_verify`).
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -260,6 +264,26 @@ async fn bench_naive_four_roles(cluster: &Cluster, n: usize, major: u32) -> Stat
     stats(&times)
 }
 
+/// `CREATE ROLE … LOGIN` with a SCRAM verifier as the password, and without one, alternately in
+/// one session; returns the time each took.
+async fn bench_password_check(cluster: &Cluster, n: usize) -> (Stats, Stats) {
+    let client = admin(cluster).await;
+    let verifier = postgres_protocol::password::scram_sha_256(b"bench-password");
+    let (mut with, mut without) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        for (times, name, clause) in [
+            (&mut with, "with", format!(" PASSWORD '{verifier}'")),
+            (&mut without, "without", String::new()),
+        ] {
+            let sql = format!("CREATE ROLE pwd{i:05}_{name} LOGIN NOINHERIT{clause}");
+            let started = Instant::now();
+            client.batch_execute(&sql).await.expect("CREATE ROLE");
+            times.push(started.elapsed());
+        }
+    }
+    (stats(&with), stats(&without))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = args();
@@ -285,6 +309,15 @@ async fn main() {
         report("ADR-006 SQL batched in one session, 200", &batched);
         let psql = bench_adr006_psql(&cluster, 50);
         report("ADR-006 SQL, one psql per project, 50", &psql);
+        let (with, without) = bench_password_check(&cluster, 100).await;
+        report("CREATE ROLE … LOGIN PASSWORD <verifier>, 100", &with);
+        report("CREATE ROLE … LOGIN, no password, 100", &without);
+        println!(
+            "  the server's floor for two logins' passwords: 2 × ({:.2} − {:.2}) = {:.2} ms (p50)",
+            with.p50,
+            without.p50,
+            2.0 * (with.p50 - without.p50)
+        );
         drop(cluster);
 
         let cluster = Cluster::start(*version).expect("a local instance");
