@@ -71,9 +71,7 @@ fn args() -> Args {
                     .split(',')
                     .map(|v| {
                         v.parse()
-                            .ok()
-                            .and_then(PgVersion::from_major)
-                            .expect("15 or 17")
+                            .unwrap_or_else(|error| panic!("--versions: {error}"))
                     })
                     .collect()
             }

@@ -77,9 +77,9 @@ mod bench {
                 "--versions" => {
                     args.versions = v
                         .split(',')
-                        .map(|m| {
-                            PgVersion::from_major(m.parse().expect("a major version"))
-                                .expect("15 or 17")
+                        .map(|v| {
+                            v.parse()
+                                .unwrap_or_else(|error| panic!("--versions: {error}"))
                         })
                         .collect()
                 }

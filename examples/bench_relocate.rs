@@ -61,8 +61,8 @@ fn args() -> Args {
                     .expect("--versions 15,17")
                     .split(',')
                     .map(|v| {
-                        PgVersion::from_major(v.parse().expect("a major version"))
-                            .expect("15 or 17")
+                        v.parse()
+                            .unwrap_or_else(|error| panic!("--versions: {error}"))
                     })
                     .collect()
             }
