@@ -10,17 +10,25 @@
 //! 1. tokio-postgres: connect; connect + the scope query (`query_typed`, as the deadpool pools
 //!    run it);
 //! 2. sqlx: connect; connect + the scope query (a simple query, as the sqlx pools run it);
-//! 3. sqlx: connect + `SELECT 1`, then the scope query on the warmed backend.
+//! 3. sqlx: connect + `SELECT 1`, then the scope query on the warmed backend;
+//! 4. sqlx pools of the same login, a new connection per checkout (each taken out of its pool
+//!    after it is measured): a plain `PgPool`, a plain one running the scope query in
+//!    `after_connect`, and cotenant's `Environment::sqlx_pool` (secret from a local moto).
 //!
 //! Set against `bench_pool`'s connect ratios, it separates what the check costs on the server
 //! and the wire from what the pool around it adds.
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use cotenant::ProjectName;
+use cotenant::pool::PoolOptions;
 use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
-use cotenant_testkit::{Cluster, PgVersion};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use cotenant::secret::{CachedSource, Login};
+use cotenant_testkit::{Cluster, MotoServer, Pair, PgVersion};
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, Executor};
 use tokio_postgres::NoTls;
 
@@ -138,5 +146,80 @@ async fn main() {
             p50[1] / p50[0],
             p50[3] / p50[2]
         );
+        drop(cluster);
+        sqlx_pools(version, connects).await;
     }
+}
+
+/// Part 4: checkout of a new connection through three sqlx pools of one login.
+async fn sqlx_pools(version: PgVersion, connects: usize) {
+    let moto = MotoServer::start().expect("moto (run scripts/setup.sh)");
+    let pair = Pair::start(version).expect("a local pair");
+    let secrets = Arc::new(CachedSource::new(
+        Arc::new(moto.secrets_manager()),
+        Duration::from_secs(300),
+    ));
+    let cotenant = pair
+        .cotenant("bench", secrets)
+        .await
+        .expect("admin secrets");
+    let env = cotenant.environment("prod").expect("prod");
+    let project: ProjectName = "bench_connect".parse().expect("a valid name");
+    let mut settings = ProjectSettings::default();
+    settings.login.connection_limit = 40;
+    env.provision(&project, &settings)
+        .await
+        .expect("provisioning");
+    let secret = env
+        .login_secret(&project, Login::App)
+        .await
+        .expect("the secret");
+    let options = PgConnectOptions::new_without_pgpass()
+        .host(pair.prod.host())
+        .port(pair.prod.port())
+        .database(pair.prod.database())
+        .username(&secret.username)
+        .password(secret.password.expose_secret())
+        .ssl_mode(PgSslMode::Disable);
+    let plain = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_lazy_with(options.clone());
+    let hooked = PgPoolOptions::new()
+        .max_connections(8)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.fetch_one(SCOPE).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options);
+    let scoped = env
+        .sqlx_pool(&project, &PoolOptions::new().max_size(8))
+        .await
+        .expect("cotenant's pool");
+    let pools = [
+        ("sqlx pool, plain", plain),
+        ("sqlx pool, scope query in after_connect", hooked),
+        ("sqlx pool, cotenant's", scoped),
+    ];
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..connects {
+        for (k, (_, pool)) in pools.iter().enumerate() {
+            let started = Instant::now();
+            let conn = pool.acquire().await.expect("a connection");
+            times[k].push(started.elapsed());
+            let _ = conn.detach().close().await;
+        }
+    }
+    let mut p50 = [0.0; 3];
+    for (k, (label, _)) in pools.iter().enumerate() {
+        times[k].sort();
+        p50[k] = times[k][times[k].len() / 2].as_secs_f64() * 1000.0;
+        println!("  {label:<42} {:6.2} ms", p50[k]);
+    }
+    println!(
+        "  / plain: scope query in after_connect {:.2}, cotenant's {:.2}",
+        p50[1] / p50[0],
+        p50[2] / p50[0]
+    );
 }
