@@ -1,11 +1,12 @@
-//! What the pools' scope check costs each driver, outside any pool, on PostgreSQL 15 and 17.
+//! What the pools' scope check costs each driver, outside a pool and inside sqlx's, on
+//! PostgreSQL 15 and 17.
 //!
 //! ```text
 //! cargo run --release --example bench_connect -- [--connects 150] [--versions 15,17]
 //! ```
 //!
-//! For each version, on a fresh local instance with one provisioned project: new connections as
-//! the project's login (role defaults applied at login, as in production), interleaved, each
+//! For each version, on the prod instance of a fresh local pair with one provisioned project
+//! (its app login's secret in a local moto): new connections as the project's login (role defaults applied at login, as in production), interleaved, each
 //! closed after it is measured:
 //! 1. tokio-postgres: connect; connect + the scope query (`query_typed`, as the deadpool pools
 //!    run it);
@@ -13,20 +14,19 @@
 //! 3. sqlx: connect + `SELECT 1`, then the scope query on the warmed backend;
 //! 4. sqlx pools of the same login, a new connection per checkout (each taken out of its pool
 //!    after it is measured): a plain `PgPool`, a plain one running the scope query in
-//!    `after_connect`, and cotenant's `Environment::sqlx_pool` (secret from a local moto).
+//!    `after_connect`, and cotenant's `Environment::sqlx_pool`.
 //!
 //! Set against `bench_pool`'s connect ratios, it separates what the check costs on the server
 //! and the wire from what the pool around it adds.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
-use cotenant::ProjectName;
 use cotenant::pool::PoolOptions;
-use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
+use cotenant::provision::ProjectSettings;
 use cotenant::secret::{CachedSource, Login};
-use cotenant_testkit::{Cluster, MotoServer, Pair, PgVersion};
+use cotenant::{Environment, ProjectName};
+use cotenant_testkit::{MotoServer, Pair, PgVersion};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, Executor};
@@ -34,7 +34,6 @@ use tokio_postgres::NoTls;
 
 /// The query every new pooled connection runs (`cotenant::pool`'s scope check).
 const SCOPE: &str = "SELECT current_user::text, session_user::text, current_schema()::text";
-const PASSWORD: &str = "bench-connect-password";
 
 const LABELS: [&str; 6] = [
     "tokio-postgres: connect",
@@ -65,34 +64,43 @@ async fn main() {
             other => panic!("unknown argument {other}: use --connects N --versions 15,17"),
         }
     }
+    let moto = MotoServer::start().expect("moto (run scripts/setup.sh)");
     for version in versions {
-        let cluster = Cluster::start(version).expect("a local instance");
+        // One prod instance with one project, its app login's secret in a local moto.
+        let pair = Pair::start(version).expect("a local pair");
+        let secrets = Arc::new(CachedSource::new(
+            Arc::new(moto.secrets_manager()),
+            Duration::from_secs(300),
+        ));
+        // A prefix per version: the secrets of an earlier version's servers stay in moto.
+        let cotenant = pair
+            .cotenant(&format!("bench{version}"), secrets)
+            .await
+            .expect("admin secrets");
+        let env = cotenant.environment("prod").expect("prod");
         let project: ProjectName = "bench_connect".parse().expect("a valid name");
-        let (mut admin, connection) = cluster.admin_config().connect(NoTls).await.unwrap();
-        tokio::spawn(connection);
-        let passwords = LoginPasswords::new(PASSWORD, "bench-connect-migrator-password");
-        provision::apply(
-            &mut admin,
-            &project,
-            &ProjectSettings::default(),
-            &passwords,
-            PasswordResets::default(),
-        )
-        .await
-        .expect("provisioning");
-        let login = project.roles().login;
+        let mut settings = ProjectSettings::default();
+        settings.login.connection_limit = 40;
+        env.provision(&project, &settings)
+            .await
+            .expect("provisioning");
+        let secret = env
+            .login_secret(&project, Login::App)
+            .await
+            .expect("the secret");
+        let (host, port, database) = (pair.prod.host(), pair.prod.port(), pair.prod.database());
         let mut pg = tokio_postgres::Config::new();
-        pg.host(cluster.host())
-            .port(cluster.port())
-            .dbname(cluster.database())
-            .user(&login)
-            .password(PASSWORD);
+        pg.host(host)
+            .port(port)
+            .dbname(database)
+            .user(&secret.username)
+            .password(secret.password.expose_secret());
         let sqlx_options = PgConnectOptions::new_without_pgpass()
-            .host(cluster.host())
-            .port(cluster.port())
-            .database(cluster.database())
-            .username(&login)
-            .password(PASSWORD)
+            .host(host)
+            .port(port)
+            .database(database)
+            .username(&secret.username)
+            .password(secret.password.expose_secret())
             .ssl_mode(PgSslMode::Disable);
 
         let mut times: [Vec<Duration>; 6] = Default::default();
@@ -146,41 +154,17 @@ async fn main() {
             p50[1] / p50[0],
             p50[3] / p50[2]
         );
-        drop(cluster);
-        sqlx_pools(version, connects).await;
+        sqlx_pools(env, &project, sqlx_options, connects).await;
     }
 }
 
 /// Part 4: checkout of a new connection through three sqlx pools of one login.
-async fn sqlx_pools(version: PgVersion, connects: usize) {
-    let moto = MotoServer::start().expect("moto (run scripts/setup.sh)");
-    let pair = Pair::start(version).expect("a local pair");
-    let secrets = Arc::new(CachedSource::new(
-        Arc::new(moto.secrets_manager()),
-        Duration::from_secs(300),
-    ));
-    let cotenant = pair
-        .cotenant("bench", secrets)
-        .await
-        .expect("admin secrets");
-    let env = cotenant.environment("prod").expect("prod");
-    let project: ProjectName = "bench_connect".parse().expect("a valid name");
-    let mut settings = ProjectSettings::default();
-    settings.login.connection_limit = 40;
-    env.provision(&project, &settings)
-        .await
-        .expect("provisioning");
-    let secret = env
-        .login_secret(&project, Login::App)
-        .await
-        .expect("the secret");
-    let options = PgConnectOptions::new_without_pgpass()
-        .host(pair.prod.host())
-        .port(pair.prod.port())
-        .database(pair.prod.database())
-        .username(&secret.username)
-        .password(secret.password.expose_secret())
-        .ssl_mode(PgSslMode::Disable);
+async fn sqlx_pools(
+    env: &Environment,
+    project: &ProjectName,
+    options: PgConnectOptions,
+    connects: usize,
+) {
     let plain = PgPoolOptions::new()
         .max_connections(8)
         .connect_lazy_with(options.clone());
@@ -194,7 +178,7 @@ async fn sqlx_pools(version: PgVersion, connects: usize) {
         })
         .connect_lazy_with(options);
     let scoped = env
-        .sqlx_pool(&project, &PoolOptions::new().max_size(8))
+        .sqlx_pool(project, &PoolOptions::new().max_size(8))
         .await
         .expect("cotenant's pool");
     let pools = [
