@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole workspace's tests (unit, integration, CLI, doc tests) against PostgreSQL 15, then
-# 17: the command CI runs (.ci/run) and the one to run before pushing.
+# 17, each on the test kit's two flavours (hosted Supabase, then plain self-hosted PostgreSQL): the
+# command CI runs (.ci/run) and the one to run before pushing.
 #
-#   bash scripts/test.sh          # both versions
-#   bash scripts/test.sh 17       # one version
+#   bash scripts/test.sh                              # both versions, both flavours
+#   bash scripts/test.sh 17                           # one version, both flavours
+#   COTENANT_TEST_FLAVORS=supabase bash scripts/test.sh 15   # one combination
 #
-# Needs what scripts/setup.sh installs (PostgreSQL 15 and 17 binaries, moto). Every version runs
+# Needs what scripts/setup.sh installs (PostgreSQL 15 and 17 binaries, moto). Every combination runs
 # even when an earlier one failed; the script fails if any did, naming them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,7 @@ versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then
     versions=(15 17)
 fi
+read -r -a flavors <<<"${COTENANT_TEST_FLAVORS:-supabase plain}"
 # --no-fail-fast: one failing test binary must not hide the results of the others.
 cargo_test=(cargo test --workspace --all-features --no-fail-fast)
 
@@ -25,18 +28,21 @@ header "building the tests: ${cargo_test[*]} --no-run"
 
 failed=()
 for version in "${versions[@]}"; do
-    header "PostgreSQL $version: COTENANT_TEST_PG=$version ${cargo_test[*]}"
-    started=$SECONDS
-    if COTENANT_TEST_PG=$version "${cargo_test[@]}"; then
-        header "PostgreSQL $version: passed in $((SECONDS - started)) s"
-    else
-        header "PostgreSQL $version: FAILED after $((SECONDS - started)) s"
-        failed+=("$version")
-    fi
+    for flavor in "${flavors[@]}"; do
+        combination="PostgreSQL $version, $flavor flavour"
+        header "$combination: COTENANT_TEST_PG=$version COTENANT_TEST_FLAVOR=$flavor ${cargo_test[*]}"
+        started=$SECONDS
+        if COTENANT_TEST_PG=$version COTENANT_TEST_FLAVOR=$flavor "${cargo_test[@]}"; then
+            header "$combination: passed in $((SECONDS - started)) s"
+        else
+            header "$combination: FAILED after $((SECONDS - started)) s"
+            failed+=("$version/$flavor")
+        fi
+    done
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
-    echo "test.sh: tests failed on PostgreSQL ${failed[*]}" >&2
+    echo "test.sh: tests failed on ${failed[*]} (PostgreSQL version/flavour)" >&2
     exit 1
 fi
-echo "test.sh: all tests passed on PostgreSQL ${versions[*]}"
+echo "test.sh: all tests passed on PostgreSQL ${versions[*]} x flavours ${flavors[*]}"
