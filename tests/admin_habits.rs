@@ -1,0 +1,404 @@
+//! The admin's habits as a route between projects (docs/design.md, "Known shared surfaces"):
+//! on hosted Supabase the admin holds `pg_read_all_data`, and PUBLIC may use schema `public`
+//! and execute new functions, so a SECURITY DEFINER function the admin writes in `public` (an
+//! RPC, a `handle_new_user` trigger) or a view it owns would read every project's data for any
+//! project's login. Provisioning closes that; `doctor` names what it cannot close. Every refusal
+//! here is the server's 42501 to a project's own login.
+
+mod common;
+
+use common::*;
+use cotenant::Cotenant;
+use cotenant::ProjectName;
+use cotenant::doctor::{self, FindingCode, OwnerPower};
+use cotenant::provision::ProjectSettings;
+use cotenant::secret::Login;
+use cotenant_testkit::{Cluster, Pair, test_version};
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+/// What an admin writes in `public` the way Supabase's docs and starters do, every name prefixed
+/// with `x`: a SECURITY DEFINER function reading project `a`'s table (plpgsql: `a` need not
+/// exist yet), one reading the admin's own table, a `handle_new_user`-like trigger function, a
+/// view over the admin's table and a plain function.
+fn habits(x: &str, a: &ProjectName) -> String {
+    format!(
+        "CREATE TABLE public.{x}_ledger (id int, note text);
+         INSERT INTO public.{x}_ledger VALUES (1, 'the admin''s own');
+         CREATE TABLE public.{x}_profiles (id int);
+         CREATE FUNCTION public.{x}_peek() RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
+           SET search_path = pg_catalog AS $$ BEGIN RETURN QUERY SELECT v FROM {a}.t; END $$;
+         CREATE FUNCTION public.{x}_notes() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+           SET search_path = pg_catalog AS 'SELECT note FROM public.{x}_ledger';
+         CREATE FUNCTION public.{x}_handle_new_user() RETURNS trigger LANGUAGE plpgsql
+           SECURITY DEFINER SET search_path = '' AS
+           $$ BEGIN INSERT INTO public.{x}_profiles (id) VALUES (NEW.id); RETURN NEW; END $$;
+         CREATE VIEW public.{x}_ledger_view AS SELECT note FROM public.{x}_ledger;
+         CREATE FUNCTION public.{x}_plain() RETURNS int LANGUAGE sql AS 'SELECT 1';"
+    )
+}
+
+/// What no project's login or migrator may run of [`habits`], nor of the view over `a`'s table
+/// when the admin could make one.
+fn forbidden(x: &str, view_over_a: bool) -> Vec<String> {
+    let mut sql: Vec<String> = [
+        format!("SELECT * FROM public.{x}_peek()"),
+        format!("SELECT * FROM public.{x}_notes()"),
+        format!("SELECT public.{x}_handle_new_user()"),
+        format!("SELECT * FROM public.{x}_ledger_view"),
+        format!("SELECT public.{x}_plain()"),
+        format!("SELECT * FROM public.{x}_ledger"),
+    ]
+    .into();
+    if view_over_a {
+        sql.push(format!("SELECT * FROM public.{x}_a_view"));
+    }
+    sql
+}
+
+/// Whether the admin reads every table (hosted Supabase's `postgres` holds `pg_read_all_data`;
+/// a plain self-hosted admin does not), read as the superuser.
+async fn reads_everything(c: &Cluster) -> bool {
+    superuser(c)
+        .await
+        .query_one(
+            "SELECT pg_has_role($1, 'pg_read_all_data', 'USAGE')",
+            &[&c.admin_user()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The admin's own view of the route: on an instance where it reads everything, its function
+/// really hands out project `a`'s row — the route the tests close is real.
+async fn assert_the_route_is_real(admin: &Client, x: &str, reads_everything: bool) {
+    let got = admin
+        .query(&format!("SELECT * FROM public.{x}_peek()"), &[])
+        .await;
+    if reads_everything {
+        let rows = got.expect("the admin reads project a through pg_read_all_data");
+        assert_eq!(rows[0].get::<_, String>(0), "seed");
+    } else {
+        assert_eq!(
+            got.unwrap_err().code(),
+            Some(&SqlState::INSUFFICIENT_PRIVILEGE),
+            "a plain admin cannot read a project's table, so its function cannot either"
+        );
+    }
+}
+
+/// Every login of `projects` is refused every statement of [`forbidden`], and a migrator
+/// cannot attach the admin's trigger function to its own table.
+async fn assert_closed(cotenant: &Cotenant, env: &str, projects: &[&ProjectName], sql: &[String]) {
+    for p in projects {
+        for which in Login::ALL {
+            let client = login(cotenant, env, p, which).await;
+            let who = format!("{p}'s {which}");
+            for statement in sql {
+                assert_denied(&client, &who, statement).await;
+            }
+        }
+    }
+}
+
+async fn assert_no_trigger_from_public(cotenant: &Cotenant, env: &str, p: &ProjectName, x: &str) {
+    let migrator = login(cotenant, env, p, Login::Migrator).await;
+    assert_denied(
+        &migrator,
+        &format!("{p}'s migrator"),
+        &format!(
+            "CREATE TRIGGER borrowed AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION public.{x}_handle_new_user()"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn admins_habits_from_before_the_hardening_are_closed_to_every_project() {
+    // An instance of its own: the habits must predate the first provisioning.
+    let pair = Pair::start(test_version()).expect("a pair of its own");
+    let cotenant = deployment_on(&pair, "habits_before").await;
+    let (a, b) = (project("hb_a"), project("hb_b"));
+    for (_, c) in pair.environments() {
+        common::admin(c)
+            .await
+            .batch_execute(&habits("hb", &a))
+            .await
+            .unwrap();
+    }
+    // Before any project, doctor names the habits PUBLIC can reach, as ones provisioning closes.
+    let report = doctor::examine(&common::admin(&pair.staging).await)
+        .await
+        .unwrap();
+    for object in [
+        "public.hb_peek()",
+        "public.hb_notes()",
+        "public.hb_handle_new_user()",
+    ] {
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.object == object)
+            .unwrap_or_else(|| panic!("{object} is a route before hardening: {report:#?}"));
+        assert!(
+            finding
+                .message
+                .contains("provisioning a project closes this one"),
+            "{finding}"
+        );
+    }
+    // A SECURITY INVOKER function runs as its caller, and a new view is no one's but its owner's.
+    for object in ["public.hb_plain()", "public.hb_ledger_view"] {
+        assert!(
+            !report.findings.iter().any(|f| f.object == object),
+            "{object}: {report:#?}"
+        );
+    }
+    for p in [&a, &b] {
+        cotenant
+            .provision(p, &ProjectSettings::default())
+            .await
+            .unwrap();
+    }
+    let report = doctor::examine(&common::admin(&pair.staging).await)
+        .await
+        .unwrap();
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.object.starts_with("public.hb_")),
+        "hardening closed them: {report:#?}"
+    );
+    for (env, c) in pair.environments() {
+        for p in [&a, &b] {
+            login(&cotenant, env, p, Login::Migrator)
+                .await
+                .batch_execute("CREATE TABLE t (id int, v text); INSERT INTO t VALUES (1, 'seed')")
+                .await
+                .unwrap();
+        }
+        let reads_everything = reads_everything(c).await;
+        assert_the_route_is_real(&common::admin(c).await, "hb", reads_everything).await;
+        assert_closed(&cotenant, env, &[&a, &b], &forbidden("hb", false)).await;
+        for p in [&a, &b] {
+            assert_no_trigger_from_public(&cotenant, env, p, "hb").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn admins_habits_from_after_the_hardening_are_closed_to_every_project() {
+    let cotenant = deployment().await;
+    let settings = ProjectSettings::default();
+    let a = provisioned(&cotenant, "ha_a", &settings).await;
+    let b = provisioned(&cotenant, "ha_b", &settings).await;
+    let env = "staging";
+    let admin = admin(cluster(env)).await;
+    admin.batch_execute(&habits("ha", &a)).await.unwrap();
+    let reads_everything = reads_everything(cluster(env)).await;
+    if reads_everything {
+        admin
+            .batch_execute(&format!(
+                "CREATE VIEW public.ha_a_view AS SELECT v FROM {a}.t"
+            ))
+            .await
+            .unwrap();
+    } else {
+        eprintln!(
+            "admin_habits: the admin cannot read {a}.t on this flavour, so it cannot make a view over it: that case is left out"
+        );
+    }
+    assert_the_route_is_real(&admin, "ha", reads_everything).await;
+    let sql = forbidden("ha", reads_everything);
+    assert_closed(&cotenant, env, &[&a, &b], &sql).await;
+    for p in [&a, &b] {
+        assert_no_trigger_from_public(&cotenant, env, p, "ha").await;
+    }
+
+    // The second wall: even with USAGE on public handed to B by hand, the admin's new functions
+    // are not PUBLIC's any more, and its view never was.
+    let su = superuser(cluster(env)).await;
+    su.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA public TO {}",
+        b.roles().app
+    ))
+    .await
+    .unwrap();
+    let b_login = login(&cotenant, env, &b, Login::App).await;
+    for statement in [
+        "SELECT * FROM public.ha_peek()",
+        "SELECT * FROM public.ha_notes()",
+        "SELECT public.ha_handle_new_user()",
+        "SELECT public.ha_plain()",
+        "SELECT * FROM public.ha_ledger_view",
+    ] {
+        assert_denied(&b_login, "B's login with USAGE on public", statement).await;
+    }
+    su.batch_execute(&format!(
+        "REVOKE USAGE ON SCHEMA public FROM {}",
+        b.roles().app
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn doctor_names_every_route_into_project_data_and_nothing_else() {
+    let cotenant = deployment().await;
+    let settings = ProjectSettings::default();
+    let a = provisioned(&cotenant, "hd_a", &settings).await;
+    let b = provisioned(&cotenant, "hd_b", &settings).await;
+    let env = "staging";
+    let c = cluster(env);
+    let admin = admin(c).await;
+    let b_app = b.roles().app;
+    // A shared schema every role may use, as an admin might make for "utilities".
+    admin
+        .batch_execute(&format!(
+            "CREATE SCHEMA hd_shared;
+             GRANT USAGE ON SCHEMA hd_shared TO PUBLIC;
+             CREATE TABLE hd_shared.ledger (note text);
+             INSERT INTO hd_shared.ledger VALUES ('the admin''s own');
+             CREATE FUNCTION hd_shared.notes(n int) RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+               SET search_path = pg_catalog AS 'SELECT note FROM hd_shared.ledger LIMIT n';
+             GRANT EXECUTE ON FUNCTION hd_shared.notes(int) TO PUBLIC;
+             CREATE VIEW hd_shared.ledger_view AS SELECT note FROM hd_shared.ledger;
+             GRANT SELECT ON hd_shared.ledger_view TO {b_app};
+             -- Not routes: a SECURITY INVOKER function, a security_invoker view, a definer
+             -- function nobody outside may execute.
+             CREATE FUNCTION hd_shared.invoker() RETURNS int LANGUAGE sql AS 'SELECT 1';
+             GRANT EXECUTE ON FUNCTION hd_shared.invoker() TO PUBLIC;
+             CREATE VIEW hd_shared.invoker_view WITH (security_invoker = true) AS
+               SELECT note FROM hd_shared.ledger;
+             GRANT SELECT ON hd_shared.invoker_view TO PUBLIC;
+             CREATE FUNCTION hd_shared.closed() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';"
+        ))
+        .await
+        .unwrap();
+    // A project's own definer function is its own business.
+    login(&cotenant, env, &a, Login::Migrator)
+        .await
+        .batch_execute(
+            "CREATE FUNCTION own() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS 'SELECT 1'",
+        )
+        .await
+        .unwrap();
+
+    // The routes are open: B reads what only the admin can.
+    let b_login = login(&cotenant, env, &b, Login::App).await;
+    for statement in [
+        "SELECT * FROM hd_shared.notes(1)",
+        "SELECT * FROM hd_shared.ledger_view",
+    ] {
+        assert_allowed(&b_login, "B before the fix", statement).await;
+    }
+
+    let report = doctor::examine(&admin).await.unwrap();
+    let ours: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.object.starts_with("hd_shared.") || f.object.starts_with("hd_a."))
+        .collect();
+    let names: Vec<(&str, FindingCode, &str)> = ours
+        .iter()
+        .map(|f| (f.object.as_str(), f.code, f.reachable_through.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "hd_shared.ledger_view",
+                FindingCode::SharedDefinerView,
+                b_app.as_str()
+            ),
+            (
+                "hd_shared.notes(n integer)",
+                FindingCode::SharedDefinerFunction,
+                "PUBLIC"
+            ),
+        ],
+        "{report:#?}"
+    );
+    let expected_power = if reads_everything(cluster(env)).await {
+        OwnerPower::ReadAllData
+    } else if superuser(c)
+        .await
+        .query_one(
+            "SELECT rolbypassrls FROM pg_roles WHERE rolname = $1",
+            &[&c.admin_user()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    {
+        OwnerPower::BypassRls
+    } else {
+        OwnerPower::Admin
+    };
+    for f in &ours {
+        assert_eq!(f.owner, c.admin_user(), "{f}");
+        assert_eq!(f.owner_power, expected_power, "{f}");
+    }
+    let function = ours
+        .iter()
+        .find(|f| f.code == FindingCode::SharedDefinerFunction)
+        .unwrap();
+    assert!(
+        function
+            .message
+            .contains(r#"REVOKE EXECUTE ON ROUTINE "hd_shared"."notes"(n integer) FROM PUBLIC"#),
+        "{function}"
+    );
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == "no SECURITY DEFINER routes into project data")
+        .unwrap();
+    assert_eq!(check.verdict, doctor::Verdict::Warn);
+    assert!(
+        check.detail.contains("hd_shared.notes(n integer)"),
+        "{}",
+        check.detail
+    );
+
+    // The fixes the findings name close the routes, and doctor stops naming them.
+    admin
+        .batch_execute(&format!(
+            r#"REVOKE EXECUTE ON ROUTINE "hd_shared"."notes"(n integer) FROM PUBLIC;
+               REVOKE ALL ON "hd_shared"."ledger_view" FROM "{b_app}";"#
+        ))
+        .await
+        .unwrap();
+    for statement in [
+        "SELECT * FROM hd_shared.notes(1)",
+        "SELECT * FROM hd_shared.ledger_view",
+    ] {
+        assert_denied(&b_login, "B after the fix", statement).await;
+    }
+    let report = doctor::examine(&admin).await.unwrap();
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.object.starts_with("hd_shared.")),
+        "{report:#?}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_says_whether_public_and_the_admins_defaults_are_closed() {
+    let cotenant = deployment().await;
+    provisioned(&cotenant, "hdc", &ProjectSettings::default()).await;
+    let report = doctor::examine(&admin(cluster("prod")).await)
+        .await
+        .unwrap();
+    for name in [
+        "PUBLIC cannot use schema public",
+        "the admin's new functions are not PUBLIC's",
+    ] {
+        let check = report.checks.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(check.verdict, doctor::Verdict::Ok, "{check:?}");
+    }
+}
