@@ -13,7 +13,7 @@ use cotenant::ProjectName;
 use cotenant::doctor::{self, FindingCode, OwnerPower};
 use cotenant::provision::ProjectSettings;
 use cotenant::secret::Login;
-use cotenant_testkit::{Cluster, Pair, test_version};
+use cotenant_testkit::{Cluster, Flavor, Pair, test_version};
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
@@ -25,7 +25,7 @@ fn habits(x: &str, a: &ProjectName) -> String {
     format!(
         "CREATE TABLE public.{x}_ledger (id int, note text);
          INSERT INTO public.{x}_ledger VALUES (1, 'the admin''s own');
-         CREATE TABLE public.{x}_profiles (id int);
+         CREATE TABLE public.{x}_profiles (id uuid);
          CREATE FUNCTION public.{x}_peek() RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
            SET search_path = pg_catalog AS $$ BEGIN RETURN QUERY SELECT v FROM {a}.t; END $$;
          CREATE FUNCTION public.{x}_notes() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
@@ -120,12 +120,20 @@ async fn admins_habits_from_before_the_hardening_are_closed_to_every_project() {
     let pair = Pair::start(test_version()).expect("a pair of its own");
     let cotenant = deployment_on(&pair, "habits_before").await;
     let (a, b) = (project("hb_a"), project("hb_b"));
+    let supabase = pair.staging.flavor() == Flavor::Supabase;
     for (_, c) in pair.environments() {
-        common::admin(c)
-            .await
-            .batch_execute(&habits("hb", &a))
-            .await
-            .unwrap();
+        let admin = common::admin(c).await;
+        admin.batch_execute(&habits("hb", &a)).await.unwrap();
+        if supabase {
+            // Supabase's starters fire `handle_new_user` on every signup.
+            admin
+                .batch_execute(
+                    "CREATE TRIGGER hb_on_auth_user_created AFTER INSERT ON auth.users
+                     FOR EACH ROW EXECUTE FUNCTION public.hb_handle_new_user()",
+                )
+                .await
+                .unwrap();
+        }
     }
     // Before any project, doctor names the habits PUBLIC can reach, as ones provisioning closes.
     let report = doctor::examine(&common::admin(&pair.staging).await)
@@ -184,6 +192,92 @@ async fn admins_habits_from_before_the_hardening_are_closed_to_every_project() {
         assert_closed(&cotenant, env, &[&a, &b], &forbidden("hb", false)).await;
         for p in [&a, &b] {
             assert_no_trigger_from_public(&cotenant, env, p, "hb").await;
+        }
+        if supabase {
+            assert_supabase_keeps_what_it_had(c, &[&a, &b]).await;
+        } else {
+            eprintln!("admin_habits: plain flavour, no Supabase services to keep working");
+        }
+    }
+}
+
+/// After the hardening, hosted Supabase's services work as before: PostgREST's roles reach the
+/// admin's objects in public that Supabase's default privileges gave them, a signup through
+/// GoTrue still fires the admin's `handle_new_user`, and every role that is not cotenant's still
+/// uses schema public — while no project role does.
+async fn assert_supabase_keeps_what_it_had(c: &Cluster, projects: &[&ProjectName]) {
+    let connect = |config: tokio_postgres::Config| async move {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    };
+    let authenticator = connect(c.authenticator_config()).await;
+    for role in ["anon", "authenticated", "service_role"] {
+        assert_allowed(
+            &authenticator,
+            &format!("authenticator as {role}"),
+            &format!(
+                "SET ROLE {role}; SELECT public.hb_plain(); SELECT count(*) FROM public.hb_ledger_view; RESET ROLE"
+            ),
+        )
+        .await;
+    }
+    let gotrue = connect(c.auth_admin_config()).await;
+    assert_allowed(
+        &gotrue,
+        "GoTrue's signup",
+        "INSERT INTO auth.users (id, aud, role, email) VALUES
+           ('00000000-0000-4000-8000-00000000b0b0', 'authenticated', 'authenticated', 'hb@example.com')",
+    )
+    .await;
+    let profiles: i64 = common::admin(c)
+        .await
+        .query_one(
+            "SELECT count(*) FROM public.hb_profiles WHERE id = '00000000-0000-4000-8000-00000000b0b0'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(profiles, 1, "the signup ran handle_new_user");
+    for role in Flavor::Supabase.logins() {
+        let client = connect(c.login_config(role).unwrap()).await;
+        let uses: bool = client
+            .query_one("SELECT has_schema_privilege('public', 'USAGE')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(uses, "{role} still uses schema public");
+    }
+    let su = superuser(c).await;
+    for role in [
+        "anon",
+        "authenticated",
+        "service_role",
+        "dashboard_user",
+        c.admin_user(),
+    ] {
+        let uses: bool = su
+            .query_one(
+                "SELECT has_schema_privilege($1, 'public', 'USAGE')",
+                &[&role],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(uses, "{role} still uses schema public");
+    }
+    for p in projects {
+        for role in p.roles().all() {
+            let uses: bool = su
+                .query_one(
+                    "SELECT has_schema_privilege($1, 'public', 'USAGE')",
+                    &[&role],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert!(!uses, "{role} must not use schema public");
         }
     }
 }

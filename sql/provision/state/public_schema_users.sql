@@ -3,13 +3,14 @@
 -- hardening never breaks a service already using the instance (on hosted Supabase: its API roles
 -- and service logins). $1 the OIDs of the project's roles. One JSON document: a list of role names.
 --
--- The rule: every role outside cotenant's that can log in, or that such a login is a member of
--- (directly or not: PostgREST's `authenticator` switches to `anon`, `authenticated`,
--- `service_role`), keeps USAGE. Left out: superusers (they bypass privileges), PostgreSQL's
--- predefined `pg_*` roles, cotenant's stewards, and every project's roles — a project is schema
--- `x` owned by `x_owner`; its roles are `x_owner`, `x_app`, `x_login`, `x_migrator` and the
--- rotation twins. A role that would keep USAGE anyway — as the schema's owner, or through a grant
--- to a role whose privileges it inherits — needs nothing.
+-- The rule: every role that is not cotenant's keeps USAGE — logins, the roles they switch to
+-- (PostgREST's `authenticator` to `anon`, `authenticated`, `service_role`) and roles only a
+-- superuser switches to (hosted Supabase's `dashboard_user`): hardening takes USAGE from
+-- cotenant's roles only. Left out: superusers (they bypass privileges), PostgreSQL's predefined
+-- `pg_*` roles, cotenant's stewards, and every project's roles — a project is schema `x` owned by
+-- `x_owner`; its roles are `x_owner`, `x_app`, `x_login`, `x_migrator` and the rotation twins. A
+-- role that keeps USAGE anyway — as the schema's owner, or through a grant to a role whose
+-- privileges it inherits — needs nothing.
 WITH project_roles AS (
     SELECT r.oid
     FROM pg_namespace n
@@ -20,16 +21,11 @@ WITH project_roles AS (
     UNION
     SELECT unnest($1::oid[])
 ),
-outside AS (
-    SELECT r.oid, r.rolname, r.rolcanlogin
+users AS (
+    SELECT r.oid, r.rolname
     FROM pg_roles r
     WHERE NOT r.rolsuper AND r.rolname !~ '^pg_' AND r.rolname !~ '^cotenant_steward_[0-9]+$'
       AND r.oid NOT IN (SELECT oid FROM project_roles)
-),
-users AS (
-    SELECT u.oid, u.rolname FROM outside u
-    WHERE u.rolcanlogin
-       OR EXISTS (SELECT 1 FROM outside l WHERE l.rolcanlogin AND pg_has_role(l.oid, u.oid, 'MEMBER'))
 ),
 public_schema AS (
     SELECT n.nspowner, coalesce(n.nspacl, acldefault('n', n.nspowner)) AS acl
