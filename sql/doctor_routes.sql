@@ -46,7 +46,9 @@ open_schemas AS (
             FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
             WHERE a.privilege_type = 'USAGE' AND a.grantee IN (SELECT oid FROM grantees)) AS through
     FROM pg_namespace n
+    -- PostgreSQL's own schemas are left out: their views filter by the caller's privileges.
     WHERE n.oid NOT IN (SELECT oid FROM projects)
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
 ),
 routes AS (
     SELECT 'function' AS kind, s.nspname::text AS schema, p.proname::text AS name,
@@ -72,9 +74,15 @@ routes AS (
     JOIN open_schemas s ON s.oid = c.relnamespace AND s.through IS NOT NULL
     JOIN readers w ON w.oid = c.relowner AND w.power IS NOT NULL
     -- A security_invoker view (PostgreSQL 15+) reads as whoever queries it.
+    -- Only reading relations is done with the owner's rights (functions a view calls run as,
+    -- and are checked for, whoever queries it): a view reading none is no route.
     WHERE c.relkind IN ('v', 'm')
       AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o
                       WHERE o ~* '^security_invoker=(true|on|yes|1)$')
+      AND EXISTS (SELECT 1 FROM pg_rewrite rw
+                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                  WHERE rw.ev_class = c.oid AND d.refclassid = 'pg_class'::regclass
+                    AND d.refobjid <> c.oid)
 )
 SELECT kind, schema, name, args, owner, power, through, schema_through
 FROM routes WHERE through IS NOT NULL

@@ -488,6 +488,9 @@ async fn doctor_says_whether_public_and_the_admins_defaults_are_closed() {
     let report = doctor::examine(&admin(cluster("prod")).await)
         .await
         .unwrap();
+    // Other tests here make their routes on staging only: prod is the instance as its setup
+    // built it, hardened, and Supabase's own objects offer no route.
+    assert_eq!(report.findings, [], "{report:#?}");
     for name in [
         "PUBLIC cannot use schema public",
         "the admin's new functions are not PUBLIC's",
@@ -495,4 +498,118 @@ async fn doctor_says_whether_public_and_the_admins_defaults_are_closed() {
         let check = report.checks.iter().find(|c| c.name == name).unwrap();
         assert_eq!(check.verdict, doctor::Verdict::Ok, "{check:?}");
     }
+}
+
+#[tokio::test]
+async fn extensions_and_auth_hand_projects_nothing_of_their_owners_unless_doctor_says_so() {
+    let cotenant = deployment().await;
+    let env = "staging";
+    let c = cluster(env);
+    if c.flavor() != Flavor::Supabase {
+        eprintln!("admin_habits: plain flavour, no `extensions` or `auth` schema to share");
+        return;
+    }
+    let settings = ProjectSettings::default();
+    let a = provisioned(&cotenant, "he_a", &settings).await;
+    let b = provisioned(&cotenant, "he_b", &settings).await;
+    let b_app = b.roles().app;
+    let su = superuser(c).await;
+    // What platform access declares for B: USAGE on the shared schemas.
+    su.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA extensions TO {b_app}; GRANT USAGE ON SCHEMA auth TO {b_app}"
+    ))
+    .await
+    .unwrap();
+    let b_login = login(&cotenant, env, &b, Login::App).await;
+    for statement in [
+        "SELECT extensions.gen_random_bytes(4)",
+        "SELECT extensions.crypt('pw', extensions.gen_salt('bf'))",
+        "SELECT extensions.uuid_generate_v4()",
+        "SELECT auth.uid()",
+    ] {
+        assert_allowed(&b_login, "B with extensions and auth", statement).await;
+    }
+    assert_denied(&b_login, "B with auth", "SELECT * FROM auth.users").await;
+    // What B can execute there runs as B: no SECURITY DEFINER function among them (event
+    // trigger functions cannot be called), and doctor agrees.
+    let definers: Vec<String> = su
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p
+             WHERE p.pronamespace IN ('extensions'::regnamespace, 'auth'::regnamespace)
+               AND p.prosecdef AND p.prorettype <> 'event_trigger'::regtype
+               AND has_function_privilege($1, p.oid, 'EXECUTE')",
+            &[&b_app],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(definers, Vec::<String>::new());
+    let admin = admin(c).await;
+    let in_shared = |report: &doctor::DoctorReport| -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.object.starts_with("extensions.") || f.object.starts_with("auth."))
+            .map(|f| f.object.clone())
+            .collect()
+    };
+    assert_eq!(
+        in_shared(&doctor::examine(&admin).await.unwrap()),
+        Vec::<String>::new()
+    );
+
+    // The admin adds a definer function in extensions: closed by its default privileges...
+    admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION extensions.he_peek() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+               SET search_path = pg_catalog AS 'SELECT v FROM {a}.t'"
+        ))
+        .await
+        .unwrap();
+    assert_denied(&b_login, "B", "SELECT * FROM extensions.he_peek()").await;
+    assert_eq!(
+        in_shared(&doctor::examine(&admin).await.unwrap()),
+        Vec::<String>::new()
+    );
+    // ...until it grants it to PUBLIC: then B reads A through it, and doctor names it.
+    admin
+        .batch_execute("GRANT EXECUTE ON FUNCTION extensions.he_peek() TO PUBLIC")
+        .await
+        .unwrap();
+    let rows = b_login
+        .query("SELECT * FROM extensions.he_peek()", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].get::<_, String>(0), "seed", "the route is real");
+    // The bootstrap superuser's new functions are PUBLIC's: cotenant cannot change its defaults.
+    su.batch_execute(&format!(
+        "CREATE FUNCTION extensions.he_su_peek() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER
+           SET search_path = pg_catalog AS 'SELECT v FROM {a}.t'"
+    ))
+    .await
+    .unwrap();
+    assert_allowed(&b_login, "B", "SELECT * FROM extensions.he_su_peek()").await;
+    let report = doctor::examine(&admin).await.unwrap();
+    assert_eq!(
+        in_shared(&report),
+        ["extensions.he_peek()", "extensions.he_su_peek()"],
+        "{report:#?}"
+    );
+    let su_finding = report
+        .findings
+        .iter()
+        .find(|f| f.object == "extensions.he_su_peek()")
+        .unwrap();
+    assert_eq!(su_finding.owner, Flavor::Supabase.superuser());
+    assert_eq!(su_finding.owner_power, OwnerPower::Superuser);
+    assert_eq!(su_finding.reachable_through, "PUBLIC");
+
+    su.batch_execute(&format!(
+        "DROP FUNCTION extensions.he_peek(); DROP FUNCTION extensions.he_su_peek();
+         REVOKE USAGE ON SCHEMA extensions FROM {b_app}; REVOKE USAGE ON SCHEMA auth FROM {b_app}"
+    ))
+    .await
+    .unwrap();
 }
