@@ -158,7 +158,7 @@ impl ProjectState {
             .collect();
         let schema = found.schema.as_ref().map(|s| s.oid);
         let ((of_roles, default_acls, objects, of_steward, public_logins), public_schema_users): (
-            (OfRoles, DefaultAcls, SchemaObjects, OfSteward, Vec<String>),
+            OfExisting,
             Vec<String>,
         ) = try_join(
             try_join5(
@@ -302,6 +302,9 @@ async fn fetch_if<T: DeserializeOwned + Default>(
     }
     fetch(client, project, sql, params).await
 }
+
+/// What hangs off the roles, the schema and the steward that exist, read in one round trip.
+type OfExisting = (OfRoles, DefaultAcls, SchemaObjects, OfSteward, Vec<String>);
 
 /// `names.sql`.
 #[derive(Deserialize)]
