@@ -44,11 +44,9 @@ SELECT jsonb_build_object(
     -- global default-privileges row PostgreSQL's built-in default does (EXECUTE, USAGE), and a row
     -- can grant it too. A per-schema row cannot take it back.
     'admin_public_defaults', (
-        SELECT coalesce(jsonb_agg(t.objtype ORDER BY t.objtype), '[]')
-        FROM (VALUES ('f'), ('T')) t(objtype)
-        WHERE NOT EXISTS (
-            SELECT 1 FROM pg_default_acl d
-            WHERE d.defaclrole = (SELECT r.oid FROM pg_roles r WHERE r.rolname = session_user)
-              AND d.defaclnamespace = 0 AND d.defaclobjtype = t.objtype::"char"
-              AND NOT EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE a.grantee = 0)))
+        SELECT coalesce(jsonb_agg(t::text), '[]')
+        FROM unnest('{T,f}'::"char"[]) t
+        LEFT JOIN pg_default_acl d ON d.defaclrole = to_regrole(quote_ident(session_user))
+              AND d.defaclnamespace = 0 AND d.defaclobjtype = t
+        WHERE d.oid IS NULL OR EXISTS (SELECT 1 FROM aclexplode(d.defaclacl) a WHERE a.grantee = 0))
 )::text
