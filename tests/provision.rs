@@ -71,6 +71,45 @@ async fn provisioning_converges_and_a_second_run_plans_nothing() {
 }
 
 #[tokio::test]
+async fn provisioning_keeps_the_platforms_own_logins_connecting() {
+    // Hardening takes CONNECT from PUBLIC; the logins of Supabase's services (PostgREST's
+    // authenticator, GoTrue, Storage, Realtime, the pooler...) connected through PUBLIC and must
+    // keep connecting. The plain flavour has no such logins: only the revocation is checked there.
+    let cotenant = deployment().await;
+    let p = project("keepsvc");
+    cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
+    for env in both() {
+        let cluster = cluster(env);
+        let public_connects: bool = admin(cluster)
+            .await
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_database, aclexplode(datacl) AS acl
+                                WHERE datname = current_database() AND acl.grantee = 0
+                                  AND acl.privilege_type = 'CONNECT')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!public_connects, "{env}: PUBLIC lost CONNECT");
+        for role in cluster.flavor().logins() {
+            let Some(config) = cluster.login_config(role) else {
+                continue;
+            };
+            let (client, connection) = config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("{env}: {role} must still connect: {e}"));
+            tokio::spawn(connection);
+            client.batch_execute("SELECT 1").await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_plan_prints_as_reviewable_sql_without_passwords() {
     let cotenant = deployment().await;
     let p = project("sqlplan");

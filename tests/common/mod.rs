@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
-use cotenant_testkit::{Cluster, MotoServer, Pair};
+use cotenant_testkit::{Cluster, Flavor, MotoServer, Pair};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
@@ -21,6 +21,20 @@ pub async fn deployment_on(pair: &Pair, prefix: &str) -> Cotenant {
     pair.cotenant(prefix, secrets)
         .await
         .expect("writing the admin secrets to moto")
+}
+
+/// Whether `cluster` is hosted Supabase (the test kit's Supabase flavour): scenarios that are
+/// Supabase apps (fixtures granting to anon, authenticated and service_role, policies for them)
+/// call this first and stop, saying so, on the plain flavour, which has no such roles.
+pub fn is_supabase(cluster: &Cluster, scenario: &str) -> bool {
+    let supabase = cluster.flavor() == Flavor::Supabase;
+    if !supabase {
+        eprintln!(
+            "skipped on the {} flavour: {scenario} is a Supabase app, it needs Supabase's API roles",
+            cluster.flavor()
+        );
+    }
+    supabase
 }
 
 pub fn project(name: &str) -> ProjectName {
