@@ -1,8 +1,13 @@
-//! `doctor`: what an environment's admin connection can do, and which of PostgreSQL's
-//! permissive defaults the instance still carries.
+//! `doctor`: what an environment's admin connection can do, which of PostgreSQL's
+//! permissive defaults the instance still carries, and the routes into project data that
+//! provisioning cannot close ([`Finding`]).
 
 use serde::Serialize;
 use tokio_postgres::Client;
+
+mod routes;
+
+pub use routes::{Finding, FindingCode, OwnerPower};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,6 +45,9 @@ pub struct DoctorReport {
     pub database: String,
     /// The checks, in a fixed order.
     pub checks: Vec<Check>,
+    /// The routes into project data found, each named; summed up by the check `no SECURITY
+    /// DEFINER routes into project data`.
+    pub findings: Vec<Finding>,
 }
 
 impl DoctorReport {
@@ -151,6 +159,20 @@ pub async fn examine(client: &Client) -> Result<DoctorReport, tokio_postgres::Er
         row.get("public_can_create_temp"),
         "every role can create temporary tables (PostgreSQL's default)",
     ));
+    checks.push(public_default(
+        "PUBLIC cannot use schema public",
+        row.get("public_can_use_public"),
+        "every role can use what others keep in schema public, the admin's SECURITY DEFINER functions and views included (PostgreSQL's default)",
+    ));
+    checks.push(public_default(
+        "the admin's new functions are not PUBLIC's",
+        row.get("admin_functions_public"),
+        &format!(
+            "every role may execute the functions `{admin}` creates from now on (PostgreSQL's default)"
+        ),
+    ));
+    let findings = routes::find(client).await?;
+    checks.push(routes_check(&findings));
 
     Ok(DoctorReport {
         server_version: row.get("server_version"),
@@ -158,7 +180,32 @@ pub async fn examine(client: &Client) -> Result<DoctorReport, tokio_postgres::Er
         admin,
         database,
         checks,
+        findings,
     })
+}
+
+fn routes_check(findings: &[Finding]) -> Check {
+    let name = "no SECURITY DEFINER routes into project data";
+    if findings.is_empty() {
+        return Check {
+            name,
+            verdict: Verdict::Ok,
+            detail: "no project role can reach a SECURITY DEFINER function or a view run by a role that reads project data".to_owned(),
+        };
+    }
+    let objects: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} (owner `{}`)", f.object, f.owner))
+        .collect();
+    Check {
+        name,
+        verdict: Verdict::Warn,
+        detail: format!(
+            "{} route(s) that project roles can take with their owner's rights: {}; see each finding for the fix",
+            findings.len(),
+            objects.join(", ")
+        ),
+    }
 }
 
 fn public_default(name: &'static str, still_granted: bool, what: &str) -> Check {

@@ -202,6 +202,19 @@ async fn isolation_matrix_every_project_is_closed_to_every_other() {
             assert_denied(&app, &format!("{p}_app"), sql).await;
         }
     }
+    // The admin's habits (tests/admin_habits.rs has the whole class): a SECURITY DEFINER
+    // function in public reading each project's table, as the admin (with pg_read_all_data on
+    // hosted Supabase) writes RPCs.
+    let admin = admin(cluster(env)).await;
+    for a in &projects {
+        admin
+            .batch_execute(&format!(
+                "CREATE FUNCTION public.{a}_peek() RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
+                   SET search_path = pg_catalog AS $$ BEGIN RETURN QUERY SELECT v FROM {a}.t; END $$"
+            ))
+            .await
+            .unwrap();
+    }
     for b in &projects {
         for a in projects.iter().filter(|a| *a != b) {
             for which in Login::ALL {
@@ -218,6 +231,7 @@ async fn isolation_matrix_every_project_is_closed_to_every_other() {
                     format!("SELECT setval('{a}.s', 42)"),
                     format!("SELECT {a}.f()"),
                     format!("SELECT NULL::{a}.mood"),
+                    format!("SELECT * FROM public.{a}_peek()"),
                     format!("CREATE TABLE {a}.x (id int)"),
                     format!("SET ROLE {}", ar.owner),
                     format!("SET ROLE {}", ar.app),

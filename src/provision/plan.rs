@@ -1085,6 +1085,66 @@ impl<'a> Planner<'a> {
                 "no role may create objects in schema public unless granted",
             ));
         }
+        self.plan_public_schema_usage();
+        self.plan_admin_defaults();
+    }
+
+    /// PUBLIC's USAGE on schema `public` is what lets every project's login call the admin's
+    /// SECURITY DEFINER functions and read through its views there: revoked, after the roles
+    /// that use `public` today got USAGE of their own (as with CONNECT).
+    fn plan_public_schema_usage(&mut self) {
+        let instance = &self.state.instance;
+        if !instance.public_can_use_public {
+            return;
+        }
+        if !instance.public_schema_users.is_empty() {
+            let roles: Vec<String> = instance
+                .public_schema_users
+                .iter()
+                .map(|r| quote_ident(r))
+                .collect();
+            self.instance_steps.push(Step::new(
+                Actor::Admin,
+                format!("GRANT USAGE ON SCHEMA public TO {}", roles.join(", ")),
+                format!(
+                    "roles that use schema public today through PUBLIC keep their access: {}",
+                    instance.public_schema_users.join(", ")
+                ),
+            ));
+        }
+        self.instance_steps.push(Step::new(
+            Actor::Admin,
+            "REVOKE USAGE ON SCHEMA public FROM PUBLIC".to_owned(),
+            "project roles must not reach what others keep in schema public (the admin's SECURITY DEFINER functions and views run with the admin's rights)",
+        ));
+    }
+
+    /// The admin's new functions and types stop being PUBLIC's by default, wherever it creates
+    /// them: a SECURITY DEFINER function it adds later is executable only by whom it grants.
+    fn plan_admin_defaults(&mut self) {
+        let admin = quote_ident(&self.state.admin);
+        for (objtype, privilege) in [("f", "EXECUTE"), ("T", "USAGE")] {
+            if self
+                .state
+                .instance
+                .admin_public_defaults
+                .iter()
+                .any(|t| t == objtype)
+            {
+                let objects = objtype_keyword(objtype);
+                self.instance_steps.push(Step::new(
+                    Actor::Admin,
+                    format!(
+                        "ALTER DEFAULT PRIVILEGES FOR ROLE {admin} REVOKE {privilege} ON {objects} FROM PUBLIC"
+                    ),
+                    format!(
+                        "PUBLIC must not get {privilege} on new {} of the admin `{}`",
+                        objects.to_lowercase(),
+                        self.state.admin
+                    ),
+                ));
+            }
+        }
     }
 }
 
@@ -1124,4 +1184,125 @@ fn attribute_changes(role: &RoleState, login: bool, limit: i64) -> Vec<(String, 
         ));
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::state::InstanceState;
+
+    /// A fresh instance as hosted Supabase hands it over, before any project: PostgreSQL's
+    /// permissive defaults in place, the project's roles not there yet.
+    fn fresh_instance() -> ProjectState {
+        ProjectState {
+            server_major: 17,
+            admin: "postgres".to_owned(),
+            database: "postgres".to_owned(),
+            search_path_setting: "search_path=reli".to_owned(),
+            roles: Vec::new(),
+            memberships: Vec::new(),
+            schema: None,
+            default_acls: Vec::new(),
+            global_default_acl_types: Vec::new(),
+            foreign_grants: Vec::new(),
+            objects: Vec::new(),
+            admin_can_set_steward: false,
+            instance: InstanceState {
+                public_can_connect: true,
+                public_can_temp: true,
+                public_can_create_in_public: false,
+                public_can_use_public: true,
+                can_connect: Vec::new(),
+                logins_relying_on_public: vec!["authenticator".to_owned()],
+                public_schema_users: vec!["authenticator".to_owned(), "dashboard_user".to_owned()],
+                admin_public_defaults: vec!["T".to_owned(), "f".to_owned()],
+                steward_can_create: false,
+            },
+        }
+    }
+
+    fn instance_sql(state: &ProjectState) -> Vec<String> {
+        let project: ProjectName = "reli".parse().unwrap();
+        let plan = compute(
+            state,
+            &project,
+            &ProjectSettings::default(),
+            PasswordResets::default(),
+            LoginUsers::default(),
+        );
+        plan.instance_steps.iter().map(Step::sql).collect()
+    }
+
+    fn position(sql: &[String], statement: &str) -> usize {
+        sql.iter()
+            .position(|s| s == statement)
+            .unwrap_or_else(|| panic!("`{statement}` is not among {sql:#?}"))
+    }
+
+    #[test]
+    fn public_loses_usage_on_schema_public_after_its_users_got_their_own() {
+        let sql = instance_sql(&fresh_instance());
+        let grant = position(
+            &sql,
+            r#"GRANT USAGE ON SCHEMA public TO "authenticator", "dashboard_user""#,
+        );
+        let revoke = position(&sql, "REVOKE USAGE ON SCHEMA public FROM PUBLIC");
+        assert!(grant < revoke, "{sql:#?}");
+    }
+
+    #[test]
+    fn the_admins_new_functions_and_types_stop_being_publics() {
+        let sql = instance_sql(&fresh_instance());
+        position(
+            &sql,
+            r#"ALTER DEFAULT PRIVILEGES FOR ROLE "postgres" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"#,
+        );
+        position(
+            &sql,
+            r#"ALTER DEFAULT PRIVILEGES FOR ROLE "postgres" REVOKE USAGE ON TYPES FROM PUBLIC"#,
+        );
+    }
+
+    #[test]
+    fn a_hardened_instance_plans_nothing_instance_wide_but_the_projects_connect() {
+        let mut state = fresh_instance();
+        let instance = &mut state.instance;
+        instance.public_can_connect = false;
+        instance.public_can_temp = false;
+        instance.public_can_use_public = false;
+        // Read only while PUBLIC has USAGE: what a stale list says must not matter.
+        instance.public_schema_users = vec!["authenticator".to_owned()];
+        instance.admin_public_defaults.clear();
+        instance.can_connect = vec!["reli_login".to_owned(), "reli_migrator".to_owned()];
+        assert_eq!(instance_sql(&state), Vec::<String>::new());
+    }
+
+    #[test]
+    fn nobody_relying_on_public_means_a_bare_revoke() {
+        let mut state = fresh_instance();
+        state.instance.public_schema_users.clear();
+        state.instance.admin_public_defaults = vec!["f".to_owned()];
+        let sql = instance_sql(&state);
+        assert!(
+            !sql.iter()
+                .any(|s| s.starts_with("GRANT USAGE ON SCHEMA public")),
+            "{sql:#?}"
+        );
+        position(&sql, "REVOKE USAGE ON SCHEMA public FROM PUBLIC");
+        assert!(
+            !sql.iter().any(|s| s.contains("ON TYPES")),
+            "types are already closed: {sql:#?}"
+        );
+    }
+
+    #[test]
+    fn an_admin_name_that_needs_quoting_is_quoted() {
+        let mut state = fresh_instance();
+        state.admin = "Ops Admin".to_owned();
+        let sql = instance_sql(&state);
+        position(
+            &sql,
+            r#"ALTER DEFAULT PRIVILEGES FOR ROLE "Ops Admin" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"#,
+        );
+    }
 }

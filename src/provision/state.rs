@@ -6,7 +6,7 @@
 //! state twice in its transaction and every schema change invalidates cached plans, so each
 //! statement is built to plan in a fraction of a millisecond.
 
-use futures_util::future::try_join5;
+use futures_util::future::{try_join, try_join5};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::GenericClient;
@@ -102,9 +102,15 @@ pub(crate) struct InstanceState {
     pub(crate) public_can_connect: bool,
     pub(crate) public_can_temp: bool,
     pub(crate) public_can_create_in_public: bool,
+    pub(crate) public_can_use_public: bool,
     /// Project logins that hold CONNECT on the database.
     pub(crate) can_connect: Vec<String>,
     pub(crate) logins_relying_on_public: Vec<String>,
+    /// Roles outside cotenant's that use schema `public` only through PUBLIC's USAGE
+    /// (`public_schema_users.sql`); read only while PUBLIC has it.
+    pub(crate) public_schema_users: Vec<String>,
+    /// `f` (functions), `T` (types): what the admin's new objects still grant to PUBLIC.
+    pub(crate) admin_public_defaults: Vec<String>,
     pub(crate) steward_can_create: bool,
 }
 
@@ -151,55 +157,61 @@ impl ProjectState {
             .map(|r| r.oid)
             .collect();
         let schema = found.schema.as_ref().map(|s| s.oid);
-        let (of_roles, default_acls, objects, of_steward, public_logins): (
-            OfRoles,
-            DefaultAcls,
-            SchemaObjects,
-            OfSteward,
+        let ((of_roles, default_acls, objects, of_steward, public_logins), public_schema_users): (
+            OfExisting,
             Vec<String>,
-        ) = try_join5(
-            fetch_if(
-                !project_oids.is_empty(),
-                client,
-                project,
-                ROLES,
-                &[(&project_oids, PgType::OID_ARRAY)],
+        ) = try_join(
+            try_join5(
+                fetch_if(
+                    !project_oids.is_empty(),
+                    client,
+                    project,
+                    ROLES,
+                    &[(&project_oids, PgType::OID_ARRAY)],
+                ),
+                fetch_if(
+                    owner.is_some(),
+                    client,
+                    project,
+                    DEFAULT_ACLS,
+                    &[
+                        (&owner.unwrap_or(0), PgType::OID),
+                        (&schema.unwrap_or(0), PgType::OID),
+                    ],
+                ),
+                fetch_if(
+                    schema.is_some(),
+                    client,
+                    project,
+                    SCHEMA_OBJECTS,
+                    &[
+                        (&schema.unwrap_or(0), PgType::OID),
+                        (&project_oids, PgType::OID_ARRAY),
+                    ],
+                ),
+                fetch_if(
+                    steward.is_some(),
+                    client,
+                    project,
+                    STEWARD,
+                    &[
+                        (&steward.unwrap_or(0), PgType::OID),
+                        (&found.admin_oid, PgType::OID),
+                    ],
+                ),
+                fetch_if(
+                    found.public_can_connect,
+                    client,
+                    project,
+                    PUBLIC_LOGINS,
+                    &[(&project_oids, PgType::OID_ARRAY)],
+                ),
             ),
             fetch_if(
-                owner.is_some(),
+                found.public_can_use_public,
                 client,
                 project,
-                DEFAULT_ACLS,
-                &[
-                    (&owner.unwrap_or(0), PgType::OID),
-                    (&schema.unwrap_or(0), PgType::OID),
-                ],
-            ),
-            fetch_if(
-                schema.is_some(),
-                client,
-                project,
-                SCHEMA_OBJECTS,
-                &[
-                    (&schema.unwrap_or(0), PgType::OID),
-                    (&project_oids, PgType::OID_ARRAY),
-                ],
-            ),
-            fetch_if(
-                steward.is_some(),
-                client,
-                project,
-                STEWARD,
-                &[
-                    (&steward.unwrap_or(0), PgType::OID),
-                    (&found.admin_oid, PgType::OID),
-                ],
-            ),
-            fetch_if(
-                found.public_can_connect,
-                client,
-                project,
-                PUBLIC_LOGINS,
+                PUBLIC_SCHEMA_USERS,
                 &[(&project_oids, PgType::OID_ARRAY)],
             ),
         )
@@ -224,8 +236,11 @@ impl ProjectState {
                 public_can_connect: found.public_can_connect,
                 public_can_temp: found.public_can_temp,
                 public_can_create_in_public: found.public_can_create_in_public,
+                public_can_use_public: found.public_can_use_public,
                 can_connect: of_roles.can_connect,
                 logins_relying_on_public: public_logins,
+                public_schema_users,
+                admin_public_defaults: found.admin_public_defaults,
                 steward_can_create: of_steward.steward_can_create,
             },
         })
@@ -247,6 +262,7 @@ const DEFAULT_ACLS: &str = include_str!("../../sql/provision/state/default_acls.
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/state/schema_objects.sql");
 const STEWARD: &str = include_str!("../../sql/provision/state/steward.sql");
 const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
+const PUBLIC_SCHEMA_USERS: &str = include_str!("../../sql/provision/state/public_schema_users.sql");
 
 type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
 
@@ -287,6 +303,9 @@ async fn fetch_if<T: DeserializeOwned + Default>(
     fetch(client, project, sql, params).await
 }
 
+/// What hangs off the roles, the schema and the steward that exist, read in one round trip.
+type OfExisting = (OfRoles, DefaultAcls, SchemaObjects, OfSteward, Vec<String>);
+
 /// `names.sql`.
 #[derive(Deserialize)]
 struct Names {
@@ -300,6 +319,8 @@ struct Names {
     public_can_connect: bool,
     public_can_temp: bool,
     public_can_create_in_public: bool,
+    public_can_use_public: bool,
+    admin_public_defaults: Vec<String>,
 }
 
 #[derive(Deserialize)]
