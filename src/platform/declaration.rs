@@ -86,6 +86,18 @@ pub struct AccessOverride {
     pub signup_hook: Option<String>,
 }
 
+impl From<Access> for AccessOverride {
+    /// An override that sets every key to `access`'s.
+    fn from(access: Access) -> Self {
+        Self {
+            auth: Some(access.auth),
+            extensions: Some(access.extensions),
+            realtime: Some(access.realtime),
+            signup_hook: access.signup_hook,
+        }
+    }
+}
+
 /// The `[platform]` section of cotenant.toml: the instance default, the extension allowlist
 /// and the per-project overrides (`[projects.<p>.platform]`).
 ///
@@ -186,6 +198,9 @@ mod tests {
         assert_eq!(reli.realtime, ["messages", "notes"]);
         assert_eq!(reli.signup_hook.as_deref(), Some("handle_new_user"));
         let other = config.access_of(&"annie".parse().unwrap());
-        assert_eq!(other, Access::default().with_auth(true).with_extensions(true));
+        assert_eq!(
+            other,
+            Access::default().with_auth(true).with_extensions(true)
+        );
     }
 }
