@@ -52,6 +52,11 @@ impl Environment {
         self
     }
 
+    /// The platform access declared for this environment's projects.
+    pub fn platform_config(&self) -> &PlatformConfig {
+        &self.platform
+    }
+
     /// The effective platform access of `project` here: the default merged with its override.
     pub fn platform_access(&self, project: &ProjectName) -> Access {
         self.platform.access_of(project)

@@ -534,3 +534,38 @@ async fn published(client: &tokio_postgres::Client) -> Vec<String> {
         .unwrap();
     rows.iter().map(|r| r.get::<_, String>(0)).collect()
 }
+
+#[tokio::test]
+async fn doctor_says_which_allowed_extensions_are_missing_or_not_installable() {
+    supabase_like().await;
+    let admin = admin(staging()).await;
+    let allowlist = ["citext", "no_such_ext", "plpgsql", "adminpack"].map(String::from);
+    let checks = platform::examine_extensions(&admin, &allowlist)
+        .await
+        .unwrap();
+    let detail = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c.detail.contains(&format!("`{name}`")))
+            .unwrap_or_else(|| panic!("a check for {name}: {checks:?}"))
+    };
+    use cotenant::doctor::Verdict;
+    assert_eq!(
+        detail("citext").verdict,
+        Verdict::Warn,
+        "missing, installable"
+    );
+    assert_eq!(detail("no_such_ext").verdict, Verdict::Fail);
+    assert!(detail("no_such_ext").detail.contains("not available"));
+    assert_eq!(detail("adminpack").verdict, Verdict::Fail);
+    assert!(
+        detail("adminpack").detail.contains("not trusted"),
+        "{:?}",
+        detail("adminpack")
+    );
+    assert_eq!(
+        detail("plpgsql").verdict,
+        Verdict::Warn,
+        "installed in pg_catalog"
+    );
+}

@@ -121,3 +121,70 @@ pub(super) fn validate(
     }
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const ENVIRONMENTS: &str = r#"
+        [environments.staging]
+        host = "localhost"
+        admin_secret = "cotenant/staging/admin"
+    "#;
+
+    #[test]
+    fn the_default_and_a_project_override_merge_into_its_effective_access() {
+        let config = Config::from_toml_str(&format!(
+            r#"{ENVIRONMENTS}
+            [platform]
+            auth = true
+            extensions = true
+            [platform.allow]
+            extensions = ["pg_trgm", "pgcrypto", "uuid-ossp"]
+
+            [projects.reli.platform]
+            realtime = ["notes", "messages"]
+            signup_hook = "handle_new_user"
+            "#
+        ))
+        .unwrap();
+        let reli = config.platform.access_of(&"reli".parse().unwrap());
+        assert!(reli.auth && reli.extensions);
+        assert_eq!(reli.realtime, ["messages", "notes"]);
+        assert_eq!(reli.signup_hook.as_deref(), Some("handle_new_user"));
+        assert_eq!(
+            config.platform.allowed_extensions(),
+            ["pg_trgm", "pgcrypto", "uuid-ossp"]
+        );
+        let annie = config.platform.access_of(&"annie".parse().unwrap());
+        assert!(annie.realtime.is_empty() && annie.signup_hook.is_none());
+    }
+
+    #[test]
+    fn unknown_platform_keys_are_errors_naming_the_key_path() {
+        let error = Config::from_toml_str(&format!(
+            "{ENVIRONMENTS}\n[projects.reli.platform]\nrealtim = [\"notes\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("projects.reli.platform") && error.contains("realtim"),
+            "{error}"
+        );
+        let error = Config::from_toml_str(&format!(
+            "{ENVIRONMENTS}\n[projects.reli.platform]\nallow = {{ extensions = [\"x\"] }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("allow"),
+            "the allowlist is instance-wide: {error}"
+        );
+        let error = Config::from_toml_str(&format!(
+            "{ENVIRONMENTS}\n[projects.Bad-Name.platform]\nauth = true\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("projects.Bad-Name"), "{error}");
+    }
+}

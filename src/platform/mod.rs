@@ -25,6 +25,7 @@
 
 mod apply;
 mod declaration;
+mod doctor;
 mod error;
 mod hooks;
 mod plan;
@@ -32,6 +33,7 @@ mod state;
 
 pub use apply::{apply, apply_in, plan};
 pub use declaration::{Access, AccessOverride, PlatformConfig};
+pub use doctor::examine_extensions;
 pub use error::PlatformError;
 pub use plan::PlatformPlan;
 

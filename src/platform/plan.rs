@@ -840,3 +840,140 @@ fn revoke_sql(object: &str, privilege: &str, grantee: &str) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> ProjectName {
+        "reli".parse().unwrap()
+    }
+
+    /// A hosted-Supabase-like instance where `reli` is provisioned and has no platform access.
+    fn supabase() -> PlatformState {
+        let owners = [
+            "schema auth",
+            "function auth.email()",
+            "function auth.jwt()",
+            "function auth.role()",
+            "function auth.uid()",
+            "column auth.users (id)",
+        ]
+        .into_iter()
+        .map(|o| (o.to_owned(), AUTH_OWNER.to_owned()))
+        .collect();
+        PlatformState {
+            server_major: 17,
+            admin: "postgres".into(),
+            auth_admin_exists: true,
+            admin_can_set_auth_admin: true,
+            auth_schema: true,
+            auth_users: true,
+            extensions_schema: true,
+            admin_can_grant_extensions: true,
+            publication_owner: Some("postgres".into()),
+            owners,
+            owner_exists: true,
+            signup_columns: hooks::SIGNUP_COLUMNS
+                .iter()
+                .map(|(c, _)| (*c).to_owned())
+                .collect(),
+            ..PlatformState::default()
+        }
+    }
+
+    #[test]
+    fn no_access_on_a_plain_instance_plans_nothing() {
+        let plan = compute(&PlatformState::default(), &project(), &Access::none(), &[]).unwrap();
+        assert!(plan.is_empty());
+    }
+
+    #[test]
+    fn access_on_a_plain_instance_is_refused_naming_what_is_missing() {
+        let access = Access::default().with_auth(true).with_realtime(["notes"]);
+        let error = compute(&PlatformState::default(), &project(), &access, &[]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("Supabase-like"), "{message}");
+        assert!(message.contains("role `supabase_auth_admin`"), "{message}");
+        assert!(
+            message.contains("publication `supabase_realtime`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn auth_is_granted_by_the_auth_owner_and_never_as_select() {
+        let plan = compute(
+            &supabase(),
+            &project(),
+            &Access::default().with_auth(true),
+            &[],
+        )
+        .unwrap();
+        let sql = plan.to_sql();
+        assert!(
+            sql.contains("SET LOCAL ROLE \"supabase_auth_admin\""),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("GRANT REFERENCES (\"id\") ON auth.users TO \"reli_owner\""),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("GRANT EXECUTE ON FUNCTION auth.\"uid\"() TO \"reli_app\""),
+            "{sql}"
+        );
+        assert!(!sql.contains("SELECT ON"), "{sql}");
+        assert!(!sql.contains("REFERENCES (\"id\") ON auth.users TO \"reli_app\""));
+        assert_eq!(plan.len(), 11);
+    }
+
+    #[test]
+    fn access_taken_off_is_revoked() {
+        let mut state = supabase();
+        state.grants = vec![super::super::state::Grant {
+            object: "schema extensions".into(),
+            grantee: "reli_app".into(),
+            privilege: "USAGE".into(),
+        }];
+        let plan = compute(&state, &project(), &Access::none(), &[]).unwrap();
+        let steps: Vec<String> = plan.steps().map(Step::sql).collect();
+        assert_eq!(
+            steps,
+            [r#"REVOKE USAGE ON SCHEMA "extensions" FROM "reli_app""#]
+        );
+    }
+
+    #[test]
+    fn a_declared_realtime_table_that_does_not_exist_is_a_plan_error() {
+        let access = Access::default().with_realtime(["notes"]);
+        match compute(&supabase(), &project(), &access, &[]) {
+            Err(PlatformError::NoSuchTable { table, .. }) => assert_eq!(table, "notes"),
+            other => panic!("expected NoSuchTable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_hook_function_is_a_notice_and_prepares_the_signup_type() {
+        let access = Access::default().with_signup_hook(Some("handle_new_user"));
+        let plan = compute(&supabase(), &project(), &access, &[]).unwrap();
+        assert_eq!(plan.notices().len(), 1);
+        assert!(plan.needs_instance_lock());
+        let sql = plan.to_sql();
+        assert!(
+            sql.contains("CREATE TYPE \"cotenant_platform\".signup_user"),
+            "{sql}"
+        );
+        assert!(!sql.contains("encrypted_password"));
+        assert!(
+            sql.contains(
+                "GRANT USAGE ON TYPE \"cotenant_platform\".\"signup_user\" TO \"reli_owner\""
+            ),
+            "{sql}"
+        );
+        assert!(
+            !sql.contains("CREATE TRIGGER"),
+            "no trigger while no hook exists: {sql}"
+        );
+    }
+}

@@ -11,7 +11,8 @@ use super::PlatformError;
 use crate::ProjectName;
 
 /// The catalog as [`PlatformState::read`] sees it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct PlatformState {
     pub(crate) server_major: u32,
     pub(crate) admin: String,
