@@ -539,7 +539,7 @@ async fn published(client: &tokio_postgres::Client) -> Vec<String> {
 async fn doctor_says_which_allowed_extensions_are_missing_or_not_installable() {
     supabase_like().await;
     let admin = admin(staging()).await;
-    let allowlist = ["citext", "no_such_ext", "plpgsql", "adminpack"].map(String::from);
+    let allowlist = ["citext", "no_such_ext", "plpgsql", "file_fdw"].map(String::from);
     let checks = platform::examine_extensions(&admin, &allowlist)
         .await
         .unwrap();
@@ -557,11 +557,11 @@ async fn doctor_says_which_allowed_extensions_are_missing_or_not_installable() {
     );
     assert_eq!(detail("no_such_ext").verdict, Verdict::Fail);
     assert!(detail("no_such_ext").detail.contains("not available"));
-    assert_eq!(detail("adminpack").verdict, Verdict::Fail);
+    assert_eq!(detail("file_fdw").verdict, Verdict::Fail);
     assert!(
-        detail("adminpack").detail.contains("not trusted"),
+        detail("file_fdw").detail.contains("not trusted"),
         "{:?}",
-        detail("adminpack")
+        detail("file_fdw")
     );
     assert_eq!(
         detail("plpgsql").verdict,
