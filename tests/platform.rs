@@ -9,23 +9,35 @@ use cotenant::platform::{self, Access, AccessOverride, PlatformConfig, PlatformE
 use cotenant::provision::{DropObjects, ProjectSettings, ProvisionError};
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
-use cotenant_testkit::{Cluster, Pair};
+use cotenant_testkit::{Cluster, Flavor, Pair};
 use tokio::sync::OnceCell;
 use tokio_postgres::error::SqlState;
 
-/// Gives the shared pair the parts of hosted Supabase platform access uses, where it lacks them.
-async fn supabase_like() {
-    static DONE: OnceCell<()> = OnceCell::const_new();
-    DONE.get_or_init(|| async {
-        for (_, cluster) in Pair::shared().environments() {
-            superuser(cluster)
-                .await
-                .batch_execute(include_str!("fixtures/supabase_platform.sql"))
-                .await
-                .expect("the Supabase-like fixture");
-        }
-    })
-    .await;
+/// Whether the shared pair is hosted-Supabase-like; the tests that need it return early on the
+/// plain flavour, where `plain_instances_refuse_platform_access` runs instead.
+async fn supabase_like() -> bool {
+    static DONE: OnceCell<bool> = OnceCell::const_new();
+    *DONE
+        .get_or_init(|| async {
+            if Pair::shared().flavor() != Flavor::Supabase {
+                return false;
+            }
+            // The one operator step platform access needs on an instance built like hosted
+            // Supabase: `extensions` belongs to the bootstrap superuser and the admin holds
+            // USAGE on it without the grant option (doctor names this step).
+            for (_, cluster) in Pair::shared().environments() {
+                superuser(cluster)
+                    .await
+                    .batch_execute(&format!(
+                        "GRANT USAGE ON SCHEMA extensions TO {} WITH GRANT OPTION",
+                        cluster.admin_user()
+                    ))
+                    .await
+                    .expect("granting the admin USAGE on extensions WITH GRANT OPTION");
+            }
+            true
+        })
+        .await
 }
 
 fn staging() -> &'static Cluster {
@@ -52,13 +64,15 @@ async fn migrate(
 }
 
 /// A deployment whose projects in `names` get `access` (and the allowlist).
-async fn deployment_with(names: &[&str], access: Access, allow: &[&str]) -> Cotenant {
-    supabase_like().await;
+async fn deployment_with(names: &[&str], access: Access, allow: &[&str]) -> Option<Cotenant> {
+    if !supabase_like().await {
+        return None;
+    }
     let mut config = PlatformConfig::default().with_allowed_extensions(allow.iter().copied());
     for name in names {
         config = config.with_project(project(name), AccessOverride::from(access.clone()));
     }
-    deployment().await.with_platform(config)
+    Some(deployment().await.with_platform(config))
 }
 
 async fn provision(cotenant: &Cotenant, p: &ProjectName) {
@@ -70,21 +84,15 @@ async fn provision(cotenant: &Cotenant, p: &ProjectName) {
 
 async fn signup(cluster: &Cluster, email: &str) -> Vec<String> {
     // GoTrue's path: supabase_auth_admin inserts the user. Notices are the warnings hooks raise.
-    let admin = admin(cluster).await;
-    let id: String = admin
-        .query_one("SELECT gen_random_uuid()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
     let (client, mut connection) = cluster
-        .admin_config()
+        .auth_admin_config()
         .connect(tokio_postgres::NoTls)
         .await
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         use futures_util::StreamExt;
+        let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(Ok(message)) = stream.next().await {
             if let tokio_postgres::AsyncMessage::Notice(notice) = message {
                 let _ = tx.send(notice.message().to_owned());
@@ -93,8 +101,8 @@ async fn signup(cluster: &Cluster, email: &str) -> Vec<String> {
     });
     client
         .batch_execute(&format!(
-            "SET ROLE supabase_auth_admin; INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data) \
-             VALUES ('{id}', 'authenticated', 'authenticated', '{email}', 'secret-hash', '{{\"full_name\": \"{email}\"}}'); RESET ROLE"
+            "INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data, created_at) \
+             VALUES (gen_random_uuid(), 'authenticated', 'authenticated', '{email}', 'secret-hash', '{{\"full_name\": \"{email}\"}}', now())"
         ))
         .await
         .expect("the signup commits");
@@ -109,7 +117,9 @@ async fn signup(cluster: &Cluster, email: &str) -> Vec<String> {
 #[tokio::test]
 async fn auth_lets_a_project_reference_users_and_use_its_claims_but_never_read_them() {
     let access = Access::default().with_auth(true);
-    let cotenant = deployment_with(&["pa_auth_a", "pa_auth_b"], access, &[]).await;
+    let Some(cotenant) = deployment_with(&["pa_auth_a", "pa_auth_b"], access, &[]).await else {
+        return;
+    };
     let (a, b) = (project("pa_auth_a"), project("pa_auth_b"));
     provision(&cotenant, &a).await;
     provision(&cotenant, &b).await;
@@ -187,7 +197,9 @@ CREATE INDEX docs_trgm ON docs USING gin (body extensions.gin_trgm_ops);";
 #[tokio::test]
 async fn extensions_come_from_the_allowlist_and_a_migration_names_it_otherwise() {
     let access = Access::default().with_extensions(true);
-    let cotenant = deployment_with(&["pa_ext"], access, &["pg_trgm"]).await;
+    let Some(cotenant) = deployment_with(&["pa_ext"], access, &["pg_trgm"]).await else {
+        return;
+    };
     let p = project("pa_ext");
     provision(&cotenant, &p).await;
     let files = migrations(&[("001_search.sql", SEARCH)]);
@@ -215,12 +227,15 @@ async fn extensions_come_from_the_allowlist_and_a_migration_names_it_otherwise()
 
 #[tokio::test]
 async fn an_unavailable_allowed_extension_fails_the_plan_and_changes_nothing() {
-    let cotenant = deployment_with(
+    let Some(cotenant) = deployment_with(
         &["pa_ext_bad"],
         Access::default().with_auth(true),
         &["no_such_ext"],
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     let p = project("pa_ext_bad");
     let error = cotenant
         .provision(&p, &ProjectSettings::default())
@@ -244,8 +259,10 @@ async fn an_unavailable_allowed_extension_fails_the_plan_and_changes_nothing() {
 
 #[tokio::test]
 async fn realtime_tables_are_kept_in_the_publication_as_declared() {
-    supabase_like().await;
-    let cotenant = deployment_with(&["pa_rt", "pa_rt_b"], Access::default(), &[]).await;
+    let Some(cotenant) = deployment_with(&["pa_rt", "pa_rt_b"], Access::default(), &[]).await
+    else {
+        return;
+    };
     let (p, b) = (project("pa_rt"), project("pa_rt_b"));
     provision(&cotenant, &p).await;
     provision(&cotenant, &b).await;
@@ -336,7 +353,9 @@ END $$;";
 async fn signup_hooks_run_each_in_its_own_subtransaction_and_an_invoker_hook_is_skipped() {
     let access = Access::default().with_signup_hook(Some("handle_new_user"));
     let names = ["pa_hook_a", "pa_hook_b", "pa_hook_c"];
-    let cotenant = deployment_with(&names, access, &[]).await;
+    let Some(cotenant) = deployment_with(&names, access, &[]).await else {
+        return;
+    };
     let [a, b, c] = names.map(project);
     for p in [&a, &b, &c] {
         let plan = cotenant.plan(p, &ProjectSettings::default()).await.unwrap();
@@ -446,7 +465,9 @@ async fn signup_hooks_run_each_in_its_own_subtransaction_and_an_invoker_hook_is_
 #[tokio::test]
 async fn a_hook_that_is_not_security_definer_is_refused_by_the_plan() {
     let access = Access::default().with_signup_hook(Some("on_signup"));
-    let cotenant = deployment_with(&["pa_hook_bad"], access, &[]).await;
+    let Some(cotenant) = deployment_with(&["pa_hook_bad"], access, &[]).await else {
+        return;
+    };
     let p = project("pa_hook_bad");
     provision(&cotenant, &p).await;
     let files = migrations(&[(
@@ -468,7 +489,9 @@ async fn a_hook_that_is_not_security_definer_is_refused_by_the_plan() {
 
 #[tokio::test]
 async fn killing_the_backend_during_apply_leaves_the_old_state() {
-    let cotenant = deployment_with(&["pa_kill"], Access::default(), &[]).await;
+    let Some(cotenant) = deployment_with(&["pa_kill"], Access::default(), &[]).await else {
+        return;
+    };
     let p = project("pa_kill");
     provision(&cotenant, &p).await;
     migrate(
@@ -537,7 +560,9 @@ async fn published(client: &tokio_postgres::Client) -> Vec<String> {
 
 #[tokio::test]
 async fn doctor_says_which_allowed_extensions_are_missing_or_not_installable() {
-    supabase_like().await;
+    if !supabase_like().await {
+        return;
+    }
     let admin = admin(staging()).await;
     let allowlist = ["citext", "no_such_ext", "plpgsql", "file_fdw"].map(String::from);
     let checks = platform::examine_extensions(&admin, &allowlist)
@@ -568,4 +593,30 @@ async fn doctor_says_which_allowed_extensions_are_missing_or_not_installable() {
         Verdict::Warn,
         "installed in pg_catalog"
     );
+}
+
+#[tokio::test]
+async fn plain_instances_refuse_platform_access_saying_they_are_not_supabase_like() {
+    let cluster = Cluster::start_flavor(cotenant_testkit::test_version(), Flavor::Plain)
+        .expect("a plain server");
+    let client = admin(&cluster).await;
+    let p = project("pa_plain");
+    let access = Access::default().with_auth(true).with_realtime(["notes"]);
+    match platform::plan(&client, &p, &access, &[]).await {
+        Err(PlatformError::NotSupabase { missing, .. }) => {
+            assert!(
+                missing.iter().any(|m| m.contains("supabase_auth_admin")),
+                "{missing:?}"
+            );
+            assert!(
+                missing.iter().any(|m| m.contains("supabase_realtime")),
+                "{missing:?}"
+            );
+        }
+        other => panic!("expected NotSupabase, got {other:?}"),
+    }
+    let none = platform::plan(&client, &p, &Access::none(), &[])
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "no access asked: nothing to refuse");
 }
