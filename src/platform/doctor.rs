@@ -5,8 +5,9 @@ use tokio_postgres::Client;
 
 use crate::doctor::{Check, Verdict};
 
-/// One check per allow-listed extension: installed (ok), missing but installable (warn:
-/// provisioning installs it), or not available / not trusted (fail: provisioning refuses).
+/// Whether the admin may give projects USAGE on schema `extensions`, then one check per
+/// allow-listed extension: installed (ok), missing but installable (warn: provisioning installs
+/// it), or not available / not trusted (fail: provisioning refuses).
 ///
 /// ```no_run
 /// # async fn run(client: tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
@@ -26,7 +27,34 @@ pub async fn examine_extensions(
             &[&allowlist],
         )
         .await?;
-    Ok(rows
+    let grantable = client
+        .query_one(
+            "SELECT n.nspname IS NOT NULL, coalesce(has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION'), false), current_user::text \
+             FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = 'extensions'",
+            &[],
+        )
+        .await?;
+    let (exists, may_grant, admin): (bool, bool, String) =
+        (grantable.get(0), grantable.get(1), grantable.get(2));
+    let mut checks = Vec::new();
+    if exists {
+        checks.push(if may_grant {
+            Check {
+                name: "admin may grant USAGE on schema extensions",
+                verdict: Verdict::Ok,
+                detail: format!("`{admin}` can give projects `extensions` access"),
+            }
+        } else {
+            Check {
+                name: "admin may grant USAGE on schema extensions",
+                verdict: Verdict::Warn,
+                detail: format!(
+                    "`{admin}` uses schema extensions without the grant option, so projects cannot get `extensions` access: as a superuser, run `GRANT USAGE ON SCHEMA extensions TO {admin} WITH GRANT OPTION`"
+                ),
+            }
+        });
+    }
+    checks.extend(rows
         .iter()
         .map(|row| {
             let name: String = row.get(0);
@@ -64,6 +92,6 @@ pub async fn examine_extensions(
                 verdict,
                 detail,
             }
-        })
-        .collect())
+        }));
+    Ok(checks)
 }

@@ -44,6 +44,18 @@ pub enum PlatformError {
         /// What that role owns.
         what: String,
     },
+    /// The admin may use schema `extensions` but not grant it on.
+    #[error(
+        "project `{project}`: the admin `{admin}` cannot grant USAGE on schema extensions (owned by `{owner}`, and `{admin}` lacks the grant option): as a superuser, run `GRANT USAGE ON SCHEMA extensions TO {admin} WITH GRANT OPTION` once per instance (`cotenant doctor` checks it), or turn `extensions` off"
+    )]
+    CannotGrantExtensions {
+        /// The project.
+        project: ProjectName,
+        /// The admin.
+        admin: String,
+        /// The schema's owner.
+        owner: String,
+    },
     /// A table declared in `realtime` does not exist in the project's schema.
     #[error(
         "project `{project}`: realtime table `{project}.{table}` does not exist: create it in a migration first, or remove it from `realtime` in [projects.{project}.platform]"

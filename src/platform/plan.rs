@@ -521,12 +521,10 @@ impl<'a> Planner<'a> {
             if s.admin_can_grant_extensions {
                 return Ok(Actor::Admin);
             }
-            let owner = s.owners.get(object).cloned().unwrap_or_default();
-            return Err(PlatformError::CannotActAs {
+            return Err(PlatformError::CannotGrantExtensions {
                 project: self.project.clone(),
                 admin: s.admin.clone(),
-                role: owner,
-                what: "schema extensions".to_owned(),
+                owner: s.owners.get(object).cloned().unwrap_or_default(),
             });
         }
         let owner = s.owners.get(object).cloned().unwrap_or_default();
@@ -974,6 +972,23 @@ mod tests {
         assert!(
             !sql.contains("CREATE TRIGGER"),
             "no trigger while no hook exists: {sql}"
+        );
+    }
+
+    #[test]
+    fn extensions_without_the_grant_option_say_what_the_operator_runs() {
+        let mut state = supabase();
+        state.admin_can_grant_extensions = false;
+        state
+            .owners
+            .insert("schema extensions".into(), "supabase_admin".into());
+        let access = Access::default().with_extensions(true);
+        let message = compute(&state, &project(), &access, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("GRANT USAGE ON SCHEMA extensions TO postgres WITH GRANT OPTION"),
+            "{message}"
         );
     }
 }
