@@ -118,7 +118,28 @@ pub async fn apply(
 
 /// [`apply`], then converging the project's platform access to `platform` (the access and the
 /// extension allowlist) in the same transaction: one transaction for all of provisioning.
-pub(crate) async fn apply_with_platform(
+/// `None` is [`apply`]. The returned plan's [`platform`](Plan::platform) part is what platform
+/// access changed.
+///
+/// ```no_run
+/// # async fn run(mut client: tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use cotenant::platform::Access;
+/// use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
+///
+/// let access = Access::default().with_auth(true);
+/// let passwords = LoginPasswords::new("app-password", "migrator-password");
+/// provision::apply_with_platform(
+///     &mut client,
+///     &"reli".parse()?,
+///     &ProjectSettings::default(),
+///     &passwords,
+///     PasswordResets::default(),
+///     Some((&access, &[])),
+/// )
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn apply_with_platform(
     client: &mut Client,
     project: &ProjectName,
     settings: &ProjectSettings,
