@@ -15,6 +15,7 @@ mod steward;
 mod summary;
 mod users;
 
+pub use apply::apply_with_platform;
 pub use apply::{LoginPasswords, apply, plan};
 pub(crate) use apply::{current_settings, plan_with};
 pub use deprovision::{DropObjects, deprovision, plan_deprovision};

@@ -11,6 +11,7 @@ use super::users::{LoginUser, LoginUsers};
 use crate::ProjectName;
 use crate::ident::{quote_ident, quote_literal};
 use crate::lock::LockKey;
+use crate::platform::PlatformPlan;
 use crate::secret::Login;
 
 /// Which role a step runs as.
@@ -23,6 +24,26 @@ pub enum Actor {
     Steward,
     /// `<p>_owner`: the owner of the schema and of everything in it.
     Owner,
+    /// The owner of schema `auth` and its tables and functions (`supabase_auth_admin` on
+    /// hosted Supabase), which the admin may SET ROLE to: grants on auth objects are made
+    /// by it, so that they can be revoked later.
+    AuthOwner,
+    /// `cotenant_signup`: the role that owns the signup dispatcher (see
+    /// [`platform`](crate::platform)).
+    SignupDispatcher,
+}
+
+impl Actor {
+    /// The role to `SET LOCAL ROLE` to for this actor, `None` for the admin.
+    pub(crate) fn role(self, project: &ProjectName) -> Option<String> {
+        match self {
+            Actor::Admin => None,
+            Actor::Steward => Some(steward::for_project(project)),
+            Actor::Owner => Some(project.roles().owner),
+            Actor::AuthOwner => Some(crate::platform::AUTH_OWNER.to_owned()),
+            Actor::SignupDispatcher => Some(crate::platform::SIGNUP_ROLE.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,10 +134,11 @@ pub struct Plan {
     project: ProjectName,
     database: String,
     server_major: u32,
-    steward: String,
     /// The steps before the instance-wide ones; those follow under the instance lock.
     steps: Vec<Step>,
     instance_steps: Vec<Step>,
+    /// The project's platform access, converged in the same transaction after the steps.
+    platform: Option<PlatformPlan>,
     /// The plan must take the instance lock before it reads the catalog (it creates the
     /// steward, which other projects' provisioning may be creating at the same time).
     needs_instance_lock_first: bool,
@@ -134,9 +156,9 @@ impl Plan {
             project: project.clone(),
             database: state.database.clone(),
             server_major: state.server_major,
-            steward: steward::for_project(project),
             steps,
             instance_steps,
+            platform: None,
             needs_instance_lock_first: false,
         }
     }
@@ -148,7 +170,21 @@ impl Plan {
 
     /// True when nothing needs to change.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.instance_steps.is_empty()
+        self.steps.is_empty()
+            && self.instance_steps.is_empty()
+            && self.platform.as_ref().is_none_or(PlatformPlan::is_empty)
+    }
+
+    /// The project's platform access plan, when provisioning converges it too (the
+    /// configuration declares platform access).
+    pub fn platform(&self) -> Option<&PlatformPlan> {
+        self.platform.as_ref()
+    }
+
+    /// The plan with `platform` as its platform access part.
+    pub(crate) fn with_platform(mut self, platform: PlatformPlan) -> Self {
+        self.platform = Some(platform);
+        self
     }
 
     /// The number of statements that change something.
@@ -156,9 +192,12 @@ impl Plan {
         self.steps().count()
     }
 
-    /// The steps in the order they run.
+    /// The steps in the order they run, the platform access part's last.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().chain(&self.instance_steps)
+        self.steps
+            .iter()
+            .chain(&self.instance_steps)
+            .chain(self.platform.iter().flat_map(PlatformPlan::steps))
     }
 
     /// The logins whose password the plan sets.
@@ -206,13 +245,9 @@ impl Plan {
     }
 
     fn switch_to(&self, actor: Actor) -> String {
-        match actor {
-            Actor::Admin => "RESET ROLE".to_owned(),
-            Actor::Steward => format!("SET LOCAL ROLE {}", quote_ident(&self.steward)),
-            Actor::Owner => format!(
-                "SET LOCAL ROLE {}",
-                quote_ident(&self.project.roles().owner)
-            ),
+        match actor.role(&self.project) {
+            None => "RESET ROLE".to_owned(),
+            Some(role) => format!("SET LOCAL ROLE {}", quote_ident(&role)),
         }
     }
 
@@ -277,6 +312,12 @@ impl Plan {
         if current != Actor::Admin {
             out.push_str("RESET ROLE;\n");
         }
+        if let Some(platform) = &self.platform {
+            for notice in platform.notices() {
+                out.push_str(&format!("-- note: {notice}\n"));
+            }
+            out.push_str(&platform.script_body());
+        }
         out.push_str("COMMIT;\n");
         out
     }
@@ -293,12 +334,17 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let notices = self.platform.iter().flat_map(|p| p.notices());
         if self.is_empty() {
-            return write!(
+            write!(
                 f,
                 "project `{}` on `{}`: nothing to do",
                 self.project, self.database
-            );
+            )?;
+            for notice in notices {
+                write!(f, "\n  note: {notice}")?;
+            }
+            return Ok(());
         }
         writeln!(
             f,
@@ -310,6 +356,9 @@ impl fmt::Display for Plan {
         for step in self.steps() {
             writeln!(f, "  - {}", step.why)?;
             writeln!(f, "      {}", step.sql())?;
+        }
+        for notice in notices {
+            writeln!(f, "  note: {notice}")?;
         }
         Ok(())
     }
@@ -422,9 +471,9 @@ impl<'a> Planner<'a> {
             project: self.project.clone(),
             database: self.state.database.clone(),
             server_major: self.state.server_major,
-            steward: self.steward,
             steps: self.steps,
             instance_steps: self.instance_steps,
+            platform: None,
             needs_instance_lock_first,
         }
     }
@@ -827,6 +876,8 @@ impl<'a> Planner<'a> {
                 }
                 s.acl
                     .iter()
+                    // The signup dispatcher's USAGE is platform access's to converge.
+                    .filter(|a| a.grantee != crate::platform::SIGNUP_ROLE)
                     .map(|a| {
                         // After the owner change, the old owner's privileges are the new owner's.
                         let grantee = if a.grantee == s.owner {
@@ -995,7 +1046,13 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_foreign_grants(&self, schema: &str, steps: &mut Vec<Step>) {
-        for grant in &self.state.foreign_grants {
+        // The signup dispatcher's EXECUTE on the project's hook is platform access's to converge.
+        let foreign = self
+            .state
+            .foreign_grants
+            .iter()
+            .filter(|g| g.grantee != crate::platform::SIGNUP_ROLE);
+        for grant in foreign {
             let object = match &grant.args {
                 Some(args) => format!("{schema}.{}({args})", quote_ident(&grant.name)),
                 None => format!("{schema}.{}", quote_ident(&grant.name)),

@@ -77,7 +77,17 @@ async fn examine(env: &Environment) -> Outcome {
         Ok(client) => client,
         Err(error) => return outcome(false, Some(crate::chain(&error)), None),
     };
-    match doctor::examine(&client).await {
+    let allowlist = env.platform_config().allowed_extensions();
+    let report = match doctor::examine(&client).await {
+        Ok(mut report) => cotenant::platform::examine_extensions(&client, allowlist)
+            .await
+            .map(|checks| {
+                report.checks.extend(checks);
+                report
+            }),
+        Err(error) => Err(error),
+    };
+    match report {
         Ok(report) => outcome(true, None, Some(report)),
         Err(error) => outcome(
             true,

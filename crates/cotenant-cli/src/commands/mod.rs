@@ -9,6 +9,7 @@ mod migration_files;
 mod output;
 mod parity;
 mod plan;
+mod platform;
 mod provision;
 mod relocate;
 mod repair;
@@ -34,6 +35,9 @@ pub(crate) enum Command {
     Plan(plan::Args),
     /// Create or repair a project's schema, roles, grants and login secrets, staging first.
     Provision(provision::Args),
+    /// Converge what a project may use of the shared Supabase schemas (auth, extensions,
+    /// Realtime, signup hooks) as cotenant.toml declares it, staging first.
+    Platform(platform::Args),
     /// Drop a project's schema, roles and login secrets, prod first.
     Deprovision(deprovision::Args),
     /// Move a project's existing objects out of `public` into its schema (metadata only,
@@ -61,6 +65,7 @@ impl Command {
             Command::Doctor(args) => doctor::run(args, global).await,
             Command::Plan(args) => plan::run(args, global).await,
             Command::Provision(args) => provision::run(args, global).await,
+            Command::Platform(args) => platform::run(args, global).await,
             Command::Deprovision(args) => deprovision::run(args, global).await,
             Command::Relocate(args) => relocate::run(args, global).await,
             Command::Migrate(args) => migrate::run(args, global).await,

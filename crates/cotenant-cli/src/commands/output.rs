@@ -80,5 +80,8 @@ pub(super) fn statements(plan: &Plan) -> String {
     for step in plan.steps() {
         out.push_str(&format!("  - {}\n      {}\n", step.why(), step.sql()));
     }
+    for notice in plan.platform().into_iter().flat_map(|p| p.notices()) {
+        out.push_str(&format!("  note: {notice}\n"));
+    }
     out
 }
