@@ -52,8 +52,18 @@ impl Relocated {
     }
 }
 
+/// With only pg_catalog on the search path, `pg_get_functiondef` and type names name every
+/// object with its schema: a definition that `--functions rewrite` restates after the move must
+/// not lean on the admin's search path (which has public, where the objects no longer are).
+/// Every statement of a relocation names its objects with their schema already.
+const QUALIFY_NAMES: &str = "SET LOCAL search_path = pg_catalog";
+
 /// Reads the catalog and returns what relocating would do, with the dependency report,
 /// changing nothing.
+///
+/// The read runs in a read-only transaction of its own with `search_path = pg_catalog`, as
+/// [`relocate`] reads it, so that routine definitions name every type and relation with its
+/// schema: `client` must not be inside a transaction.
 ///
 /// ```no_run
 /// # async fn run(client: tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -69,7 +79,21 @@ pub async fn plan(
     project: &ProjectName,
     relocation: &Relocation,
 ) -> Result<RelocationPlan, RelocateError> {
-    let catalog = Catalog::read(client, project, &steward_of(project)).await?;
+    let begin = format!("BEGIN READ ONLY; {QUALIFY_NAMES}");
+    client
+        .batch_execute(&begin)
+        .await
+        .map_err(|source| RelocateError::Catalog {
+            project: project.clone(),
+            source,
+        })?;
+    let catalog = Catalog::read(client, project, &steward_of(project)).await;
+    let ended = client.batch_execute("ROLLBACK").await;
+    let catalog = catalog?;
+    ended.map_err(|source| RelocateError::Catalog {
+        project: project.clone(),
+        source,
+    })?;
     compute(&catalog, project, relocation)
 }
 
@@ -218,7 +242,7 @@ async fn attempt_once(
     // and compiling a plan (which a big catalog's estimates could call for) costs more than
     // running it. The catalog read is pipelined behind: it runs once the lock is taken.
     let lock = format!(
-        "SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = '{}ms'; SET LOCAL jit = off",
+        "SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = '{}ms'; SET LOCAL jit = off; {QUALIFY_NAMES}",
         LockKey::provision(project).as_i64(),
         relocation.get_lock_timeout().as_millis()
     );

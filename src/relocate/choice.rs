@@ -11,6 +11,12 @@ pub enum FunctionChoice {
     /// Move the routine into the project too (only for routines in `public`, and only helps
     /// when it names the relations unqualified).
     MoveAlong,
+    /// Move the routine along as [`MoveAlong`](Self::MoveAlong) does, and restate every moved
+    /// routine whose body names moved objects as `public.<name>` with those names qualified by
+    /// the project's schema (`CREATE OR REPLACE` from `pg_get_functiondef`, in the same
+    /// transaction). The plan shows each rewrite as a diff; before commit, cotenant checks that
+    /// the server accepted the new bodies and that none still names a moved object in public.
+    Rewrite,
     /// Move anyway: the match is a text search and may be wrong, or the body will be fixed by a
     /// migration (`CREATE OR REPLACE FUNCTION`) afterwards.
     Ignore,

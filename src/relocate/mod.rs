@@ -76,7 +76,7 @@ pub use choice::{
 };
 pub use error::{LockHolder, RelocateError};
 pub use object::ObjectKind;
-pub use plan::{Move, RelocationPlan};
+pub use plan::{Move, RelocationPlan, Rewrite};
 pub use relocation::Relocation;
 pub use selection::Selection;
 pub use verify::{TableCheck, Verification, Verified};

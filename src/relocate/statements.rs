@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::FunctionChoice;
+use super::body::qualify;
 use super::catalog::{Catalog, Index, Kind, ObjectId};
 use super::closure::Closure;
 use super::object::ObjectKind;
-use super::plan::{Checks, Counted, Move, RelocationPlan};
+use super::plan::{Checks, Counted, Move, RelocationPlan, Rewrite};
 use super::relocation::Relocation;
 use super::selection::Seeds;
 use crate::ProjectName;
@@ -33,13 +35,19 @@ pub(crate) fn build(
     };
     let order = builder.order();
     let moves = builder.moves(&order);
-    let checks = builder.checks(&order);
+    let rewrites = builder.rewrites();
+    let mut checks = builder.checks(&order);
+    checks.rewritten = rewrites
+        .iter()
+        .map(|r| (r.oid, r.function.clone()))
+        .collect();
+    checks.moved_names = builder.public_names().into_keys().collect();
     let (prepare, relocate, finish) = if order.is_empty() {
         Default::default()
     } else {
         (
             builder.prepare(&order),
-            builder.relocate(&order),
+            builder.relocate(&order, &rewrites),
             builder.finish(&order),
         )
     };
@@ -51,6 +59,7 @@ pub(crate) fn build(
         lock_timeout: relocation.get_lock_timeout(),
         moves,
         blockers: closure.blockers,
+        rewrites,
         already: seeds.already,
         skipped: seeds.skipped,
         prepare,
@@ -255,7 +264,48 @@ impl Builder<'_> {
         steps
     }
 
-    fn relocate(&mut self, order: &[ObjectId]) -> Vec<Step> {
+    /// What every moved object is called in public, with its qualified name in the project:
+    /// the names a rewritten body must no longer spell `public.<name>`.
+    fn public_names(&self) -> BTreeMap<String, String> {
+        self.locations
+            .keys()
+            .map(|id| {
+                (
+                    self.index.name(*id).to_owned(),
+                    format!("{}.{}", self.schema, quote_ident(self.final_name(*id))),
+                )
+            })
+            .collect()
+    }
+
+    /// With `--functions rewrite`: every moved routine whose definition names moved objects as
+    /// `public.<name>`, restated with their names in the project.
+    fn rewrites(&self) -> Vec<Rewrite> {
+        if self.relocation.choices().functions != Some(FunctionChoice::Rewrite) {
+            return Vec::new();
+        }
+        let names = self.public_names();
+        self.catalog
+            .functions
+            .iter()
+            .filter(|f| self.locations.contains_key(&ObjectId::function(f.oid)))
+            .filter_map(|f| {
+                let before = f.definition.as_ref()?;
+                let (after, replaced) = qualify(before, &names);
+                let id = ObjectId::function(f.oid);
+                (replaced > 0).then(|| Rewrite {
+                    oid: f.oid,
+                    function: self
+                        .index
+                        .label(id, self.project.as_str(), self.final_name(id)),
+                    before: before.clone(),
+                    after,
+                })
+            })
+            .collect()
+    }
+
+    fn relocate(&mut self, order: &[ObjectId], rewrites: &[Rewrite]) -> Vec<Step> {
         let mut steps = Vec::new();
         for (publication, table) in &self.closure.publication_drops {
             steps.push(Step::new(
@@ -323,6 +373,18 @@ impl Builder<'_> {
                 .get_mut(&id)
                 .expect("renamed objects have a location")
                 .1 = to;
+        }
+        // After every move and rename (a definition names its own types and relations where
+        // they end up), before the repoints (CREATE OR REPLACE restates the old SET clauses).
+        for rewrite in rewrites {
+            steps.push(Step::new(
+                Actor::Admin,
+                rewrite.after.trim_end().to_owned(),
+                format!(
+                    "rewrite {}: its body names moved objects as `public.…`",
+                    rewrite.function
+                ),
+            ));
         }
         for (function, setting) in &self.closure.repoints {
             let id = ObjectId::function(*function);

@@ -163,6 +163,8 @@ pub(crate) struct Function {
     pub(crate) search_path: Option<String>,
     /// The body of an SQL or PL/pgSQL routine kept as text (resolved when it runs).
     pub(crate) body: Option<String>,
+    /// `pg_get_functiondef`, for routines of public whose text body names public.
+    pub(crate) definition: Option<String>,
     pub(crate) grantees: Vec<String>,
 }
 

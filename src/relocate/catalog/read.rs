@@ -235,6 +235,7 @@ struct RawFunction {
     config: Option<Vec<String>>,
     body: Option<String>,
     mentions_public: bool,
+    definition: Option<String>,
     label: String,
 }
 
@@ -838,6 +839,7 @@ impl Objects {
                     .flatten()
                     .find_map(|s| s.strip_prefix("search_path=").map(str::to_owned)),
                 body: f.body.clone(),
+                definition: f.definition.clone(),
                 grantees: grantees(&links.function_grantees, f.oid),
             });
         }

@@ -63,7 +63,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 5, value_name = "N")]
     attempts: u32,
 
-    /// Routines whose body names a moved table.
+    /// Routines whose body names a moved table: `rewrite` moves them along and restates the
+    /// bodies with `public.<name>` qualified by the project (shown as a diff in --dry-run).
     #[arg(long, value_enum, value_name = "CHOICE")]
     functions: Option<Functions>,
 
@@ -95,6 +96,8 @@ pub(crate) struct Args {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Functions {
     MoveAlong,
+    /// Move along, and qualify the moved names a body spells `public.<name>`.
+    Rewrite,
     Ignore,
 }
 
@@ -162,6 +165,7 @@ impl Args {
         if let Some(choice) = self.functions {
             relocation = relocation.functions(match choice {
                 Functions::MoveAlong => FunctionChoice::MoveAlong,
+                Functions::Rewrite => FunctionChoice::Rewrite,
                 Functions::Ignore => FunctionChoice::Ignore,
             });
         }
@@ -289,10 +293,18 @@ struct PlanJson {
     findings: Vec<FindingJson>,
     skipped: Vec<String>,
     already_moved: Vec<String>,
+    /// Routines `--functions rewrite` restates: where each ends up and its changed lines.
+    rewrites: Vec<RewriteJson>,
     /// The whole plan as one SQL script.
     script: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verified: Option<Vec<TableJson>>,
+}
+
+#[derive(Serialize)]
+struct RewriteJson {
+    function: String,
+    diff: String,
 }
 
 #[derive(Serialize)]
@@ -333,6 +345,14 @@ impl PlanJson {
                     from: m.from().to_owned(),
                     to: m.to().to_owned(),
                     why: m.why().to_owned(),
+                })
+                .collect(),
+            rewrites: plan
+                .rewrites()
+                .iter()
+                .map(|r| RewriteJson {
+                    function: r.function().to_owned(),
+                    diff: r.diff(),
                 })
                 .collect(),
             findings: plan
