@@ -9,6 +9,7 @@ mod environment;
 mod ident;
 mod lock;
 pub mod migrate;
+pub mod platform;
 #[cfg(any(feature = "sqlx", feature = "deadpool"))]
 pub mod pool;
 mod project;

@@ -59,6 +59,7 @@
 mod env;
 mod environment;
 mod error;
+mod platform;
 mod secrets;
 
 use std::collections::BTreeMap;
@@ -108,6 +109,9 @@ use crate::secret::{NamingError, SecretNaming};
 pub struct Config {
     /// The `[secrets]` section.
     pub secrets: SecretsConfig,
+    /// The `[platform]` section with the `[projects.<p>.platform]` overrides: what projects may
+    /// use of the shared Supabase schemas.
+    pub platform: crate::platform::PlatformConfig,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -197,6 +201,9 @@ struct RawConfig {
     #[serde(default)]
     environments: BTreeMap<String, RawEnvironment>,
     order: Option<Vec<String>>,
+    platform: Option<platform::RawPlatform>,
+    #[serde(default)]
+    projects: BTreeMap<String, platform::RawProject>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +293,7 @@ impl RawConfig {
     fn validate(self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::invalid(file, key, message);
         let secrets = self.secrets.validate(file, base)?;
+        let platform = platform::validate(self.platform, self.projects, file)?;
 
         if self.environments.is_empty() {
             return Err(invalid(
@@ -363,6 +371,7 @@ impl RawConfig {
         }
         Ok(Config {
             secrets,
+            platform,
             environments,
             file: file.map(Path::to_path_buf),
         })

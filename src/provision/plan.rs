@@ -23,6 +23,26 @@ pub enum Actor {
     Steward,
     /// `<p>_owner`: the owner of the schema and of everything in it.
     Owner,
+    /// The owner of schema `auth` and its tables and functions (`supabase_auth_admin` on
+    /// hosted Supabase), which the admin may SET ROLE to: grants on auth objects are made
+    /// by it, so that they can be revoked later.
+    AuthOwner,
+    /// `cotenant_signup`: the role that owns the signup dispatcher (see
+    /// [`platform`](crate::platform)).
+    SignupDispatcher,
+}
+
+impl Actor {
+    /// The role to `SET LOCAL ROLE` to for this actor, `None` for the admin.
+    pub(crate) fn role(self, project: &ProjectName) -> Option<String> {
+        match self {
+            Actor::Admin => None,
+            Actor::Steward => Some(steward::for_project(project)),
+            Actor::Owner => Some(project.roles().owner),
+            Actor::AuthOwner => Some(crate::platform::AUTH_OWNER.to_owned()),
+            Actor::SignupDispatcher => Some(crate::platform::SIGNUP_ROLE.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +133,6 @@ pub struct Plan {
     project: ProjectName,
     database: String,
     server_major: u32,
-    steward: String,
     /// The steps before the instance-wide ones; those follow under the instance lock.
     steps: Vec<Step>,
     instance_steps: Vec<Step>,
@@ -134,7 +153,6 @@ impl Plan {
             project: project.clone(),
             database: state.database.clone(),
             server_major: state.server_major,
-            steward: steward::for_project(project),
             steps,
             instance_steps,
             needs_instance_lock_first: false,
@@ -206,13 +224,9 @@ impl Plan {
     }
 
     fn switch_to(&self, actor: Actor) -> String {
-        match actor {
-            Actor::Admin => "RESET ROLE".to_owned(),
-            Actor::Steward => format!("SET LOCAL ROLE {}", quote_ident(&self.steward)),
-            Actor::Owner => format!(
-                "SET LOCAL ROLE {}",
-                quote_ident(&self.project.roles().owner)
-            ),
+        match actor.role(&self.project) {
+            None => "RESET ROLE".to_owned(),
+            Some(role) => format!("SET LOCAL ROLE {}", quote_ident(&role)),
         }
     }
 
@@ -422,7 +436,6 @@ impl<'a> Planner<'a> {
             project: self.project.clone(),
             database: self.state.database.clone(),
             server_major: self.state.server_major,
-            steward: self.steward,
             steps: self.steps,
             instance_steps: self.instance_steps,
             needs_instance_lock_first,
