@@ -180,9 +180,8 @@ pub(crate) fn compute(
     let closure = close(
         catalog,
         project,
-        selection,
+        relocation,
         &seeds.objects,
-        relocation.choices(),
     );
     Ok(statements::build(
         catalog, project, relocation, seeds, closure,
@@ -284,6 +283,10 @@ async fn attempt_once(
             exclusive_for: Duration::ZERO,
         });
     }
+    // A signup hook's type and grants must exist before the hook is created.
+    if plan.makes_signup_hook() {
+        converge_platform(&tx, project, relocation).await?;
+    }
     let checks = plan.checks();
     let objects = (
         checks.relations.clone(),
@@ -367,6 +370,10 @@ async fn attempt_once(
         project: project.clone(),
         mismatches,
     })?;
+    // Now the hook exists: the dispatcher is rewritten to call it.
+    if plan.makes_signup_hook() {
+        converge_platform(&tx, project, relocation).await?;
+    }
     tx.commit()
         .await
         .map_err(|e| classify("committing", "COMMIT", e))?;
@@ -376,6 +383,31 @@ async fn attempt_once(
         attempts: 1,
         exclusive_for: locking.elapsed(),
     })
+}
+
+/// Converges the platform access that came with `relocation` inside its transaction. Platform
+/// statements are written for the admin's own search path, which the relocation pinned.
+async fn converge_platform(
+    tx: &Transaction<'_>,
+    project: &ProjectName,
+    relocation: &Relocation,
+) -> Result<(), Failure> {
+    let Some((access, allowlist)) = relocation.get_platform() else {
+        return Ok(());
+    };
+    tx.batch_execute("RESET search_path")
+        .await
+        .map_err(|e| apply_error(project, "converging platform access", "RESET search_path", e))?;
+    crate::platform::apply_in(tx, project, access, allowlist)
+        .await
+        .map_err(|source| RelocateError::Platform {
+            project: project.clone(),
+            source: Box::new(source),
+        })?;
+    tx.batch_execute(QUALIFY_NAMES)
+        .await
+        .map_err(|e| apply_error(project, "converging platform access", QUALIFY_NAMES, e))?;
+    Ok(())
 }
 
 /// Runs one stage's statements, switching roles as they need. They are sent pipelined — one

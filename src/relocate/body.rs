@@ -6,7 +6,7 @@
 //! `nextval('t_id_seq')` resolves its argument at run time). It cannot see names built at run time
 //! (`EXECUTE format(...)`), and it matches a column, variable or word spelled like the relation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 /// How a body names a relation.
@@ -81,6 +81,25 @@ pub(crate) fn qualify(text: &str, moved: &BTreeMap<String, String>) -> (String, 
     }
     out.extend(&chars[copied..]);
     (out, replaced)
+}
+
+/// Every identifier `body` uses (folded to lower case unless quoted), with the fields it reads
+/// of the record `record` (`new.id` gives `id` for `new`).
+pub(crate) fn identifiers(body: &str, record: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let tokens = tokens(body);
+    let mut idents = BTreeSet::new();
+    let mut fields = BTreeSet::new();
+    for (i, (token, _)) in tokens.iter().enumerate() {
+        let Token::Ident(ident) = token else { continue };
+        idents.insert(ident.clone());
+        if i >= 2
+            && tokens[i - 1].0 == Token::Dot
+            && tokens[i - 2].0 == Token::Ident(record.to_owned())
+        {
+            fields.insert(ident.clone());
+        }
+    }
+    (idents, fields)
 }
 
 /// The tokens of `body` with the range of characters each one spans.

@@ -103,6 +103,21 @@ pub enum SharedChoice {
     Leave,
 }
 
+/// A moved trigger function that a trigger on `auth.users` fires: every signup of every project
+/// runs it ([`BlockerKind::SignupTrigger`]).
+///
+/// [`BlockerKind::SignupTrigger`]: super::BlockerKind::SignupTrigger
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignupTriggerChoice {
+    /// Make it the project's signup hook, in the same transaction: the trigger on `auth.users`
+    /// is dropped, the function is recreated as `<p>.<name>(new cotenant_platform.signup_user)`
+    /// — SECURITY DEFINER as `<p>_owner`, its search_path pinned to the project, its
+    /// `public.<name>` references qualified — and the signup dispatcher calls it. The project's
+    /// platform access must declare it (`signup_hook = "<name>"`).
+    Hook,
+}
+
 /// The choices of one relocation, by blocker kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Choices {
@@ -113,4 +128,5 @@ pub(crate) struct Choices {
     pub(crate) publications: Option<PublicationChoice>,
     pub(crate) policies: Option<PolicyChoice>,
     pub(crate) shared: Option<SharedChoice>,
+    pub(crate) signup_triggers: Option<SignupTriggerChoice>,
 }

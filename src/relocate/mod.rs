@@ -72,7 +72,7 @@ pub use apply::{Relocated, plan, relocate};
 pub use blocker::{Blocker, BlockerKind};
 pub use choice::{
     ForeignKeyChoice, FunctionChoice, PolicyChoice, PublicationChoice, SearchPathChoice,
-    SharedChoice, ViewChoice,
+    SharedChoice, SignupTriggerChoice, ViewChoice,
 };
 pub use error::{LockHolder, RelocateError};
 pub use object::ObjectKind;

@@ -72,6 +72,8 @@ pub struct RelocationPlan {
     pub(super) moves: Vec<Move>,
     pub(super) blockers: Vec<Blocker>,
     pub(super) rewrites: Vec<Rewrite>,
+    /// Whether a trigger function of auth.users becomes the project's signup hook.
+    pub(super) makes_hook: bool,
     pub(super) already: Vec<String>,
     pub(super) skipped: Vec<String>,
     /// Act as the owner, let the admin into the schema, lock the relations.
@@ -186,6 +188,12 @@ impl RelocationPlan {
     /// The routines `--functions rewrite` restates, with what changes.
     pub fn rewrites(&self) -> &[Rewrite] {
         &self.rewrites
+    }
+
+    /// Whether a trigger function of `auth.users` becomes the project's signup hook: applying
+    /// then converges the project's platform access in the same transaction.
+    pub fn makes_signup_hook(&self) -> bool {
+        self.makes_hook
     }
 
     /// Selected relations already in the project's schema (moved by an earlier run).
@@ -367,9 +375,8 @@ mod tests {
         let closure = close(
             &catalog,
             &project,
-            relocation.get_selection(),
+            &relocation,
             &seeds.objects,
-            relocation.choices(),
         );
         let plan = build(&catalog, &project, &relocation, seeds, closure);
         assert!(!plan.is_blocked(), "{plan}");

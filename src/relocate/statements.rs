@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::FunctionChoice;
+use crate::platform::PLATFORM_SCHEMA;
 use super::body::qualify;
 use super::catalog::{Catalog, Index, Kind, ObjectId};
 use super::closure::Closure;
@@ -60,6 +61,7 @@ pub(crate) fn build(
         moves,
         blockers: closure.blockers,
         rewrites,
+        makes_hook: !closure.hooks.is_empty(),
         already: seeds.already,
         skipped: seeds.skipped,
         prepare,
@@ -99,7 +101,14 @@ impl Builder<'_> {
                 ObjectKind::View | ObjectKind::MaterializedView => 5,
             }
         };
-        let mut order: Vec<ObjectId> = self.closure.moved.keys().copied().collect();
+        // Functions that become the signup hook are recreated, not moved.
+        let mut order: Vec<ObjectId> = self
+            .closure
+            .moved
+            .keys()
+            .copied()
+            .filter(|id| !self.becomes_hook(*id))
+            .collect();
         order.sort_by_key(|id| (rank(id), self.index.name(*id).to_owned(), id.oid));
         for id in &order {
             self.locations
@@ -164,9 +173,38 @@ impl Builder<'_> {
             .join(", ")
     }
 
+    fn becomes_hook(&self, id: ObjectId) -> bool {
+        id.kind == Kind::Function && self.closure.hooks.iter().any(|(f, _)| *f == id.oid)
+    }
+
+    /// The signature of the hook `function` becomes, as SQL.
+    fn hook_name(&self, function: u32) -> String {
+        let id = ObjectId::function(function);
+        format!(
+            "{}.{}(new {})",
+            self.schema,
+            quote_ident(self.final_name(id)),
+            signup_type()
+        )
+    }
+
     fn moves(&self, order: &[ObjectId]) -> Vec<Move> {
         let project = self.project.as_str();
         let mut moves = Vec::new();
+        for (function, trigger) in &self.closure.hooks {
+            let id = ObjectId::function(*function);
+            moves.push(Move {
+                kind: ObjectKind::Function,
+                from: self.index.label(id, "public", self.index.name(id)),
+                to: format!(
+                    "{project}.{}({PLATFORM_SCHEMA}.signup_user)",
+                    self.final_name(id)
+                ),
+                why: format!(
+                    "fired by trigger `{trigger}` on auth.users: recreated as `{project}`'s signup hook"
+                ),
+            });
+        }
         for id in order {
             moves.push(Move {
                 kind: self.index.kind(*id),
@@ -386,6 +424,9 @@ impl Builder<'_> {
                 ),
             ));
         }
+        for (function, trigger) in &self.closure.hooks {
+            steps.extend(self.hook(*function, trigger));
+        }
         for (function, setting) in &self.closure.repoints {
             let id = ObjectId::function(*function);
             steps.push(Step::new(
@@ -415,6 +456,68 @@ impl Builder<'_> {
             ));
         }
         steps
+    }
+
+    /// Turns the trigger function `function` of auth.users' trigger `trigger` into the
+    /// project's signup hook: the same body with its `public.<name>` references qualified, as
+    /// SECURITY DEFINER `<p>_owner` with a pinned search_path, called by the dispatcher only.
+    fn hook(&self, function: u32, trigger: &str) -> Vec<Step> {
+        let f = &self.index.functions[&function];
+        let old = ObjectId::function(function);
+        let (body, _) = qualify(f.body.as_deref().unwrap_or_default(), &self.public_names());
+        let pinned = match f.search_path.as_deref() {
+            Some(path) => path
+                .split(',')
+                .map(str::trim)
+                .map(|element| match element {
+                    "public" | "\"public\"" => self.schema.clone(),
+                    "\"\"" => "''".to_owned(),
+                    other => other.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => self.schema.clone(),
+        };
+        let mut tag = "$cotenant_hook$".to_owned();
+        while body.contains(&tag) {
+            tag.insert(tag.len() - 1, '_');
+        }
+        let hook = self.hook_name(function);
+        let app = quote_ident(&self.project.roles().app);
+        vec![
+            Step::new(
+                Actor::Admin,
+                format!("DROP TRIGGER {} ON auth.users", quote_ident(trigger)),
+                format!(
+                    "signups stop running {} for every project",
+                    self.index.describe(old)
+                ),
+            ),
+            Step::new(
+                Actor::Owner,
+                format!(
+                    "CREATE FUNCTION {hook} RETURNS {} LANGUAGE plpgsql SECURITY DEFINER SET search_path = {pinned} AS {tag}{body}{tag}",
+                    signup_type()
+                ),
+                format!(
+                    "recreate {} as `{}`'s signup hook: it runs as `{}`, reaching only its own schema",
+                    self.index.describe(old),
+                    self.project,
+                    self.project.roles().owner
+                ),
+            ),
+            Step::new(
+                Actor::Owner,
+                format!("REVOKE EXECUTE ON FUNCTION {hook} FROM {app}"),
+                "only the signup dispatcher calls the hook",
+            ),
+            Step::new(
+                Actor::Admin,
+                // A hook's trigger function takes no arguments, and it never moved.
+                format!("DROP FUNCTION public.{}()", quote_ident(&f.name)),
+                "the trigger function it replaces",
+            ),
+        ]
     }
 
     fn finish(&self, order: &[ObjectId]) -> Vec<Step> {
@@ -505,4 +608,9 @@ impl Builder<'_> {
             Kind::Function => &self.index.functions[&id.oid].grantees,
         }
     }
+}
+
+/// The composite type a signup hook takes and returns, as SQL.
+fn signup_type() -> String {
+    format!("{}.signup_user", quote_ident(PLATFORM_SCHEMA))
 }

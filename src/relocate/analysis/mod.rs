@@ -10,6 +10,7 @@ mod policies;
 mod publications;
 mod routines;
 mod shared;
+mod signup;
 mod support;
 mod views;
 
@@ -29,6 +30,8 @@ pub(crate) struct Analysis<'a> {
     pub(crate) project: &'a ProjectName,
     pub(crate) selection: &'a Selection,
     pub(crate) choices: &'a Choices,
+    /// The signup hook the project's platform access declares, if any.
+    pub(crate) signup_hook: Option<&'a str>,
     pub(crate) moved: &'a BTreeMap<ObjectId, String>,
     pub(crate) closure: Closure,
     /// Objects the choices move along.
@@ -41,6 +44,7 @@ impl Analysis<'_> {
     pub(crate) fn run(&mut self) {
         self.support_and_owners();
         self.shared();
+        self.signup_triggers();
         self.views();
         self.foreign_keys();
         self.bodies();

@@ -51,6 +51,10 @@ impl Analysis<'_> {
         for f in &self.catalog.functions {
             let Some(body) = &f.body else { continue };
             let id = ObjectId::function(f.oid);
+            // A hook's body is qualified as it is recreated.
+            if self.becomes_hook(f.oid) {
+                continue;
+            }
             if !self.is_moved(id) {
                 let hits: Vec<&str> = moving
                     .iter()
@@ -169,7 +173,8 @@ impl Analysis<'_> {
         let schema = quote_ident(self.project.as_str());
         for f in &self.catalog.functions {
             let id = ObjectId::function(f.oid);
-            if !self.is_moved(id) {
+            // A hook pins its search_path to the project as it is recreated.
+            if !self.is_moved(id) || self.becomes_hook(f.oid) {
                 continue;
             }
             let (reason, repointed) = match &f.search_path {
