@@ -9,6 +9,7 @@ use tokio_postgres::Client;
 
 use crate::ProjectName;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
+use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
 use crate::connect::{ConnectError, Endpoint};
 use crate::provision::{
     self, DropObjects, LoginPasswords, LoginUser, LoginUsers, PasswordResets, Plan,
@@ -26,6 +27,7 @@ pub struct Environment {
     config: EnvironmentConfig,
     naming: SecretNaming,
     secrets: Arc<dyn SecretSource>,
+    platform: Arc<PlatformConfig>,
 }
 
 impl Environment {
@@ -39,7 +41,38 @@ impl Environment {
             config,
             naming,
             secrets,
+            platform: Arc::default(),
         }
+    }
+
+    /// With `platform` as the platform access that provisioning converges here (the
+    /// configuration's `[platform]`; none by default).
+    pub fn with_platform(mut self, platform: Arc<PlatformConfig>) -> Self {
+        self.platform = platform;
+        self
+    }
+
+    /// The effective platform access of `project` here: the default merged with its override.
+    pub fn platform_access(&self, project: &ProjectName) -> Access {
+        self.platform.access_of(project)
+    }
+
+    /// What converging `project`'s platform access here would change, changing nothing.
+    pub async fn plan_platform(&self, project: &ProjectName) -> Result<PlatformPlan, PlatformError> {
+        let client = self.connect_admin().await?;
+        let access = self.platform_access(project);
+        platform::plan(&client, project, &access, self.platform.allowed_extensions()).await
+    }
+
+    /// Converges `project`'s platform access here in one transaction (without the rest of
+    /// provisioning: the project must be provisioned).
+    pub async fn apply_platform(
+        &self,
+        project: &ProjectName,
+    ) -> Result<PlatformPlan, PlatformError> {
+        let mut client = self.connect_admin().await?;
+        let access = self.platform_access(project);
+        platform::apply(&mut client, project, &access, self.platform.allowed_extensions()).await
     }
 
     /// The environment's name, e.g. `staging`.
@@ -119,7 +152,11 @@ impl Environment {
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
         let client = self.connect_admin().await?;
-        provision::plan(&client, project, settings).await
+        let plan = provision::plan(&client, project, settings).await?;
+        let access = self.platform_access(project);
+        let platform =
+            platform::plan(&client, project, &access, self.platform.allowed_extensions()).await?;
+        Ok(plan.with_platform(platform))
     }
 
     /// Provisions `project` here: its logins' secrets are created if missing (existing ones
@@ -152,7 +189,16 @@ impl Environment {
                 }
             }
         }
-        provision::apply(&mut client, project, settings, &passwords, resets).await
+        let access = self.platform_access(project);
+        provision::apply_with_platform(
+            &mut client,
+            project,
+            settings,
+            &passwords,
+            resets,
+            Some((&access, self.platform.allowed_extensions())),
+        )
+        .await
     }
 
     /// The password of `login`'s secret and the user it names, after creating the secret with a
@@ -225,7 +271,12 @@ impl Environment {
         drop_objects: &DropObjects,
     ) -> Result<Plan, ProvisionError> {
         let mut client = self.connect_admin().await?;
+        // Platform access first (its grants, its hook out of the dispatcher), in its own
+        // transaction: interrupted after it, the project is still there without platform
+        // access, and deprovisioning again finishes the job.
+        let removed = platform::apply(&mut client, project, &Access::none(), &[]).await?;
         let plan = provision::deprovision(&mut client, project, drop_objects).await?;
+        let plan = plan.with_platform(removed);
         for login in Login::ALL {
             self.secrets.delete(&self.secret_id(project, login)).await?;
         }
@@ -274,7 +325,52 @@ impl Cotenant {
             .iter()
             .map(|e| Environment::new(e.clone(), config.secrets.naming.clone(), secrets.clone()))
             .collect();
-        Self { environments }
+        Self { environments }.with_platform(config.platform.clone())
+    }
+
+    /// With `platform` as the platform access provisioning converges on every environment.
+    pub fn with_platform(mut self, platform: PlatformConfig) -> Self {
+        let platform = Arc::new(platform);
+        self.environments = self
+            .environments
+            .into_iter()
+            .map(|e| e.with_platform(platform.clone()))
+            .collect();
+        self
+    }
+
+    /// The effective platform access of `project`: the `[platform]` default merged with its
+    /// `[projects.<p>.platform]` override.
+    pub fn platform_access(&self, project: &ProjectName) -> Access {
+        self.environments
+            .first()
+            .map(|e| e.platform_access(project))
+            .unwrap_or_default()
+    }
+
+    /// What converging `project`'s platform access would change on every environment.
+    pub async fn plan_platform(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<(String, PlatformPlan)>, PlatformError> {
+        let mut plans = Vec::new();
+        for env in &self.environments {
+            plans.push((env.name().to_owned(), env.plan_platform(project).await?));
+        }
+        Ok(plans)
+    }
+
+    /// Converges `project`'s platform access on every environment in promotion order; the
+    /// first failure stops the run.
+    pub async fn apply_platform(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Vec<(String, PlatformPlan)>, PlatformError> {
+        let mut plans = Vec::new();
+        for env in &self.environments {
+            plans.push((env.name().to_owned(), env.apply_platform(project).await?));
+        }
+        Ok(plans)
     }
 
     /// The environments, in promotion order (staging before prod).

@@ -173,7 +173,7 @@ pub enum MigrateError {
     },
     /// A migration failed. A transactional one was rolled back: nothing of it remains.
     #[error(
-        "migration `{file}` of `{project}` failed{}{}: {}",
+        "migration `{file}` of `{project}` failed{}{}: {}{}",
         at.map(|p| format!(" at {p}")).unwrap_or_default(),
         if *transactional {
             " and was rolled back (nothing of it was applied)".to_owned()
@@ -182,7 +182,8 @@ pub enum MigrateError {
                 " in statement {statement} (it runs without a transaction: the statements before it stayed applied, the history row was not written; make them idempotent and run again)"
             )
         },
-        describe(error)
+        describe(error),
+        platform_hint(error, project)
     )]
     Failed {
         /// The project.
@@ -387,6 +388,29 @@ pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
         out.push_str(&format!("; context: {}", context.replace('\n', " / ")));
     }
     out
+}
+
+/// What to do instead when a migration tried to change what platform access declares: the
+/// Realtime publication (owned by the admin) or an extension (installed by cotenant).
+fn platform_hint(error: &tokio_postgres::Error, project: &ProjectName) -> String {
+    let Some(db) = error.as_db_error() else {
+        return String::new();
+    };
+    if *db.code() != SqlState::INSUFFICIENT_PRIVILEGE {
+        return String::new();
+    }
+    let message = db.message();
+    if message.contains("publication") {
+        format!(
+            "; a project cannot change the publication: declare the table in `realtime` under [projects.{project}.platform] in cotenant.toml, and `cotenant provision {project}` keeps it in supabase_realtime"
+        )
+    } else if message.contains("create extension") || message.contains("schema extensions") {
+        format!(
+            "; extensions are installed by cotenant: list it in `[platform.allow] extensions` in cotenant.toml and turn on `extensions` for `{project}`, then `cotenant provision {project}`; the migration's `create extension if not exists … with schema extensions` then passes"
+        )
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

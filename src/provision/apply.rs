@@ -10,6 +10,7 @@ use super::state::ProjectState;
 use super::steward;
 use super::users::LoginUsers;
 use crate::ProjectName;
+use crate::platform::Access;
 use crate::lock::LockKey;
 use crate::secret::Login;
 
@@ -112,6 +113,19 @@ pub async fn apply(
     passwords: &LoginPasswords,
     resets: PasswordResets,
 ) -> Result<Plan, ProvisionError> {
+    apply_with_platform(client, project, settings, passwords, resets, None).await
+}
+
+/// [`apply`], then converging the project's platform access to `platform` (the access and the
+/// extension allowlist) in the same transaction: one transaction for all of provisioning.
+pub(crate) async fn apply_with_platform(
+    client: &mut Client,
+    project: &ProjectName,
+    settings: &ProjectSettings,
+    passwords: &LoginPasswords,
+    resets: PasswordResets,
+    platform: Option<(&Access, &[String])>,
+) -> Result<Plan, ProvisionError> {
     let failed = |source| ProvisionError::Apply {
         project: project.clone(),
         source,
@@ -134,10 +148,38 @@ pub async fn apply(
         state = read(&tx).await?;
         plan = plan::compute(&state, project, settings, resets, users);
     }
+    if !plan.is_empty() {
+        run(&tx, project, settings, &state, &plan, users, app_verifier, migrator_verifier).await?;
+    }
+    if let Some((access, allowlist)) = platform {
+        let platform = crate::platform::apply_in(&tx, project, access, allowlist).await?;
+        plan = plan.with_platform(platform);
+    }
     if plan.is_empty() {
         tx.rollback().await.map_err(failed)?;
-        return Ok(plan);
+    } else {
+        tx.commit().await.map_err(failed)?;
     }
+    Ok(plan)
+}
+
+/// Runs provisioning's non-empty `plan` in `tx` and checks that nothing is left to do.
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    tx: &Transaction<'_>,
+    project: &ProjectName,
+    settings: &ProjectSettings,
+    state: &ProjectState,
+    plan: &Plan,
+    users: LoginUsers,
+    app_verifier: impl Future<Output = String>,
+    migrator_verifier: impl Future<Output = String>,
+) -> Result<(), ProvisionError> {
+    let failed = |source| ProvisionError::Apply {
+        project: project.clone(),
+        source,
+    };
+    let steward = steward::for_project(project);
     let mut batch = String::new();
     if state.has_grant_options() {
         // A server-wide createrole_self_grant would make the steward inherit every project's
@@ -157,17 +199,15 @@ pub async fn apply(
     // One round trip: a multi-statement query runs in the transaction, and its first error
     // aborts it.
     tx.batch_execute(&batch).await.map_err(failed)?;
-    let after = read(&tx).await?;
+    let after = ProjectState::read(tx, project, &steward).await?;
     let left = plan::compute(&after, project, settings, PasswordResets::default(), users);
     if !left.is_empty() {
-        tx.rollback().await.map_err(failed)?;
         return Err(ProvisionError::NotConverged {
             project: project.clone(),
             left: left.steps().map(|s| s.why().to_owned()).collect(),
         });
     }
-    tx.commit().await.map_err(failed)?;
-    Ok(plan)
+    Ok(())
 }
 
 /// Computes the SCRAM-SHA-256 verifier of `password` on a blocking thread.

@@ -17,6 +17,10 @@ pub enum ProvisionError {
     /// The admin connection could not be opened.
     #[error(transparent)]
     Connect(#[from] crate::connect::ConnectError),
+    /// Converging the project's platform access failed (in provisioning's transaction, so
+    /// nothing of provisioning was committed either).
+    #[error(transparent)]
+    Platform(#[from] crate::platform::PlatformError),
     /// A login's secret could not be read or written.
     #[error(transparent)]
     Secret(#[from] crate::secret::SecretError),

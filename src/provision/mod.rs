@@ -16,7 +16,7 @@ mod summary;
 mod users;
 
 pub use apply::{LoginPasswords, apply, plan};
-pub(crate) use apply::{current_settings, plan_with};
+pub(crate) use apply::{apply_with_platform, current_settings, plan_with};
 pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;
 pub use plan::{Actor, PasswordResets, Plan, Step};

@@ -11,6 +11,7 @@ use super::users::{LoginUser, LoginUsers};
 use crate::ProjectName;
 use crate::ident::{quote_ident, quote_literal};
 use crate::lock::LockKey;
+use crate::platform::PlatformPlan;
 use crate::secret::Login;
 
 /// Which role a step runs as.
@@ -136,6 +137,8 @@ pub struct Plan {
     /// The steps before the instance-wide ones; those follow under the instance lock.
     steps: Vec<Step>,
     instance_steps: Vec<Step>,
+    /// The project's platform access, converged in the same transaction after the steps.
+    platform: Option<PlatformPlan>,
     /// The plan must take the instance lock before it reads the catalog (it creates the
     /// steward, which other projects' provisioning may be creating at the same time).
     needs_instance_lock_first: bool,
@@ -155,6 +158,7 @@ impl Plan {
             server_major: state.server_major,
             steps,
             instance_steps,
+            platform: None,
             needs_instance_lock_first: false,
         }
     }
@@ -166,7 +170,21 @@ impl Plan {
 
     /// True when nothing needs to change.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.instance_steps.is_empty()
+        self.steps.is_empty()
+            && self.instance_steps.is_empty()
+            && self.platform.as_ref().is_none_or(PlatformPlan::is_empty)
+    }
+
+    /// The project's platform access plan, when provisioning converges it too (the
+    /// configuration declares platform access).
+    pub fn platform(&self) -> Option<&PlatformPlan> {
+        self.platform.as_ref()
+    }
+
+    /// The plan with `platform` as its platform access part.
+    pub(crate) fn with_platform(mut self, platform: PlatformPlan) -> Self {
+        self.platform = Some(platform);
+        self
     }
 
     /// The number of statements that change something.
@@ -174,9 +192,12 @@ impl Plan {
         self.steps().count()
     }
 
-    /// The steps in the order they run.
+    /// The steps in the order they run, the platform access part's last.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().chain(&self.instance_steps)
+        self.steps
+            .iter()
+            .chain(&self.instance_steps)
+            .chain(self.platform.iter().flat_map(PlatformPlan::steps))
     }
 
     /// The logins whose password the plan sets.
@@ -291,6 +312,12 @@ impl Plan {
         if current != Actor::Admin {
             out.push_str("RESET ROLE;\n");
         }
+        if let Some(platform) = &self.platform {
+            for notice in platform.notices() {
+                out.push_str(&format!("-- note: {notice}\n"));
+            }
+            out.push_str(&platform.script_body());
+        }
         out.push_str("COMMIT;\n");
         out
     }
@@ -307,12 +334,17 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let notices = self.platform.iter().flat_map(|p| p.notices());
         if self.is_empty() {
-            return write!(
+            write!(
                 f,
                 "project `{}` on `{}`: nothing to do",
                 self.project, self.database
-            );
+            )?;
+            for notice in notices {
+                write!(f, "\n  note: {notice}")?;
+            }
+            return Ok(());
         }
         writeln!(
             f,
@@ -324,6 +356,9 @@ impl fmt::Display for Plan {
         for step in self.steps() {
             writeln!(f, "  - {}", step.why)?;
             writeln!(f, "      {}", step.sql())?;
+        }
+        for notice in notices {
+            writeln!(f, "  note: {notice}")?;
         }
         Ok(())
     }
@@ -438,6 +473,7 @@ impl<'a> Planner<'a> {
             server_major: self.state.server_major,
             steps: self.steps,
             instance_steps: self.instance_steps,
+            platform: None,
             needs_instance_lock_first,
         }
     }
