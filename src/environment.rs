@@ -9,8 +9,8 @@ use tokio_postgres::Client;
 
 use crate::ProjectName;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
-use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
 use crate::connect::{ConnectError, Endpoint};
+use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
 use crate::provision::{
     self, DropObjects, LoginPasswords, LoginUser, LoginUsers, PasswordResets, Plan,
     ProjectSettings, ProvisionError,
@@ -57,11 +57,25 @@ impl Environment {
         self.platform.access_of(project)
     }
 
+    /// The instance's extension allowlist.
+    pub(crate) fn platform_allowlist(&self) -> &[String] {
+        self.platform.allowed_extensions()
+    }
+
     /// What converging `project`'s platform access here would change, changing nothing.
-    pub async fn plan_platform(&self, project: &ProjectName) -> Result<PlatformPlan, PlatformError> {
+    pub async fn plan_platform(
+        &self,
+        project: &ProjectName,
+    ) -> Result<PlatformPlan, PlatformError> {
         let client = self.connect_admin().await?;
         let access = self.platform_access(project);
-        platform::plan(&client, project, &access, self.platform.allowed_extensions()).await
+        platform::plan(
+            &client,
+            project,
+            &access,
+            self.platform.allowed_extensions(),
+        )
+        .await
     }
 
     /// Converges `project`'s platform access here in one transaction (without the rest of
@@ -72,7 +86,13 @@ impl Environment {
     ) -> Result<PlatformPlan, PlatformError> {
         let mut client = self.connect_admin().await?;
         let access = self.platform_access(project);
-        platform::apply(&mut client, project, &access, self.platform.allowed_extensions()).await
+        platform::apply(
+            &mut client,
+            project,
+            &access,
+            self.platform.allowed_extensions(),
+        )
+        .await
     }
 
     /// The environment's name, e.g. `staging`.
@@ -154,8 +174,13 @@ impl Environment {
         let client = self.connect_admin().await?;
         let plan = provision::plan(&client, project, settings).await?;
         let access = self.platform_access(project);
-        let platform =
-            platform::plan(&client, project, &access, self.platform.allowed_extensions()).await?;
+        let platform = platform::plan(
+            &client,
+            project,
+            &access,
+            self.platform.allowed_extensions(),
+        )
+        .await?;
         Ok(plan.with_platform(platform))
     }
 

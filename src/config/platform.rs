@@ -98,9 +98,9 @@ pub(super) fn validate(
         .with_default(default)
         .with_allowed_extensions(raw.allow.extensions);
     for (name, project) in projects {
-        let project_name: ProjectName = name.parse().map_err(|e| {
-            ConfigError::invalid(file, format!("projects.{name}"), format!("{e}"))
-        })?;
+        let project_name: ProjectName = name
+            .parse()
+            .map_err(|e| ConfigError::invalid(file, format!("projects.{name}"), format!("{e}")))?;
         let Some(o) = project.platform else { continue };
         let key = |k: &str| format!("projects.{name}.platform.{k}");
         if let Some(tables) = &o.realtime {

@@ -186,6 +186,9 @@ mod tests {
         assert_eq!(reli.realtime, ["messages", "notes"]);
         assert_eq!(reli.signup_hook.as_deref(), Some("handle_new_user"));
         let other = config.access_of(&"annie".parse().unwrap());
-        assert_eq!(other, Access::default().with_auth(true).with_extensions(true));
+        assert_eq!(
+            other,
+            Access::default().with_auth(true).with_extensions(true)
+        );
     }
 }

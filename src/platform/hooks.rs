@@ -78,11 +78,7 @@ BEGIN
     );
     for h in hooks {
         let project = quote_literal(&h.project);
-        let call = format!(
-            "{}.{}",
-            quote_ident(&h.project),
-            quote_ident(&h.function)
-        );
+        let call = format!("{}.{}", quote_ident(&h.project), quote_ident(&h.function));
         body.push_str(&format!(
             "    IF {oid}::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (ok) THEN
         BEGIN
@@ -131,7 +127,11 @@ mod tests {
             },
         ];
         let body = dispatcher_body(&hooks);
-        assert!(body.contains("(101::pg_catalog.oid, 'annie_owner'), (202::pg_catalog.oid, 'reli_owner')"));
+        assert!(
+            body.contains(
+                "(101::pg_catalog.oid, 'annie_owner'), (202::pg_catalog.oid, 'reli_owner')"
+            )
+        );
         assert_eq!(body.matches("EXCEPTION WHEN OTHERS").count(), 2);
         let annie = body.find(r#"PERFORM "annie"."on_signup"(u)"#).unwrap();
         let reli = body.find(r#"PERFORM "reli"."handle_new_user"(u)"#).unwrap();

@@ -33,9 +33,9 @@ mod state;
 pub use apply::{apply, apply_in, plan};
 pub use declaration::{Access, AccessOverride, PlatformConfig};
 pub use error::PlatformError;
-pub use plan::PlatformPlan;
 pub(crate) use hooks::SIGNUP_COLUMNS;
 pub(crate) use plan::PLATFORM_SCHEMA;
+pub use plan::PlatformPlan;
 
 /// The owner of schema `auth` on hosted Supabase: grants on auth objects are made as it.
 pub(crate) const AUTH_OWNER: &str = "supabase_auth_admin";

@@ -427,10 +427,7 @@ impl<'a> Planner<'a> {
             };
             self.push(
                 Actor::Admin,
-                format!(
-                    "GRANT {signup} TO {}{options}",
-                    quote_ident(&s.admin)
-                ),
+                format!("GRANT {signup} TO {}{options}", quote_ident(&s.admin)),
                 format!(
                     "let the admin `{}` act as `{SIGNUP_ROLE}` to write the dispatcher",
                     s.admin
@@ -789,10 +786,7 @@ impl<'a> Planner<'a> {
             self.plan.needs_instance_lock = true;
             self.push(
                 Actor::AuthOwner,
-                format!(
-                    "DROP TRIGGER {} ON auth.users",
-                    quote_ident(hooks::TRIGGER)
-                ),
+                format!("DROP TRIGGER {} ON auth.users", quote_ident(hooks::TRIGGER)),
                 "no project has a signup hook",
             );
         }

@@ -10,8 +10,8 @@ use super::state::ProjectState;
 use super::steward;
 use super::users::LoginUsers;
 use crate::ProjectName;
-use crate::platform::Access;
 use crate::lock::LockKey;
+use crate::platform::Access;
 use crate::secret::Login;
 
 /// The credentials of a project's two logins, as the secret store holds them.
@@ -149,7 +149,17 @@ pub(crate) async fn apply_with_platform(
         plan = plan::compute(&state, project, settings, resets, users);
     }
     if !plan.is_empty() {
-        run(&tx, project, settings, &state, &plan, users, app_verifier, migrator_verifier).await?;
+        run(
+            &tx,
+            project,
+            settings,
+            &state,
+            &plan,
+            users,
+            app_verifier,
+            migrator_verifier,
+        )
+        .await?;
     }
     if let Some((access, allowlist)) = platform {
         let platform = crate::platform::apply_in(&tx, project, access, allowlist).await?;

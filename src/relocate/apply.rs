@@ -8,7 +8,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Kind};
 use super::closure::close;
 use super::error::LockHolder;
 use super::plan::{RelocationPlan, Stage};
@@ -177,12 +177,7 @@ pub(crate) fn compute(
     check_provisioned(catalog, project)?;
     let selection = relocation.get_selection();
     let seeds = selection.seeds(catalog, project)?;
-    let closure = close(
-        catalog,
-        project,
-        relocation,
-        &seeds.objects,
-    );
+    let closure = close(catalog, project, relocation, &seeds.objects);
     Ok(statements::build(
         catalog, project, relocation, seeds, closure,
     ))
@@ -285,7 +280,7 @@ async fn attempt_once(
     }
     // A signup hook's type and grants must exist before the hook is created.
     if plan.makes_signup_hook() {
-        converge_platform(&tx, project, relocation).await?;
+        converge_platform(&tx, project, relocation, Some(&plan)).await?;
     }
     let checks = plan.checks();
     let objects = (
@@ -372,7 +367,7 @@ async fn attempt_once(
     })?;
     // Now the hook exists: the dispatcher is rewritten to call it.
     if plan.makes_signup_hook() {
-        converge_platform(&tx, project, relocation).await?;
+        converge_platform(&tx, project, relocation, None).await?;
     }
     tx.commit()
         .await
@@ -387,18 +382,37 @@ async fn attempt_once(
 
 /// Converges the platform access that came with `relocation` inside its transaction. Platform
 /// statements are written for the admin's own search path, which the relocation pinned.
+/// `before` the move, the Realtime tables that `plan` is about to move in are left out: they
+/// are not in the project's schema yet (and keep their publication membership as they move).
 async fn converge_platform(
     tx: &Transaction<'_>,
     project: &ProjectName,
     relocation: &Relocation,
+    before: Option<&RelocationPlan>,
 ) -> Result<(), Failure> {
     let Some((access, allowlist)) = relocation.get_platform() else {
         return Ok(());
     };
-    tx.batch_execute("RESET search_path")
-        .await
-        .map_err(|e| apply_error(project, "converging platform access", "RESET search_path", e))?;
-    crate::platform::apply_in(tx, project, access, allowlist)
+    let mut access = access.clone();
+    if let Some(plan) = before {
+        let moving: Vec<&String> = plan
+            .checks()
+            .expected
+            .iter()
+            .filter(|(id, _)| id.kind == Kind::Relation)
+            .map(|(_, name)| name)
+            .collect();
+        access.realtime.retain(|table| !moving.contains(&table));
+    }
+    tx.batch_execute("RESET search_path").await.map_err(|e| {
+        apply_error(
+            project,
+            "converging platform access",
+            "RESET search_path",
+            e,
+        )
+    })?;
+    crate::platform::apply_in(tx, project, &access, allowlist)
         .await
         .map_err(|source| RelocateError::Platform {
             project: project.clone(),

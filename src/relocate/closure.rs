@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::analysis::Analysis;
-use super::relocation::Relocation;
 use super::blocker::Blocker;
 use super::catalog::{Catalog, Index, Kind, ObjectId};
+use super::relocation::Relocation;
 use crate::ProjectName;
 
 /// What moves, why, what stands in the way, and the extra statements the choices call for.
@@ -51,7 +51,7 @@ pub(crate) fn close(
                 project,
                 selection: relocation.get_selection(),
                 choices: relocation.choices(),
-                signup_hook: relocation.declared_signup_hook(),
+                platform: relocation.get_platform().map(|(access, _)| access),
                 moved: &moved,
                 closure: Closure::default(),
                 additions: BTreeSet::new(),
@@ -231,12 +231,7 @@ pub(crate) mod tests {
             .get_selection()
             .seeds(&catalog, &project)
             .unwrap();
-        close(
-            &catalog,
-            &project,
-            relocation,
-            &seeds.objects,
-        )
+        close(&catalog, &project, relocation, &seeds.objects)
     }
 
     #[test]

@@ -372,12 +372,7 @@ mod tests {
             .get_selection()
             .seeds(&catalog, &project)
             .unwrap();
-        let closure = close(
-            &catalog,
-            &project,
-            &relocation,
-            &seeds.objects,
-        );
+        let closure = close(&catalog, &project, &relocation, &seeds.objects);
         let plan = build(&catalog, &project, &relocation, seeds, closure);
         assert!(!plan.is_blocked(), "{plan}");
         let sql: Vec<String> = plan.steps().map(|s| s.sql()).collect();

@@ -131,12 +131,6 @@ impl Relocation {
         self.platform.as_ref().map(|(a, l)| (a, l.as_slice()))
     }
 
-    pub(crate) fn declared_signup_hook(&self) -> Option<&str> {
-        self.platform
-            .as_ref()
-            .and_then(|(access, _)| access.signup_hook.as_deref())
-    }
-
     /// The selection.
     pub fn get_selection(&self) -> &Selection {
         &self.selection

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use super::FunctionChoice;
-use crate::platform::PLATFORM_SCHEMA;
 use super::body::qualify;
 use super::catalog::{Catalog, Index, Kind, ObjectId};
 use super::closure::Closure;
@@ -14,6 +13,7 @@ use super::relocation::Relocation;
 use super::selection::Seeds;
 use crate::ProjectName;
 use crate::ident::quote_ident;
+use crate::platform::PLATFORM_SCHEMA;
 use crate::provision::{Actor, Step, steward_of};
 
 /// Builds the plan for `closure`.

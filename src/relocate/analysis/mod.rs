@@ -22,6 +22,7 @@ use super::catalog::{Catalog, Index, ObjectId};
 use super::choice::Choices;
 use super::closure::Closure;
 use crate::ProjectName;
+use crate::platform::Access;
 
 /// The analysis of one closure.
 pub(crate) struct Analysis<'a> {
@@ -30,8 +31,8 @@ pub(crate) struct Analysis<'a> {
     pub(crate) project: &'a ProjectName,
     pub(crate) selection: &'a Selection,
     pub(crate) choices: &'a Choices,
-    /// The signup hook the project's platform access declares, if any.
-    pub(crate) signup_hook: Option<&'a str>,
+    /// The project's platform access, when the relocation knows it.
+    pub(crate) platform: Option<&'a Access>,
     pub(crate) moved: &'a BTreeMap<ObjectId, String>,
     pub(crate) closure: Closure,
     /// Objects the choices move along.

@@ -4,10 +4,10 @@
 
 use super::Analysis;
 use crate::platform::SIGNUP_COLUMNS;
-use crate::relocate::{SharedChoice, SignupTriggerChoice};
 use crate::relocate::blocker::{Blocker, BlockerKind};
 use crate::relocate::body::identifiers;
 use crate::relocate::catalog::{ObjectId, SIGNUP_TABLE};
+use crate::relocate::{SharedChoice, SignupTriggerChoice};
 
 /// What a trigger function may use and a signup hook cannot offer: the trigger's own variables.
 const TRIGGER_ONLY: &[&str] = &[
@@ -52,7 +52,9 @@ impl Analysis<'_> {
         }
         let f = self.index.functions.get(&function)?;
         let Some(body) = f.body.as_deref().filter(|_| f.arg_types.is_empty()) else {
-            return Some("only a PL/pgSQL trigger function without arguments can become a hook".to_owned());
+            return Some(
+                "only a PL/pgSQL trigger function without arguments can become a hook".to_owned(),
+            );
         };
         let (idents, fields) = identifiers(body, "new");
         let trigger_only: Vec<&str> = TRIGGER_ONLY
@@ -83,7 +85,7 @@ impl Analysis<'_> {
             ));
         }
         let name = self.selection.renamed(&f.name);
-        match self.signup_hook {
+        match self.platform.and_then(|a| a.signup_hook.as_deref()) {
             Some(declared) if declared == name => None,
             Some(declared) => Some(format!(
                 "the platform access of `{}` declares `{declared}` as its signup hook, not `{name}`",
@@ -119,7 +121,9 @@ impl Analysis<'_> {
                     self.project
                 ),
             );
-            if self.choices.shared == Some(SharedChoice::Leave) && self.choices.signup_triggers.is_none() {
+            if self.choices.shared == Some(SharedChoice::Leave)
+                && self.choices.signup_triggers.is_none()
+            {
                 self.leaves.insert(id);
                 blocker = blocker.resolved("left in public");
             } else if self.choices.signup_triggers == Some(SignupTriggerChoice::Hook) {
