@@ -6,7 +6,8 @@ use std::time::Duration;
 use cotenant::ProjectName;
 use cotenant::relocate::{
     ForeignKeyChoice, FunctionChoice, PolicyChoice, PublicationChoice, Relocated, Relocation,
-    RelocationPlan, SearchPathChoice, Selection, SharedChoice, Verification, ViewChoice,
+    RelocationPlan, SearchPathChoice, Selection, SharedChoice, SignupTriggerChoice, Verification,
+    ViewChoice,
 };
 use serde::Serialize;
 
@@ -91,6 +92,16 @@ pub(crate) struct Args {
     /// Types, sequences and trigger functions shared with objects that stay.
     #[arg(long, value_enum, value_name = "CHOICE")]
     shared: Option<Shared>,
+
+    /// Trigger functions fired by a trigger on auth.users (every project's signups): `hook`
+    /// makes one the project's signup hook, declared as `signup_hook` in its platform access.
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    signup_triggers: Option<SignupTriggers>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SignupTriggers {
+    Hook,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -204,6 +215,9 @@ impl Args {
                 Shared::MoveAlong => SharedChoice::MoveAlong,
                 Shared::Leave => SharedChoice::Leave,
             });
+        }
+        if let Some(SignupTriggers::Hook) = self.signup_triggers {
+            relocation = relocation.signup_triggers(SignupTriggerChoice::Hook);
         }
         relocation
     }
