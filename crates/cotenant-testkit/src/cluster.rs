@@ -1,4 +1,4 @@
-//! One PostgreSQL server set up like a hosted Supabase instance.
+//! One PostgreSQL server set up as one [`Flavor`]: hosted Supabase or plain self-hosted.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,8 +10,8 @@ use tokio_postgres::Config;
 use tokio_postgres::config::Host;
 
 use crate::local::{self, LocalServer};
-use crate::sql::{self, ADMIN, DATABASE, SUPERUSER};
-use crate::{PgVersion, TestkitError, env};
+use crate::sql::{self, ADMIN, DATABASE, Passwords};
+use crate::{Flavor, PgVersion, TestkitError, env, test_flavor};
 
 /// Where a [`Cluster`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,20 +24,23 @@ pub enum Backend {
     External,
 }
 
-/// One PostgreSQL server set up like a hosted Supabase instance (see the crate docs).
+/// One PostgreSQL server set up as a [`Flavor`] (see the crate docs).
 ///
 /// Started servers (local, Docker) are stopped and removed on drop, also during a panic; a server
 /// kept in a `static` is removed when the test process exits.
 ///
 /// ```no_run
-/// use cotenant_testkit::{Cluster, PgVersion};
+/// use cotenant_testkit::{Cluster, Flavor, PgVersion};
 ///
-/// let cluster = Cluster::start(PgVersion::V17)?;
-/// let config = cluster.admin_config(); // connects as `postgres`, not a superuser
+/// let cluster = Cluster::start_flavor(PgVersion::V17, Flavor::Supabase)?;
+/// let admin = cluster.admin_config(); // connects as `postgres`, not a superuser
+/// let gotrue = cluster.auth_admin_config(); // as `supabase_auth_admin`, GoTrue's login
+/// let postgrest = cluster.authenticator_config(); // as `authenticator`, PostgREST's login
 /// # Ok::<(), cotenant_testkit::TestkitError>(())
 /// ```
 pub struct Cluster {
     version: PgVersion,
+    flavor: Flavor,
     host: String,
     port: u16,
     database: String,
@@ -45,6 +48,8 @@ pub struct Cluster {
     admin_password: SecretString,
     admin: Config,
     superuser: Option<Config>,
+    /// The flavour's other logins with their connection settings (empty for external servers).
+    logins: Vec<(&'static str, Config)>,
     server: Server,
 }
 
@@ -63,23 +68,31 @@ enum Server {
 }
 
 impl Cluster {
-    /// Starts a server of `version` on the backend `COTENANT_TEST_BACKEND` selects: by default
-    /// Docker where an engine answers (with the `docker` feature), local binaries otherwise.
+    /// Starts a server of `version` set up as the flavour `COTENANT_TEST_FLAVOR` names
+    /// ([`test_flavor`]: Supabase by default); see [`start_flavor`](Self::start_flavor).
+    pub fn start(version: PgVersion) -> Result<Cluster, TestkitError> {
+        Cluster::start_flavor(version, test_flavor())
+    }
+
+    /// Starts a server of `version` set up as `flavor`, on the backend `COTENANT_TEST_BACKEND`
+    /// selects: by default Docker where an engine answers (with the `docker` feature), local
+    /// binaries otherwise.
     ///
     /// Blocks until the server accepts connections; safe to call inside a tokio runtime (the
     /// work runs on threads of its own) and holds no tokio resources afterwards.
-    pub fn start(version: PgVersion) -> Result<Cluster, TestkitError> {
+    pub fn start_flavor(version: PgVersion, flavor: Flavor) -> Result<Cluster, TestkitError> {
         let started = Instant::now();
         let cluster = match backend()? {
-            Backend::Local => Cluster::start_local(version)?,
+            Backend::Local => Cluster::start_local(version, flavor)?,
             #[cfg(feature = "docker")]
-            Backend::Docker => Cluster::start_docker(version)?,
+            Backend::Docker => Cluster::start_docker(version, flavor)?,
             backend => unreachable!("backend() never selects {backend:?}"),
         };
         tracing::info!(
             target: "cotenant_testkit",
             backend = ?cluster.backend(),
             version = %version,
+            flavor = %flavor,
             port = cluster.port,
             elapsed = ?started.elapsed(),
             "started a PostgreSQL server"
@@ -87,27 +100,25 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn start_local(version: PgVersion) -> Result<Cluster, TestkitError> {
-        let started = local::start(version)?;
+    fn start_local(version: PgVersion, flavor: Flavor) -> Result<Cluster, TestkitError> {
+        let started = local::start(version, flavor)?;
         Ok(Cluster::started(
             version,
             "127.0.0.1",
             started.port,
-            started.admin_password,
-            started.superuser_password,
+            &started.passwords,
             Server::Local(started.server),
         ))
     }
 
     #[cfg(feature = "docker")]
-    fn start_docker(version: PgVersion) -> Result<Cluster, TestkitError> {
-        let started = crate::docker::start(version)?;
+    fn start_docker(version: PgVersion, flavor: Flavor) -> Result<Cluster, TestkitError> {
+        let started = crate::docker::start(version, flavor)?;
         Ok(Cluster::started(
             version,
             &started.host,
             started.port,
-            started.admin_password,
-            started.superuser_password,
+            &started.passwords,
             Server::Docker(Box::new(started.server)),
         ))
     }
@@ -116,10 +127,10 @@ impl Cluster {
         version: PgVersion,
         host: &str,
         port: u16,
-        admin_password: SecretString,
-        superuser_password: SecretString,
+        passwords: &Passwords,
         server: Server,
     ) -> Cluster {
+        let flavor = passwords.flavor();
         let config = |user: &str, password: &SecretString| {
             let mut config = Config::new();
             config
@@ -131,24 +142,33 @@ impl Cluster {
                 .connect_timeout(Duration::from_secs(10));
             config
         };
-        let admin = config(ADMIN, &admin_password);
-        let superuser = Some(config(SUPERUSER, &superuser_password));
+        let admin = config(ADMIN, passwords.admin());
+        let superuser = Some(config(flavor.superuser(), passwords.superuser()));
+        let logins = passwords
+            .logins()
+            .map(|(role, password)| (role, config(role, password)))
+            .collect();
         Cluster {
             version,
+            flavor,
             host: host.to_owned(),
             port,
             database: DATABASE.to_owned(),
             admin_user: ADMIN.to_owned(),
-            admin_password,
+            admin_password: passwords.admin().clone(),
             admin,
             superuser,
+            logins,
             server,
         }
     }
 
     /// An existing server: `admin` must be its non-superuser admin, `superuser` (optional) a
-    /// superuser. Nothing is started, set up or stopped: the server must already look like a
-    /// hosted instance. Connects once to check that the server runs `version`.
+    /// superuser. Nothing is started, set up or stopped: the server must already be set up as one
+    /// of the flavours. Connects to check that the server runs `version` and to tell its flavour:
+    /// Supabase when the roles `authenticator` and `supabase_auth_admin` exist, plain otherwise.
+    /// The testkit knows no password but the admin's: [`login_config`](Self::login_config) is
+    /// `None` for every role.
     ///
     /// Used by [`crate::Pair::start`] when `COTENANT_TEST_PROD_URL` and `COTENANT_TEST_STAGING_URL`
     /// are set.
@@ -175,12 +195,18 @@ impl Cluster {
                 found,
             });
         }
+        let flavor = if sql::has_supabase_roles(&admin)? {
+            Flavor::Supabase
+        } else {
+            Flavor::Plain
+        };
         let password = admin
             .get_password()
             .map(|password| String::from_utf8_lossy(password).into_owned())
             .unwrap_or_default();
         Ok(Cluster {
             version,
+            flavor,
             host,
             port,
             // libpq's default database is the user's name.
@@ -189,6 +215,7 @@ impl Cluster {
             admin_user,
             admin,
             superuser,
+            logins: Vec::new(),
             server: Server::External,
         })
     }
@@ -196,6 +223,11 @@ impl Cluster {
     /// The PostgreSQL major version.
     pub fn version(&self) -> PgVersion {
         self.version
+    }
+
+    /// What the server is set up as.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
     }
 
     /// Where the server runs.
@@ -239,8 +271,8 @@ impl Cluster {
         self.admin.clone()
     }
 
-    /// Connection settings for the superuser `supabase_admin`, for tests that must inspect or kill
-    /// backends or read what the admin cannot.
+    /// Connection settings for the bootstrap superuser ([`Flavor::superuser`]: `supabase_admin`
+    /// or `bootstrap`), for tests that must inspect or kill backends or read what the admin cannot.
     ///
     /// # Panics
     /// For an external server given without a superuser URL; see
@@ -255,6 +287,50 @@ impl Cluster {
     /// Connection settings for a superuser, when there is one (always, unless external).
     pub fn try_superuser_config(&self) -> Option<Config> {
         self.superuser.clone()
+    }
+
+    /// Connection settings for `role`, one of the flavour's [`logins`](Flavor::logins) (such as
+    /// [`Flavor::AUTH_ADMIN`] or [`Flavor::AUTHENTICATOR`]) with this server's random password for
+    /// it; `None` for any other role, on the plain flavour, and on external servers.
+    ///
+    /// ```no_run
+    /// # let cluster = cotenant_testkit::Cluster::start(cotenant_testkit::test_version())?;
+    /// let read_only = cluster.login_config("supabase_read_only_user");
+    /// # Ok::<(), cotenant_testkit::TestkitError>(())
+    /// ```
+    pub fn login_config(&self, role: &str) -> Option<Config> {
+        self.logins
+            .iter()
+            .find(|(name, _)| *name == role)
+            .map(|(_, config)| config.clone())
+    }
+
+    /// Connection settings for `supabase_auth_admin`, GoTrue's login and owner of schema `auth`:
+    /// a signup is its `INSERT INTO auth.users`.
+    ///
+    /// # Panics
+    /// When the server has no such login the testkit knows: see [`login_config`](Self::login_config).
+    pub fn auth_admin_config(&self) -> Config {
+        self.expect_login(Flavor::AUTH_ADMIN)
+    }
+
+    /// Connection settings for `authenticator`, PostgREST's login (NOINHERIT, member of `anon`,
+    /// `authenticated` and `service_role`, to which it `SET ROLE`s per request).
+    ///
+    /// # Panics
+    /// When the server has no such login the testkit knows: see [`login_config`](Self::login_config).
+    pub fn authenticator_config(&self) -> Config {
+        self.expect_login(Flavor::AUTHENTICATOR)
+    }
+
+    fn expect_login(&self, role: &str) -> Config {
+        self.login_config(role).unwrap_or_else(|| {
+            panic!(
+                "no {role} login on this {} {:?} server: start one with Flavor::Supabase",
+                self.flavor,
+                self.backend()
+            )
+        })
     }
 
     /// The data directory of a local server.
@@ -296,6 +372,7 @@ impl fmt::Debug for Cluster {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cluster")
             .field("version", &self.version)
+            .field("flavor", &self.flavor)
             .field("backend", &self.backend())
             .field("host", &self.host)
             .field("port", &self.port)

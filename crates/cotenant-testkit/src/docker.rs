@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, GenericImage, ImageExt};
@@ -17,9 +17,9 @@ use tokio_postgres::Config;
 
 use crate::blocking::off_runtime;
 use crate::settings::SETTINGS;
-use crate::sql::{self, DATABASE, SUPERUSER};
+use crate::sql::{self, DATABASE, Passwords};
 use crate::watchdog::Watchdog;
-use crate::{PgVersion, TestkitError};
+use crate::{Flavor, PgVersion, TestkitError};
 
 /// How long the server in a started container may take to accept TCP connections: the image's
 /// entrypoint first runs initdb with a temporary, socket-only server.
@@ -48,8 +48,7 @@ pub(crate) struct Started {
     pub(crate) server: DockerServer,
     pub(crate) host: String,
     pub(crate) port: u16,
-    pub(crate) superuser_password: SecretString,
-    pub(crate) admin_password: SecretString,
+    pub(crate) passwords: Passwords,
 }
 
 /// Whether a Docker engine answers a ping at `DOCKER_HOST` (unix:// or tcp://) or, without it, at
@@ -101,11 +100,11 @@ fn ping(mut stream: impl Read + Write) -> bool {
         .is_ok_and(|read| String::from_utf8_lossy(&answer[..read]).contains(" 200 "))
 }
 
-/// Starts `postgres:<major>` with `supabase_admin` as the image's superuser, then runs the setup
-/// SQL and sets the admin's password over TCP.
-pub(crate) fn start(version: PgVersion) -> Result<Started, TestkitError> {
-    let superuser_password = sql::random_password();
-    let admin_password = sql::random_password();
+/// Starts `postgres:<major>` with the flavour's bootstrap superuser as the image's superuser, then
+/// runs the flavour's setup SQL and sets the logins' passwords over TCP.
+pub(crate) fn start(version: PgVersion, flavor: Flavor) -> Result<Started, TestkitError> {
+    let passwords = Passwords::random(flavor);
+    let superuser_password = passwords.superuser();
     let mut watchdog = Watchdog::remove_container()
         .map_err(TestkitError::io("starting the container watchdog"))?;
 
@@ -118,7 +117,7 @@ pub(crate) fn start(version: PgVersion) -> Result<Started, TestkitError> {
         .with_wait_for(WaitFor::message_on_stderr(
             "database system is ready to accept connections",
         ))
-        .with_env_var("POSTGRES_USER", SUPERUSER)
+        .with_env_var("POSTGRES_USER", flavor.superuser())
         .with_env_var("POSTGRES_PASSWORD", superuser_password.expose_secret())
         .with_env_var("POSTGRES_DB", DATABASE)
         .with_cmd(command);
@@ -143,23 +142,26 @@ pub(crate) fn start(version: PgVersion) -> Result<Started, TestkitError> {
     superuser
         .host(&host)
         .port(port)
-        .user(SUPERUSER)
+        .user(flavor.superuser())
         .password(superuser_password.expose_secret())
         .dbname(DATABASE)
         .connect_timeout(Duration::from_secs(5));
     wait_ready(&superuser)?;
     let setup = format!(
         "{}\n{}",
-        sql::SETUP,
-        sql::set_passwords(&superuser_password, &admin_password).expose_secret()
+        flavor.setup_sql(),
+        passwords.statements().expose_secret()
     );
-    sql::execute(&superuser, &setup, "running setup.sql in the container")?;
+    sql::execute(
+        &superuser,
+        &setup,
+        &format!("running the {flavor} setup SQL in the container"),
+    )?;
     Ok(Started {
         server,
         host,
         port,
-        superuser_password,
-        admin_password,
+        passwords,
     })
 }
 

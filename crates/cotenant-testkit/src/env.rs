@@ -2,6 +2,8 @@
 
 /// `15` or `17`: the version [`crate::test_version`] returns.
 pub(crate) const TEST_PG: &str = "COTENANT_TEST_PG";
+/// `supabase` or `plain`: the flavour [`crate::test_flavor`] returns.
+pub(crate) const TEST_FLAVOR: &str = "COTENANT_TEST_FLAVOR";
 /// `local`, `docker` or `auto`: which backend [`crate::Cluster::start`] uses.
 pub(crate) const TEST_BACKEND: &str = "COTENANT_TEST_BACKEND";
 /// URL of the admin on an existing prod server.

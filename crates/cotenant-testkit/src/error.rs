@@ -18,6 +18,10 @@ pub enum TestkitError {
     #[error("unsupported PostgreSQL version {0:?}: expected 15 or 17")]
     InvalidVersion(String),
 
+    /// A flavour other than `supabase` or `plain` was asked for.
+    #[error("unsupported test kit flavour {0:?}: expected supabase or plain")]
+    InvalidFlavor(String),
+
     /// An environment variable holds a value the testkit cannot use.
     #[error("invalid {var}: {reason}")]
     InvalidEnv {

@@ -1,10 +1,19 @@
 //! Throwaway PostgreSQL pairs and a local Secrets Manager for tests.
 //!
-//! A [`Pair`] is a prod and a staging server, each set up like a fresh hosted Supabase instance: the
-//! bootstrap superuser `supabase_admin`, a **non-superuser** admin `postgres` (CREATEROLE, owner of
-//! the database `postgres`) that cotenant connects as, and the PostgREST roles `anon`,
-//! `authenticated`, `service_role` and `authenticator` with the default privileges hosted instances
-//! carry in `public` (see `setup.sql`). Every server gets its own random passwords.
+//! A [`Pair`] is a prod and a staging server, each set up as one [`Flavor`]:
+//! - [`Flavor::Supabase`] (the default): a fresh hosted Supabase instance as Supabase's own setup
+//!   scripts build it — the bootstrap superuser `supabase_admin`, the demoted admin `postgres`
+//!   (CREATEROLE, owner of the database `postgres`, member of the API roles, `supabase_auth_admin`,
+//!   `supabase_storage_admin`, `pg_read_all_data`, ...) that cotenant connects as, PostgREST's roles
+//!   behind `authenticator`, the logins of GoTrue, Storage, Realtime and the pooler, the schemas
+//!   `auth`, `storage`, `extensions`, `realtime`, `graphql_public`, default privileges to the API
+//!   roles, the publication `supabase_realtime`, `wal_level = logical` and PostgREST's event
+//!   triggers (see `src/setup/supabase/`, one file per part).
+//! - [`Flavor::Plain`]: a self-hosted PostgreSQL — initdb's superuser `bootstrap` and the
+//!   non-superuser admin `postgres`, nothing else.
+//!
+//! Every server gets its own random passwords, for the admin and for each of the flavour's logins
+//! ([`Cluster::login_config`], [`Cluster::auth_admin_config`], [`Cluster::authenticator_config`]).
 //!
 //! ```no_run
 //! use cotenant_testkit::{Pair, test_version};
@@ -35,12 +44,14 @@
 //! - **Docker**: with the `docker` feature (default) and a Docker engine answering, servers are
 //!   `postgres:<major>` containers started with testcontainers.
 //! - **External**: [`Pair::start`] uses existing servers when `COTENANT_TEST_PROD_URL` and
-//!   `COTENANT_TEST_STAGING_URL` are set; nothing is started or stopped then.
+//!   `COTENANT_TEST_STAGING_URL` are set; nothing is started or stopped then, and the servers' flavour
+//!   is detected (Supabase when `authenticator` and `supabase_auth_admin` exist).
 //!
 //! # Environment variables
 //! | variable | meaning |
 //! | --- | --- |
 //! | `COTENANT_TEST_PG` | `15` (default) or `17`: the version [`test_version`] returns |
+//! | `COTENANT_TEST_FLAVOR` | `supabase` (default) or `plain`: the flavour [`test_flavor`] returns, used by [`Pair::shared`], [`Pair::start`] and [`Cluster::start`] |
 //! | `COTENANT_TEST_BACKEND` | `local`, `docker` or `auto` (default: Docker when an engine answers) |
 //! | `COTENANT_TEST_PROD_URL`, `COTENANT_TEST_STAGING_URL` | `postgres://` URLs of the non-superuser admin on existing servers |
 //! | `COTENANT_TEST_PROD_SUPERUSER_URL`, `COTENANT_TEST_STAGING_SUPERUSER_URL` | optional superuser URLs for those servers |
@@ -50,8 +61,8 @@
 //!
 //! Missing binaries are reported as [`TestkitError::BinariesNotFound`]: run `scripts/setup.sh`.
 //!
-//! Templates are cached as `cotenant-testkit-template-<major>-<hash>` in that directory (the hash
-//! covers the setup SQL, the server settings, the binaries' directory and the OS user); delete them
+//! Templates are cached as `cotenant-testkit-template-<major>-<flavour>-<hash>` in that directory (the hash
+//! covers the flavour's setup SQL, the server settings, the binaries' directory and the OS user); delete them
 //! to force a fresh initdb.
 #![warn(missing_docs)]
 
@@ -64,6 +75,7 @@ mod docker;
 mod env;
 mod error;
 mod external;
+mod flavor;
 mod local;
 mod pair;
 mod settings;
@@ -73,6 +85,7 @@ mod watchdog;
 
 pub use cluster::{Backend, Cluster};
 pub use error::TestkitError;
+pub use flavor::{Flavor, test_flavor};
 pub use pair::Pair;
 pub use version::{PgVersion, test_version};
 

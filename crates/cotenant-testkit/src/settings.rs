@@ -12,4 +12,10 @@ pub(crate) const SETTINGS: &[(&str, &str)] = &[
     // What hosted instances use; also the default since 14, stated so a template never depends
     // on the binaries' defaults.
     ("password_encryption", "scram-sha-256"),
+    // Hosted Supabase streams changes to Realtime and read replicas by logical decoding; cotenant's
+    // online moves will too. On both flavours: self-hosted instances that replicate run it as well.
+    ("wal_level", "logical"),
+    // Hosted Supabase preloads it (issue 15 reads it); the Supabase flavour creates the extension.
+    // Contrib ships it with both binaries the testkit runs.
+    ("shared_preload_libraries", "pg_stat_statements"),
 ];

@@ -5,22 +5,16 @@ use rand::distr::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::TestkitError;
 use crate::blocking::block_on;
+use crate::{Flavor, TestkitError};
 
-/// Roles and privileges of a fresh hosted Supabase instance: run once per server (per template for
-/// the local backend) as the bootstrap superuser.
-pub(crate) const SETUP: &str = include_str!("setup.sql");
-
-/// The bootstrap superuser, as on hosted Supabase.
-pub(crate) const SUPERUSER: &str = "supabase_admin";
-/// The non-superuser admin cotenant connects as.
+/// The non-superuser admin cotenant connects as, in every flavour.
 pub(crate) const ADMIN: &str = "postgres";
 /// The database every server has, owned by [`ADMIN`].
 pub(crate) const DATABASE: &str = "postgres";
 
 /// A fresh random password: alphanumeric, so it survives any quoting and URL.
-pub(crate) fn random_password() -> SecretString {
+fn random_password() -> SecretString {
     let password: String = rand::rng()
         .sample_iter(Alphanumeric)
         .take(32)
@@ -29,13 +23,54 @@ pub(crate) fn random_password() -> SecretString {
     SecretString::from(password)
 }
 
-/// `ALTER ROLE` statements giving the superuser and the admin their passwords.
-pub(crate) fn set_passwords(superuser: &SecretString, admin: &SecretString) -> SecretString {
-    SecretString::from(format!(
-        "ALTER ROLE {SUPERUSER} PASSWORD {}; ALTER ROLE {ADMIN} PASSWORD {};",
-        quote_literal(superuser.expose_secret()),
-        quote_literal(admin.expose_secret()),
-    ))
+/// One server's passwords: the superuser's, the admin's and those of the flavour's other logins,
+/// each random. Copies of a template share its roles; they must not share passwords.
+pub(crate) struct Passwords {
+    flavor: Flavor,
+    roles: Vec<(&'static str, SecretString)>,
+}
+
+impl Passwords {
+    /// Fresh passwords for every login of `flavor`.
+    pub(crate) fn random(flavor: Flavor) -> Passwords {
+        let roles = [flavor.superuser(), ADMIN]
+            .into_iter()
+            .chain(flavor.logins().iter().copied())
+            .map(|role| (role, random_password()))
+            .collect();
+        Passwords { flavor, roles }
+    }
+
+    pub(crate) fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    pub(crate) fn superuser(&self) -> &SecretString {
+        &self.roles[0].1
+    }
+
+    pub(crate) fn admin(&self) -> &SecretString {
+        &self.roles[1].1
+    }
+
+    /// The logins besides the superuser and the admin, with their passwords.
+    pub(crate) fn logins(&self) -> impl Iterator<Item = (&'static str, &SecretString)> {
+        self.roles[2..]
+            .iter()
+            .map(|(role, password)| (*role, password))
+    }
+
+    /// `ALTER ROLE` statements giving every login its password.
+    pub(crate) fn statements(&self) -> SecretString {
+        let mut statements = String::new();
+        for (role, password) in &self.roles {
+            statements.push_str(&format!(
+                "ALTER ROLE {role} PASSWORD {};\n",
+                quote_literal(password.expose_secret())
+            ));
+        }
+        SecretString::from(statements)
+    }
 }
 
 /// `text` as an SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1).
@@ -54,6 +89,21 @@ pub(crate) fn execute(
         client.batch_execute(statements).await
     })
     .map_err(TestkitError::sql(context))
+}
+
+/// Whether the server has the roles of hosted Supabase: its API roles and GoTrue's login.
+pub(crate) fn has_supabase_roles(config: &Config) -> Result<bool, TestkitError> {
+    block_on(async {
+        let client = connect(config).await?;
+        let row = client
+            .query_one(
+                "SELECT count(*) = 2 FROM pg_roles WHERE rolname IN ('authenticator', 'supabase_auth_admin')",
+                &[],
+            )
+            .await?;
+        Ok::<_, tokio_postgres::Error>(row.get::<_, bool>(0))
+    })
+    .map_err(TestkitError::sql("looking for the Supabase roles"))
 }
 
 /// The server's major version and full `server_version`.

@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 pub(crate) use os_user::running_as_root;
 pub(crate) use server::LocalServer;
@@ -22,8 +22,8 @@ pub(crate) use server::LocalServer;
 use self::os_user::OsUser;
 use self::postmaster::Listen;
 use crate::binaries::Binaries;
-use crate::sql::{self, SUPERUSER};
-use crate::{PgVersion, TestkitError};
+use crate::sql::{self, Passwords};
+use crate::{Flavor, PgVersion, TestkitError};
 
 /// How often a server is restarted on another port when its port was taken meanwhile.
 const PORT_ATTEMPTS: usize = 5;
@@ -32,15 +32,15 @@ const PORT_ATTEMPTS: usize = 5;
 pub(crate) struct Started {
     pub(crate) server: LocalServer,
     pub(crate) port: u16,
-    pub(crate) superuser_password: SecretString,
-    pub(crate) admin_password: SecretString,
+    pub(crate) passwords: Passwords,
 }
 
-/// Starts a server of `version`: copy the template, start it, give it its own passwords.
-pub(crate) fn start(version: PgVersion) -> Result<Started, TestkitError> {
+/// Starts a server of `version` set up as `flavor`: copy the template, start it, give it its own
+/// passwords.
+pub(crate) fn start(version: PgVersion, flavor: Flavor) -> Result<Started, TestkitError> {
     let user = OsUser::get()?;
     let bins = Binaries::locate(version)?;
-    let template = template::ensure(&bins, user)?;
+    let template = template::ensure(&bins, user, flavor)?;
 
     let mut server = LocalServer::create(user, "cotenant-pg-")?;
     copy_data_dir(&template, server.data_dir())?;
@@ -48,18 +48,16 @@ pub(crate) fn start(version: PgVersion) -> Result<Started, TestkitError> {
 
     // Copies share the template's roles; passwords must not be shared: set them per server,
     // over the trusted unix socket.
-    let superuser_password = sql::random_password();
-    let admin_password = sql::random_password();
+    let passwords = Passwords::random(flavor);
     sql::execute(
-        &server.socket_config(SUPERUSER),
-        sql::set_passwords(&superuser_password, &admin_password).expose_secret(),
+        &server.socket_config(flavor.superuser()),
+        passwords.statements().expose_secret(),
         "setting the server's passwords",
     )?;
     Ok(Started {
         server,
         port,
-        superuser_password,
-        admin_password,
+        passwords,
     })
 }
 

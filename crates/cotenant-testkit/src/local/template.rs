@@ -1,7 +1,7 @@
 //! The cached template data directory every local server copies.
 //!
 //! initdb plus the setup SQL cost ~1 s per server; copying a finished data directory and starting
-//! it costs a fraction. So each (version, binaries, recipe) gets one template, built once per
+//! it costs a fraction. So each (version, flavour, binaries, recipe) gets one template, built once per
 //! machine into a scratch directory and renamed into place: a rename is atomic, so a template that
 //! exists is complete, and processes racing to build it just keep the first.
 
@@ -14,19 +14,18 @@ use std::sync::{Mutex, PoisonError};
 use super::os_user::OsUser;
 use super::postmaster::Listen;
 use super::server::LocalServer;
-use crate::TestkitError;
 use crate::binaries::Binaries;
 use crate::settings::SETTINGS;
-use crate::sql::{self, SUPERUSER};
+use crate::sql;
+use crate::{Flavor, TestkitError};
 
 /// Bump when the way templates are built changes in a way the hashed inputs do not show.
-const RECIPE_VERSION: &str = "1";
+const RECIPE_VERSION: &str = "2";
 
-/// initdb's options besides the data directory. The bootstrap superuser is `supabase_admin`, as on
-/// hosted Supabase, which frees the name `postgres` for the non-superuser admin. 1 MB WAL segments
-/// instead of 16 keep each copy small.
+/// initdb's options besides the data directory and the bootstrap superuser (the flavour's: never
+/// `postgres`, a name kept for the non-superuser admin). 1 MB WAL segments instead of 16 keep each
+/// copy small.
 const INITDB_ARGS: &[&str] = &[
-    "--username=supabase_admin",
     "--encoding=UTF8",
     "--locale=C",
     "--no-sync",
@@ -41,22 +40,27 @@ const PG_HBA: &str = include_str!("pg_hba.conf");
 /// which sits in a private directory: any number does.
 const SETUP_PORT: u16 = 5432;
 
-/// Returns the template data directory for `bins`, building it first if needed.
-pub(crate) fn ensure(bins: &Binaries, user: &OsUser) -> Result<PathBuf, TestkitError> {
+/// Returns the template data directory for `bins` and `flavor`, building it first if needed.
+pub(crate) fn ensure(
+    bins: &Binaries,
+    user: &OsUser,
+    flavor: Flavor,
+) -> Result<PathBuf, TestkitError> {
     // Servers of a pair start in parallel: one builds, the other waits and copies.
     static BUILDING: Mutex<()> = Mutex::new(());
     let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
 
+    let setup = flavor.setup_sql();
     let name = format!(
-        "cotenant-testkit-template-{}-{:016x}",
+        "cotenant-testkit-template-{}-{flavor}-{:016x}",
         bins.version(),
-        recipe_hash(bins, user)
+        recipe_hash(bins, user, flavor, &setup)
     );
     let path = user.temp_base().join(&name);
     if is_built(&path, user)? {
         return Ok(path);
     }
-    build(bins, user, &name, &path)?;
+    build(bins, user, flavor, &setup, &name, &path)?;
     Ok(path)
 }
 
@@ -80,14 +84,25 @@ fn is_built(path: &Path, user: &OsUser) -> Result<bool, TestkitError> {
     }
 }
 
-fn build(bins: &Binaries, user: &OsUser, name: &str, path: &Path) -> Result<(), TestkitError> {
+fn build(
+    bins: &Binaries,
+    user: &OsUser,
+    flavor: Flavor,
+    setup: &str,
+    name: &str,
+    path: &Path,
+) -> Result<(), TestkitError> {
     let started = std::time::Instant::now();
     bins.check_version()?;
     let mut scratch = LocalServer::create(user, &format!("{name}.build-"))?;
     let data = scratch.data_dir().to_owned();
 
     let mut initdb = user.command(bins.initdb());
-    initdb.arg("-D").arg(&data).args(INITDB_ARGS);
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .arg(format!("--username={}", flavor.superuser()))
+        .args(INITDB_ARGS);
     super::run(initdb, "running initdb")?;
     // Appending and truncating keep the files' owner: the server's OS user.
     append(&data.join("postgresql.conf"), &server_conf())?;
@@ -100,9 +115,9 @@ fn build(bins: &Binaries, user: &OsUser, name: &str, path: &Path) -> Result<(), 
 
     scratch.start(bins, user, SETUP_PORT, Listen::SocketOnly)?;
     sql::execute(
-        &scratch.socket_config(SUPERUSER),
-        sql::SETUP,
-        "running setup.sql",
+        &scratch.socket_config(flavor.superuser()),
+        setup,
+        &format!("running the {flavor} setup SQL"),
     )?;
     scratch.stop()?;
 
@@ -121,7 +136,7 @@ fn build(bins: &Binaries, user: &OsUser, name: &str, path: &Path) -> Result<(), 
         target: "cotenant_testkit",
         template = %path.display(),
         elapsed = ?started.elapsed(),
-        "built a PostgreSQL {} template",
+        "built a PostgreSQL {} {flavor} template",
         bins.version()
     );
     Ok(())
@@ -146,15 +161,16 @@ fn append(file: &Path, text: &str) -> Result<(), TestkitError> {
 
 /// FNV-1a over everything a template is made of: stable across builds and toolchains (std's
 /// hashers promise neither), so a changed recipe gets a new template and an unchanged one is reused.
-fn recipe_hash(bins: &Binaries, user: &OsUser) -> u64 {
+fn recipe_hash(bins: &Binaries, user: &OsUser, flavor: Flavor, setup: &str) -> u64 {
     let uid = user.uid().to_string();
     let dir = bins.dir().to_string_lossy();
     let parts = [
         RECIPE_VERSION,
         &INITDB_ARGS.join(" "),
+        flavor.superuser(),
         &server_conf(),
         PG_HBA,
-        sql::SETUP,
+        setup,
         &dir,
         &uid,
     ];
