@@ -113,7 +113,7 @@ SELECT jsonb_build_object(
                ORDER BY n.nspname, p.proname)
         FROM pg_proc p
         JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE r.signup IS NOT NULL
+        WHERE r.signup IS NOT NULL AND p.proowner <> r.signup
           AND EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
                       WHERE a.grantee = r.signup AND a.privilege_type = 'EXECUTE')), '[]'),
     'signup_schema_usage', r.schema IS NOT NULL AND r.signup IS NOT NULL AND EXISTS (

@@ -86,6 +86,18 @@ pub struct AccessOverride {
     pub signup_hook: Option<String>,
 }
 
+impl From<Access> for AccessOverride {
+    /// An override that sets every key to `access`'s.
+    fn from(access: Access) -> Self {
+        Self {
+            auth: Some(access.auth),
+            extensions: Some(access.extensions),
+            realtime: Some(access.realtime),
+            signup_hook: access.signup_hook,
+        }
+    }
+}
+
 /// The `[platform]` section of cotenant.toml: the instance default, the extension allowlist
 /// and the per-project overrides (`[projects.<p>.platform]`).
 ///

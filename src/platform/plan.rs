@@ -306,9 +306,11 @@ impl<'a> Planner<'a> {
         if self.access.signup_hook.is_some() || hook.is_some() {
             self.plan_hook_infrastructure();
         }
+        // The hook is (un)registered before the grants change: naming it needs the owner's
+        // USAGE on the signup type, which taking `signup_hook` off revokes.
+        self.plan_registration(hook.as_ref());
         self.plan_grants(&held, &wanted)?;
         self.plan_realtime()?;
-        self.plan_registration(hook.as_ref());
         Ok(self.plan)
     }
 
@@ -587,9 +589,10 @@ impl<'a> Planner<'a> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        // ALTER PUBLICATION needs the publication's owner (the admin) to own the tables too:
-        // the admin holds the project owner's privileges for this transaction only.
-        let bracket = !s.admin_inherits_owner && !add.is_empty();
+        // ALTER PUBLICATION needs the publication's owner (the admin) to own the tables it adds
+        // and to see the schema of those it drops: the admin holds the project owner's
+        // privileges for this transaction only.
+        let bracket = !s.admin_inherits_owner;
         let owner = quote_ident(&self.owner);
         let admin = quote_ident(&s.admin);
         if bracket {

@@ -876,6 +876,8 @@ impl<'a> Planner<'a> {
                 }
                 s.acl
                     .iter()
+                    // The signup dispatcher's USAGE is platform access's to converge.
+                    .filter(|a| a.grantee != crate::platform::SIGNUP_ROLE)
                     .map(|a| {
                         // After the owner change, the old owner's privileges are the new owner's.
                         let grantee = if a.grantee == s.owner {
@@ -1044,7 +1046,13 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_foreign_grants(&self, schema: &str, steps: &mut Vec<Step>) {
-        for grant in &self.state.foreign_grants {
+        // The signup dispatcher's EXECUTE on the project's hook is platform access's to converge.
+        let foreign = self
+            .state
+            .foreign_grants
+            .iter()
+            .filter(|g| g.grantee != crate::platform::SIGNUP_ROLE);
+        for grant in foreign {
             let object = match &grant.args {
                 Some(args) => format!("{schema}.{}({args})", quote_ident(&grant.name)),
                 None => format!("{schema}.{}", quote_ident(&grant.name)),
