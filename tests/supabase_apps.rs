@@ -15,20 +15,21 @@ use cotenant::relocate::{
 };
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
-use cotenant_testkit::{Cluster, Pair};
-use tokio_postgres::Client;
+use cotenant_testkit::{Cluster, Flavor, Pair, test_version};
+use tokio_postgres::{Client, NoTls};
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
 
-/// Gives the shared pair the parts of hosted Supabase platform access uses, where it lacks them.
-async fn supabase_like() {
-    for (_, cluster) in Pair::shared().environments() {
-        superuser(cluster)
-            .await
-            .batch_execute(include_str!("fixtures/supabase_platform.sql"))
-            .await
-            .expect("the Supabase-like fixture");
+/// Whether the shared pair is hosted Supabase (the test kit's default flavour); on the plain
+/// flavour there is no auth schema for an app to live on, and the test says so.
+fn supabase() -> bool {
+    let flavor = Pair::shared().flavor();
+    if flavor != Flavor::Supabase {
+        eprintln!(
+            "skipped: a Supabase app needs the Supabase flavour of the test kit, not {flavor:?}"
+        );
     }
+    flavor == Flavor::Supabase
 }
 
 fn with_access(cotenant: &Cotenant, p: &ProjectName, access: Access) -> Cotenant {
@@ -51,21 +52,25 @@ fn starter_relocation() -> Relocation {
         .publications(PublicationChoice::Keep)
 }
 
-/// A signup as GoTrue makes it: the auth admin inserts the user. Returns the new user's id.
+/// A signup as GoTrue makes it: logged in as the auth admin, it inserts the user. Returns the
+/// new user's id.
 async fn signup(cluster: &Cluster, email: &str, full_name: &str) -> String {
-    let admin = admin(cluster).await;
-    let id: String = admin
+    let (gotrue, connection) = cluster
+        .auth_admin_config()
+        .connect(NoTls)
+        .await
+        .expect("supabase_auth_admin logs in");
+    tokio::spawn(connection);
+    let id: String = gotrue
         .query_one("SELECT gen_random_uuid()::text", &[])
         .await
         .unwrap()
         .get(0);
-    admin
+    gotrue
         .batch_execute(&format!(
-            "SET ROLE supabase_auth_admin;
-             INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data)
+            "INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data)
              VALUES ('{id}', 'authenticated', 'authenticated', '{email}', 'not-a-real-hash',
-                     '{{\"full_name\": \"{full_name}\"}}');
-             RESET ROLE"
+                     '{{\"full_name\": \"{full_name}\"}}')"
         ))
         .await
         .unwrap_or_else(|e| panic!("the signup of {email} commits: {e}"));
@@ -82,7 +87,9 @@ async fn count(client: &Client, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
-    supabase_like().await;
+    if !supabase() {
+        return;
+    }
     let p = project("starter");
     let hook_only = Access::default()
         .with_auth(true)
@@ -244,4 +251,90 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
     {
         assert!(plan.is_empty(), "{env}:\n{plan}");
     }
+}
+
+#[tokio::test]
+async fn a_signup_trigger_that_cannot_be_a_hook_is_named_and_nothing_changes() {
+    if !supabase() {
+        return;
+    }
+    // A pair of its own: the trigger fires for every signup while it exists.
+    let pair = Pair::start(test_version()).expect("a pair");
+    let p = project("badhook");
+    let cotenant = deployment_on(&pair, "badhook").await;
+    cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
+    let staging = &pair.staging;
+    admin(staging)
+        .await
+        .batch_execute(
+            "CREATE TABLE public.badhook_profiles (id uuid PRIMARY KEY, op text, pw text);
+             CREATE FUNCTION public.badhook_on_signup() RETURNS trigger LANGUAGE plpgsql
+               SECURITY DEFINER SET search_path = '' AS
+               $$ BEGIN
+                    INSERT INTO public.badhook_profiles VALUES (NEW.id, TG_OP, NEW.encrypted_password);
+                    RETURN NEW;
+                  END $$;
+             CREATE TRIGGER badhook_on_signup AFTER INSERT ON auth.users
+               FOR EACH ROW EXECUTE FUNCTION public.badhook_on_signup();",
+        )
+        .await
+        .unwrap();
+    let relocation = Relocation::new(Selection::Prefix {
+        prefix: "badhook_".into(),
+        strip: false,
+    })
+    .signup_triggers(SignupTriggerChoice::Hook)
+    .functions(FunctionChoice::Rewrite);
+    let env = cotenant.environment("staging").unwrap();
+    // Undeclared: the remedy says where to declare it, and what else is wrong.
+    let plan = env.plan_relocation(&p, &relocation).await.unwrap();
+    let finding = |plan: &cotenant::relocate::RelocationPlan| {
+        plan.blockers()
+            .iter()
+            .find(|b| b.kind() == BlockerKind::SignupTrigger)
+            .cloned()
+            .unwrap_or_else(|| panic!("a signup trigger finding in:\n{plan}"))
+    };
+    let undeclared = finding(&plan);
+    assert!(!undeclared.is_resolved());
+    assert!(
+        undeclared
+            .remedy()
+            .contains("signup_hook = \"badhook_on_signup\"")
+            && undeclared.remedy().contains("[projects.badhook.platform]")
+            && undeclared.remedy().contains("tg_op"),
+        "{undeclared}"
+    );
+    // Declared, its body still reads what a hook does not get: TG_OP and the password hash.
+    let declared = with_access(
+        &cotenant,
+        &p,
+        Access::default()
+            .with_auth(true)
+            .with_signup_hook(Some("badhook_on_signup")),
+    );
+    let env = declared.environment("staging").unwrap();
+    let plan = env.plan_relocation(&p, &relocation).await.unwrap();
+    let unfit = finding(&plan);
+    assert!(!unfit.is_resolved() && plan.is_blocked(), "{plan}");
+    assert!(
+        unfit.remedy().contains("tg_op")
+            && unfit.remedy().contains("NEW.encrypted_password")
+            && !unfit.remedy().contains("declare it"),
+        "{unfit}"
+    );
+    let err = env.relocate(&p, &relocation).await.unwrap_err();
+    assert!(err.to_string().contains("badhook_on_signup"), "{err}");
+    // Nothing changed: the trigger still fires for every signup.
+    let su = superuser(staging).await;
+    let triggers = count(
+        &su,
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'auth.users'::regclass
+           AND tgname = 'badhook_on_signup'",
+    )
+    .await;
+    assert_eq!(triggers, 1);
 }

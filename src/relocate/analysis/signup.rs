@@ -32,8 +32,10 @@ impl Analysis<'_> {
             && self.hook_problem(function).is_none()
     }
 
-    /// Why `function`, fired by a trigger on auth.users, cannot become a signup hook as it is.
+    /// Why `function`, fired by a trigger on auth.users, cannot become a signup hook as it is:
+    /// every reason, so that one dry run shows all there is to fix.
     fn hook_problem(&self, function: u32) -> Option<String> {
+        let mut problems = Vec::new();
         let triggers: Vec<_> = self
             .catalog
             .signup_triggers
@@ -41,7 +43,7 @@ impl Analysis<'_> {
             .filter(|t| t.function == function)
             .collect();
         if triggers.len() != 1 || !triggers[0].after_insert_per_row {
-            return Some(format!(
+            problems.push(format!(
                 "a signup hook replaces one `AFTER INSERT ... FOR EACH ROW` trigger without a `WHEN` clause; {} fire it",
                 triggers
                     .iter()
@@ -51,51 +53,54 @@ impl Analysis<'_> {
             ));
         }
         let f = self.index.functions.get(&function)?;
-        let Some(body) = f.body.as_deref().filter(|_| f.arg_types.is_empty()) else {
-            return Some(
+        match f.body.as_deref().filter(|_| f.arg_types.is_empty()) {
+            None => problems.push(
                 "only a PL/pgSQL trigger function without arguments can become a hook".to_owned(),
-            );
-        };
-        let (idents, fields) = identifiers(body, "new");
-        let trigger_only: Vec<&str> = TRIGGER_ONLY
-            .iter()
-            .copied()
-            .filter(|v| idents.contains(*v))
-            .collect();
-        if !trigger_only.is_empty() {
-            return Some(format!(
-                "its body uses {}, which a hook does not have",
-                trigger_only.join(", ")
-            ));
-        }
-        let hidden: Vec<&str> = fields
-            .iter()
-            .map(String::as_str)
-            .filter(|field| SIGNUP_COLUMNS.iter().all(|(column, _)| column != field))
-            .collect();
-        if !hidden.is_empty() {
-            return Some(format!(
-                "its body reads NEW.{}, which a hook does not see (hooks see {}: never passwords or tokens)",
-                hidden.join(", NEW."),
-                SIGNUP_COLUMNS
+            ),
+            Some(body) => {
+                let (idents, fields) = identifiers(body, "new");
+                let trigger_only: Vec<&str> = TRIGGER_ONLY
                     .iter()
-                    .map(|(c, _)| *c)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+                    .copied()
+                    .filter(|v| idents.contains(*v))
+                    .collect();
+                if !trigger_only.is_empty() {
+                    problems.push(format!(
+                        "its body uses {}, which a hook does not have",
+                        trigger_only.join(", ")
+                    ));
+                }
+                let hidden: Vec<&str> = fields
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|field| SIGNUP_COLUMNS.iter().all(|(column, _)| column != field))
+                    .collect();
+                if !hidden.is_empty() {
+                    problems.push(format!(
+                        "its body reads NEW.{}, which a hook does not see (hooks see {}: never passwords or tokens)",
+                        hidden.join(", NEW."),
+                        SIGNUP_COLUMNS
+                            .iter()
+                            .map(|(c, _)| *c)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
         }
         let name = self.selection.renamed(&f.name);
         match self.platform.and_then(|a| a.signup_hook.as_deref()) {
-            Some(declared) if declared == name => None,
-            Some(declared) => Some(format!(
+            Some(declared) if declared == name => {}
+            Some(declared) => problems.push(format!(
                 "the platform access of `{}` declares `{declared}` as its signup hook, not `{name}`",
                 self.project
             )),
-            None => Some(format!(
-                "declare it first: `signup_hook = \"{name}\"` under `[projects.{}.platform]` in cotenant.toml",
+            None => problems.push(format!(
+                "declare it: `signup_hook = \"{name}\"` under `[projects.{}.platform]` in cotenant.toml",
                 self.project
             )),
         }
+        (!problems.is_empty()).then(|| problems.join("; "))
     }
 
     /// Moved routines that a trigger on auth.users fires.
