@@ -1,7 +1,7 @@
 //! Relocating a Supabase starter-shaped app end to end, against copying it.
 //!
 //! ```text
-//! cargo run --release --example bench_supabase_app -- [--users 100000] [--repeat 3] [--versions 15,17]
+//! cargo run --release --example bench_supabase_app -- [--users 100000] [--metadata-only] [--repeat 3] [--versions 15,17]
 //! ```
 //!
 //! For each version and repetition, on a fresh Supabase-flavoured local instance from the test kit
@@ -15,7 +15,9 @@
 //!    … INCLUDING ALL)` + `INSERT … SELECT` of the app's five tables into another schema — a lower
 //!    bound of copying (no foreign keys, policies, publication or trigger are recreated).
 //! 3. `relocate::relocate` of the whole app (`Selection::All`, the signup trigger made the hook,
-//!    bodies rewritten, publication kept, row counts verified): end to end.
+//!    bodies rewritten, publication kept; row counts verified before and after, or with
+//!    `--metadata-only` relfilenodes and grants only, which does not grow with the rows): end to
+//!    end.
 //!
 //! Prints both and copy ÷ relocation per repetition and at the median.
 
@@ -26,6 +28,7 @@ use cotenant::platform::{self, Access};
 use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant::relocate::{
     self, FunctionChoice, PublicationChoice, Relocation, Selection, SignupTriggerChoice,
+    Verification,
 };
 use cotenant_testkit::{Cluster, Flavor, PgVersion};
 use secrecy::SecretString;
@@ -36,6 +39,7 @@ const TABLES: [&str; 5] = ["products", "prices", "users", "customers", "subscrip
 
 struct Args {
     users: u64,
+    verification: Verification,
     repeat: usize,
     versions: Vec<PgVersion>,
 }
@@ -43,6 +47,7 @@ struct Args {
 fn args() -> Args {
     let mut args = Args {
         users: 100_000,
+        verification: Verification::RowCounts,
         repeat: 3,
         versions: vec![PgVersion::V15, PgVersion::V17],
     };
@@ -51,6 +56,7 @@ fn args() -> Args {
         let mut value = |flag: &str| it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match arg.as_str() {
             "--users" => args.users = value("--users").parse().expect("--users N"),
+            "--metadata-only" => args.verification = Verification::Metadata,
             "--repeat" => args.repeat = value("--repeat").parse().expect("--repeat N"),
             "--versions" => {
                 args.versions = value("--versions")
@@ -58,7 +64,9 @@ fn args() -> Args {
                     .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
                     .collect()
             }
-            other => panic!("unknown argument {other}: use --users N --repeat N --versions 15,17"),
+            other => panic!(
+                "unknown argument {other}: use --users N --metadata-only --repeat N --versions 15,17"
+            ),
         }
     }
     args
@@ -165,6 +173,7 @@ async fn bench_version(version: PgVersion, args: &Args) {
             .signup_triggers(SignupTriggerChoice::Hook)
             .functions(FunctionChoice::Rewrite)
             .publications(PublicationChoice::Keep)
+            .verification(args.verification)
             .platform(access(), Vec::new());
         let started = Instant::now();
         let done = relocate::relocate(&mut admin, &project, &relocation)
@@ -200,10 +209,14 @@ async fn main() {
     let args = args();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "bench_supabase_app: {} users, {} repeats; load average at start: {}",
+        "bench_supabase_app: {} users, {:?} verification, {} repeats; load average at start: {}",
         args.users,
+        args.verification,
         args.repeat,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     for version in &args.versions {
         bench_version(*version, &args).await;
