@@ -62,6 +62,11 @@ impl Environment {
         self.platform.access_of(project)
     }
 
+    /// The instance's extension allowlist.
+    pub(crate) fn platform_allowlist(&self) -> &[String] {
+        self.platform.allowed_extensions()
+    }
+
     /// What converging `project`'s platform access here would change, changing nothing.
     pub async fn plan_platform(
         &self,

@@ -805,6 +805,133 @@ async fn blocker_a_routine_naming_a_moved_table() {
 }
 
 #[tokio::test]
+async fn functions_naming_moved_tables_as_public_are_rewritten_and_checked() {
+    let cotenant = deployment().await;
+    let p = provisioned(&cotenant, "rw").await;
+    // The way Supabase's docs write functions: everything qualified with public, a pinned empty
+    // search_path, a SQL function whose signature names a moved type and table, a trigger
+    // function, and one that stays in public and reads a moved table.
+    let sql = "CREATE TYPE public.rw_mood AS ENUM ('ok', 'meh');
+               CREATE TABLE public.rw_notes (id serial PRIMARY KEY, body text NOT NULL,
+                                             mood public.rw_mood NOT NULL DEFAULT 'ok');
+               CREATE TABLE public.rw_log (note int, at timestamptz DEFAULT now());
+               INSERT INTO public.rw_notes (body) VALUES ('one'), ('two');
+               CREATE FUNCTION public.rw_by_mood(m public.rw_mood) RETURNS SETOF public.rw_notes
+                 LANGUAGE sql STABLE SET search_path = '' AS
+                 $$ SELECT * FROM public.rw_notes WHERE mood = m $$;
+               CREATE FUNCTION public.rw_log_it() RETURNS trigger LANGUAGE plpgsql
+                 SECURITY DEFINER SET search_path = '' AS
+                 $$ BEGIN
+                      -- a comment naming public.rw_log stays as it is
+                      INSERT INTO public.rw_log (note) VALUES (NEW.id);
+                      PERFORM nextval('public.rw_notes_id_seq');
+                      RETURN NEW;
+                    END $$;
+               CREATE TRIGGER rw_log_it AFTER INSERT ON public.rw_notes
+                 FOR EACH ROW EXECUTE FUNCTION public.rw_log_it();
+               CREATE FUNCTION public.rw_count() RETURNS bigint LANGUAGE sql SET search_path = '' AS
+                 $$ SELECT count(*) FROM public.rw_notes $$;";
+    let selection = Relocation::new(Selection::tables(["rw_notes"]));
+    let plan = staged(&cotenant, &p, sql, &selection).await;
+    assert!(plan.is_blocked(), "{plan}");
+    let bodies = plan
+        .blockers()
+        .iter()
+        .filter(|b| b.kind() == BlockerKind::FunctionBody)
+        .inspect(|b| assert!(b.remedy().contains("--functions rewrite"), "{b}"))
+        .count();
+    assert!(bodies >= 2, "{plan}");
+
+    let env = cotenant.environment("staging").unwrap();
+    let rewrite = || selection.clone().functions(FunctionChoice::Rewrite);
+    let plan = env.plan_relocation(&p, &rewrite()).await.unwrap();
+    assert!(!plan.is_blocked(), "{plan}");
+    let rewritten: Vec<&str> = plan.rewrites().iter().map(|r| r.function()).collect();
+    for function in ["rw.rw_by_mood(", "rw.rw_log_it()", "rw.rw_count()"] {
+        assert!(
+            rewritten.iter().any(|r| r.starts_with(function)),
+            "{function} in {rewritten:?}\n{plan}"
+        );
+    }
+    // The dry run shows each rewrite as a diff of the lines that change.
+    let shown = plan.to_string();
+    let diff: Vec<&str> = shown.lines().map(str::trim).collect();
+    for line in [
+        "- RETURNS SETOF public.rw_notes",
+        "+ RETURNS SETOF \"rw\".\"rw_notes\"",
+        "+ INSERT INTO \"rw\".\"rw_log\" (note) VALUES (NEW.id);",
+        "+ PERFORM nextval('\"rw\".\"rw_notes_id_seq\"');",
+    ] {
+        assert!(
+            diff.iter()
+                .any(|l| l.split_whitespace().eq(line.split_whitespace())),
+            "`{line}` in:\n{shown}"
+        );
+    }
+    // Only the lines that change are shown: the comment naming public.rw_log is not rewritten.
+    assert!(!shown.contains("comment naming"), "{shown}");
+
+    env.relocate(&p, &rewrite()).await.unwrap();
+    // Everything the functions named moved with them, and the bodies resolve there.
+    let app = login(&cotenant, "staging", &p, Login::App).await;
+    assert_allowed(
+        &app,
+        "rw_app",
+        "INSERT INTO rw_notes (body) VALUES ('three')",
+    )
+    .await;
+    let logged: i64 = app
+        .query_one("SELECT count(*) FROM rw_log", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(logged, 1, "the rewritten trigger wrote to rw.rw_log");
+    let counted: i64 = app
+        .query_one("SELECT rw_count()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 3);
+    let meh: i64 = app
+        .query_one("SELECT count(*) FROM rw_by_mood('ok')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(meh, 3);
+    let su = superuser(cluster("staging")).await;
+    let left: i64 = su
+        .query_one(
+            "SELECT count(*) FROM pg_proc WHERE pronamespace = 'rw'::regnamespace
+               AND prosrc ~ 'public\\.rw_'
+               AND prosrc !~ 'comment naming public\\.rw_log'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "no body names public.rw_… any more");
+    // The search_path the functions pinned is kept: rewriting restates it.
+    let config: Option<Vec<String>> = su
+        .query_one(
+            "SELECT proconfig FROM pg_proc WHERE proname = 'rw_log_it'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(config, Some(vec![r#"search_path="""#.to_owned()]));
+    // Nothing of the app is left in public, and a rerun plans nothing.
+    assert!(
+        relations(&su, "public")
+            .await
+            .values()
+            .all(|r| !r.name.starts_with("rw_"))
+    );
+    let again = env.plan_relocation(&p, &rewrite()).await.unwrap();
+    assert!(again.is_empty() && again.rewrites().is_empty(), "{again}");
+}
+
+#[tokio::test]
 async fn blocker_a_security_definer_routine_without_a_pinned_search_path() {
     let cotenant = deployment().await;
     let p = provisioned(&cotenant, "sp").await;

@@ -35,6 +35,8 @@ pub use apply::{apply, apply_in, plan};
 pub use declaration::{Access, AccessOverride, PlatformConfig};
 pub use doctor::examine_extensions;
 pub use error::PlatformError;
+pub(crate) use hooks::SIGNUP_COLUMNS;
+pub(crate) use plan::PLATFORM_SCHEMA;
 pub use plan::PlatformPlan;
 
 /// The owner of schema `auth` on hosted Supabase: grants on auth objects are made as it.

@@ -8,7 +8,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Kind};
 use super::closure::close;
 use super::error::LockHolder;
 use super::plan::{RelocationPlan, Stage};
@@ -52,8 +52,18 @@ impl Relocated {
     }
 }
 
+/// With only pg_catalog on the search path, `pg_get_functiondef` and type names name every
+/// object with its schema: a definition that `--functions rewrite` restates after the move must
+/// not lean on the admin's search path (which has public, where the objects no longer are).
+/// Every statement of a relocation names its objects with their schema already.
+const QUALIFY_NAMES: &str = "SET LOCAL search_path = pg_catalog";
+
 /// Reads the catalog and returns what relocating would do, with the dependency report,
 /// changing nothing.
+///
+/// The read runs in a read-only transaction of its own with `search_path = pg_catalog`, as
+/// [`relocate`] reads it, so that routine definitions name every type and relation with its
+/// schema: `client` must not be inside a transaction.
 ///
 /// ```no_run
 /// # async fn run(client: tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -69,7 +79,21 @@ pub async fn plan(
     project: &ProjectName,
     relocation: &Relocation,
 ) -> Result<RelocationPlan, RelocateError> {
-    let catalog = Catalog::read(client, project, &steward_of(project)).await?;
+    let begin = format!("BEGIN READ ONLY; {QUALIFY_NAMES}");
+    client
+        .batch_execute(&begin)
+        .await
+        .map_err(|source| RelocateError::Catalog {
+            project: project.clone(),
+            source,
+        })?;
+    let catalog = Catalog::read(client, project, &steward_of(project)).await;
+    let ended = client.batch_execute("ROLLBACK").await;
+    let catalog = catalog?;
+    ended.map_err(|source| RelocateError::Catalog {
+        project: project.clone(),
+        source,
+    })?;
     compute(&catalog, project, relocation)
 }
 
@@ -153,13 +177,7 @@ pub(crate) fn compute(
     check_provisioned(catalog, project)?;
     let selection = relocation.get_selection();
     let seeds = selection.seeds(catalog, project)?;
-    let closure = close(
-        catalog,
-        project,
-        selection,
-        &seeds.objects,
-        relocation.choices(),
-    );
+    let closure = close(catalog, project, relocation, &seeds.objects);
     Ok(statements::build(
         catalog, project, relocation, seeds, closure,
     ))
@@ -218,7 +236,7 @@ async fn attempt_once(
     // and compiling a plan (which a big catalog's estimates could call for) costs more than
     // running it. The catalog read is pipelined behind: it runs once the lock is taken.
     let lock = format!(
-        "SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = '{}ms'; SET LOCAL jit = off",
+        "SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = '{}ms'; SET LOCAL jit = off; {QUALIFY_NAMES}",
         LockKey::provision(project).as_i64(),
         relocation.get_lock_timeout().as_millis()
     );
@@ -259,6 +277,10 @@ async fn attempt_once(
             attempts: 1,
             exclusive_for: Duration::ZERO,
         });
+    }
+    // A signup hook's type and grants must exist before the hook is created.
+    if plan.makes_signup_hook() {
+        converge_platform(&tx, project, relocation, Some(&plan)).await?;
     }
     let checks = plan.checks();
     let objects = (
@@ -343,6 +365,10 @@ async fn attempt_once(
         project: project.clone(),
         mismatches,
     })?;
+    // Now the hook exists: the dispatcher is rewritten to call it.
+    if plan.makes_signup_hook() {
+        converge_platform(&tx, project, relocation, None).await?;
+    }
     tx.commit()
         .await
         .map_err(|e| classify("committing", "COMMIT", e))?;
@@ -352,6 +378,50 @@ async fn attempt_once(
         attempts: 1,
         exclusive_for: locking.elapsed(),
     })
+}
+
+/// Converges the platform access that came with `relocation` inside its transaction. Platform
+/// statements are written for the admin's own search path, which the relocation pinned.
+/// `before` the move, the Realtime tables that `plan` is about to move in are left out: they
+/// are not in the project's schema yet (and keep their publication membership as they move).
+async fn converge_platform(
+    tx: &Transaction<'_>,
+    project: &ProjectName,
+    relocation: &Relocation,
+    before: Option<&RelocationPlan>,
+) -> Result<(), Failure> {
+    let Some((access, allowlist)) = relocation.get_platform() else {
+        return Ok(());
+    };
+    let mut access = access.clone();
+    if let Some(plan) = before {
+        let moving: Vec<&String> = plan
+            .checks()
+            .expected
+            .iter()
+            .filter(|(id, _)| id.kind == Kind::Relation)
+            .map(|(_, name)| name)
+            .collect();
+        access.realtime.retain(|table| !moving.contains(&table));
+    }
+    tx.batch_execute("RESET search_path").await.map_err(|e| {
+        apply_error(
+            project,
+            "converging platform access",
+            "RESET search_path",
+            e,
+        )
+    })?;
+    crate::platform::apply_in(tx, project, &access, allowlist)
+        .await
+        .map_err(|source| RelocateError::Platform {
+            project: project.clone(),
+            source: Box::new(source),
+        })?;
+    tx.batch_execute(QUALIFY_NAMES)
+        .await
+        .map_err(|e| apply_error(project, "converging platform access", QUALIFY_NAMES, e))?;
+    Ok(())
 }
 
 /// Runs one stage's statements, switching roles as they need. They are sent pipelined — one

@@ -28,6 +28,9 @@ pub enum BlockerKind {
     /// A type, sequence or trigger function shared by moved and unmoved objects. See
     /// [`SharedChoice`](super::SharedChoice).
     SharedDependency,
+    /// A moved trigger function fired by a trigger on `auth.users`, which every project's
+    /// signups insert into. See [`SignupTriggerChoice`](super::SignupTriggerChoice).
+    SignupTrigger,
     /// A name already taken in the project's schema. No choice resolves it: rename or drop one
     /// of the two.
     NameTaken,

@@ -11,6 +11,12 @@ pub enum FunctionChoice {
     /// Move the routine into the project too (only for routines in `public`, and only helps
     /// when it names the relations unqualified).
     MoveAlong,
+    /// Move the routine along as [`MoveAlong`](Self::MoveAlong) does, and restate every moved
+    /// routine whose body names moved objects as `public.<name>` with those names qualified by
+    /// the project's schema (`CREATE OR REPLACE` from `pg_get_functiondef`, in the same
+    /// transaction). The plan shows each rewrite as a diff; before commit, cotenant checks that
+    /// the server accepted the new bodies and that none still names a moved object in public.
+    Rewrite,
     /// Move anyway: the match is a text search and may be wrong, or the body will be fixed by a
     /// migration (`CREATE OR REPLACE FUNCTION`) afterwards.
     Ignore,
@@ -97,6 +103,21 @@ pub enum SharedChoice {
     Leave,
 }
 
+/// A moved trigger function that a trigger on `auth.users` fires: every signup of every project
+/// runs it ([`BlockerKind::SignupTrigger`]).
+///
+/// [`BlockerKind::SignupTrigger`]: super::BlockerKind::SignupTrigger
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignupTriggerChoice {
+    /// Make it the project's signup hook, in the same transaction: the trigger on `auth.users`
+    /// is dropped, the function is recreated as `<p>.<name>(new cotenant_platform.signup_user)`
+    /// — SECURITY DEFINER as `<p>_owner`, its search_path pinned to the project, its
+    /// `public.<name>` references qualified — and the signup dispatcher calls it. The project's
+    /// platform access must declare it (`signup_hook = "<name>"`).
+    Hook,
+}
+
 /// The choices of one relocation, by blocker kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Choices {
@@ -107,4 +128,5 @@ pub(crate) struct Choices {
     pub(crate) publications: Option<PublicationChoice>,
     pub(crate) policies: Option<PolicyChoice>,
     pub(crate) shared: Option<SharedChoice>,
+    pub(crate) signup_triggers: Option<SignupTriggerChoice>,
 }

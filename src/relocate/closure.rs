@@ -7,11 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::Selection;
 use super::analysis::Analysis;
 use super::blocker::Blocker;
 use super::catalog::{Catalog, Index, Kind, ObjectId};
-use super::choice::Choices;
+use super::relocation::Relocation;
 use crate::ProjectName;
 
 /// What moves, why, what stands in the way, and the extra statements the choices call for.
@@ -27,6 +26,9 @@ pub(crate) struct Closure {
     pub(crate) publication_drops: Vec<(String, u32)>,
     /// Routines whose `search_path` setting changes: (routine, new setting as SQL).
     pub(crate) repoints: Vec<(u32, String)>,
+    /// Trigger functions of `auth.users` that become the project's signup hook: (routine,
+    /// trigger).
+    pub(crate) hooks: Vec<(u32, String)>,
 }
 
 /// Computes the closure of `seeds`. "Move along" choices add objects and "leave" choices hold
@@ -34,9 +36,8 @@ pub(crate) struct Closure {
 pub(crate) fn close(
     catalog: &Catalog,
     project: &ProjectName,
-    selection: &Selection,
+    relocation: &Relocation,
     seeds: &[ObjectId],
-    choices: &Choices,
 ) -> Closure {
     let index = catalog.index();
     let mut seeds: BTreeSet<ObjectId> = seeds.iter().copied().collect();
@@ -48,8 +49,9 @@ pub(crate) fn close(
                 catalog,
                 index: &index,
                 project,
-                selection,
-                choices,
+                selection: relocation.get_selection(),
+                choices: relocation.choices(),
+                platform: relocation.get_platform().map(|(access, _)| access),
                 moved: &moved,
                 closure: Closure::default(),
                 additions: BTreeSet::new(),
@@ -229,13 +231,7 @@ pub(crate) mod tests {
             .get_selection()
             .seeds(&catalog, &project)
             .unwrap();
-        close(
-            &catalog,
-            &project,
-            relocation.get_selection(),
-            &seeds.objects,
-            relocation.choices(),
-        )
+        close(&catalog, &project, relocation, &seeds.objects)
     }
 
     #[test]

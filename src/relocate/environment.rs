@@ -22,7 +22,27 @@ impl Environment {
         relocation: &Relocation,
     ) -> Result<RelocationPlan, RelocateError> {
         let client = self.connect_admin().await?;
-        super::plan(&client, project, relocation).await
+        super::plan(
+            &client,
+            project,
+            &self.relocation_with_platform(project, relocation),
+        )
+        .await
+    }
+
+    /// `relocation` with this environment's platform access of `project` unless it has its own.
+    fn relocation_with_platform(
+        &self,
+        project: &ProjectName,
+        relocation: &Relocation,
+    ) -> Relocation {
+        match relocation.get_platform() {
+            Some(_) => relocation.clone(),
+            None => relocation.clone().platform(
+                self.platform_access(project),
+                self.platform_allowlist().to_vec(),
+            ),
+        }
     }
 
     /// Relocates `project`'s objects here (see [`relocate`](super::relocate)).
@@ -32,7 +52,12 @@ impl Environment {
         relocation: &Relocation,
     ) -> Result<Relocated, RelocateError> {
         let mut client = self.connect_admin().await?;
-        super::relocate(&mut client, project, relocation).await
+        super::relocate(
+            &mut client,
+            project,
+            &self.relocation_with_platform(project, relocation),
+        )
+        .await
     }
 }
 

@@ -67,6 +67,16 @@ pub enum RelocateError {
         /// The sessions holding locks on the objects to move, as seen after the last attempt.
         holders: Vec<LockHolder>,
     },
+    /// Converging the project's platform access inside the relocation failed (a trigger
+    /// function becoming the signup hook needs it).
+    #[error("while relocating `{project}`'s signup trigger into its signup hook: {source}")]
+    Platform {
+        /// The project.
+        project: ProjectName,
+        /// What went wrong.
+        #[source]
+        source: Box<crate::platform::PlatformError>,
+    },
     /// Reading the catalog failed.
     #[error("reading the catalog for project `{project}`: {source}")]
     Catalog {

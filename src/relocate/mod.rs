@@ -72,11 +72,11 @@ pub use apply::{Relocated, plan, relocate};
 pub use blocker::{Blocker, BlockerKind};
 pub use choice::{
     ForeignKeyChoice, FunctionChoice, PolicyChoice, PublicationChoice, SearchPathChoice,
-    SharedChoice, ViewChoice,
+    SharedChoice, SignupTriggerChoice, ViewChoice,
 };
 pub use error::{LockHolder, RelocateError};
 pub use object::ObjectKind;
-pub use plan::{Move, RelocationPlan};
+pub use plan::{Move, RelocationPlan, Rewrite};
 pub use relocation::Relocation;
 pub use selection::Selection;
 pub use verify::{TableCheck, Verification, Verified};

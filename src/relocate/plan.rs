@@ -71,6 +71,9 @@ pub struct RelocationPlan {
     pub(super) lock_timeout: Duration,
     pub(super) moves: Vec<Move>,
     pub(super) blockers: Vec<Blocker>,
+    pub(super) rewrites: Vec<Rewrite>,
+    /// Whether a trigger function of auth.users becomes the project's signup hook.
+    pub(super) makes_hook: bool,
     pub(super) already: Vec<String>,
     pub(super) skipped: Vec<String>,
     /// Act as the owner, let the admin into the schema, lock the relations.
@@ -93,6 +96,49 @@ pub(crate) struct Checks {
     pub(crate) functions: Vec<u32>,
     /// Where each moved object must be afterwards: its name in the project's schema.
     pub(crate) expected: BTreeMap<ObjectId, String>,
+    /// Rewritten routines by OID, with their labels: their bodies must name no moved object
+    /// as `public.<name>` afterwards.
+    pub(crate) rewritten: BTreeMap<u32, String>,
+    /// The names of the moved objects in public.
+    pub(crate) moved_names: Vec<String>,
+}
+
+/// A routine restated with the moved objects it names qualified by the project's schema
+/// ([`FunctionChoice::Rewrite`](super::FunctionChoice::Rewrite)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    pub(super) oid: u32,
+    pub(super) function: String,
+    pub(super) before: String,
+    pub(super) after: String,
+}
+
+impl Rewrite {
+    /// The routine, where it ends up: `<p>.<name>(<arguments>)`.
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// Its definition before (`pg_get_functiondef`).
+    pub fn before(&self) -> &str {
+        &self.before
+    }
+
+    /// The `CREATE OR REPLACE` statement that replaces it.
+    pub fn after(&self) -> &str {
+        &self.after
+    }
+
+    /// The lines that change, as `- old` / `+ new` pairs in order.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for (old, new) in self.before.lines().zip(self.after.lines()) {
+            if old != new {
+                out.push_str(&format!("- {old}\n+ {new}\n"));
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +183,17 @@ impl RelocationPlan {
     /// Every finding of the dependency analysis, resolved by a choice or not.
     pub fn blockers(&self) -> &[Blocker] {
         &self.blockers
+    }
+
+    /// The routines `--functions rewrite` restates, with what changes.
+    pub fn rewrites(&self) -> &[Rewrite] {
+        &self.rewrites
+    }
+
+    /// Whether a trigger function of `auth.users` becomes the project's signup hook: applying
+    /// then converges the project's platform access in the same transaction.
+    pub fn makes_signup_hook(&self) -> bool {
+        self.makes_hook
     }
 
     /// Selected relations already in the project's schema (moved by an earlier run).
@@ -278,6 +335,12 @@ impl fmt::Display for RelocationPlan {
                 writeln!(f, "  [{mark}] {b}")?;
             }
         }
+        for rewrite in &self.rewrites {
+            writeln!(f, "rewrites {}:", rewrite.function)?;
+            for line in rewrite.diff().lines() {
+                writeln!(f, "    {line}")?;
+            }
+        }
         if !self.already.is_empty() {
             writeln!(
                 f,
@@ -309,13 +372,7 @@ mod tests {
             .get_selection()
             .seeds(&catalog, &project)
             .unwrap();
-        let closure = close(
-            &catalog,
-            &project,
-            relocation.get_selection(),
-            &seeds.objects,
-            relocation.choices(),
-        );
+        let closure = close(&catalog, &project, &relocation, &seeds.objects);
         let plan = build(&catalog, &project, &relocation, seeds, closure);
         assert!(!plan.is_blocked(), "{plan}");
         let sql: Vec<String> = plan.steps().map(|s| s.sql()).collect();

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::choice::{
     Choices, ForeignKeyChoice, FunctionChoice, PolicyChoice, PublicationChoice, SearchPathChoice,
-    SharedChoice, ViewChoice,
+    SharedChoice, SignupTriggerChoice, ViewChoice,
 };
 use super::{Selection, Verification};
+use crate::platform::Access;
 
 /// A relocation request: which objects, how to handle what stands in the way, how to verify,
 /// and how long to wait for locks.
@@ -30,6 +31,7 @@ pub struct Relocation {
     verification: Verification,
     lock_timeout: Duration,
     attempts: u32,
+    platform: Option<(Access, Vec<String>)>,
 }
 
 impl Relocation {
@@ -42,6 +44,7 @@ impl Relocation {
             verification: Verification::default(),
             lock_timeout: Duration::from_secs(2),
             attempts: 5,
+            platform: None,
         }
     }
 
@@ -75,6 +78,12 @@ impl Relocation {
         self
     }
 
+    /// How to handle trigger functions that a trigger on `auth.users` fires.
+    pub fn signup_triggers(mut self, choice: SignupTriggerChoice) -> Self {
+        self.choices.signup_triggers = Some(choice);
+        self
+    }
+
     /// How to handle policies that apply only to roles outside the project.
     pub fn policies(mut self, choice: PolicyChoice) -> Self {
         self.choices.policies = Some(choice);
@@ -105,6 +114,21 @@ impl Relocation {
     pub fn attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);
         self
+    }
+
+    /// The project's platform access (and the instance's extension allowlist), converged in the
+    /// relocation's transaction when it turns a trigger function into the project's signup
+    /// hook ([`SignupTriggerChoice::Hook`]): first so that the hook's owner may use the signup
+    /// type, again after the move so that the dispatcher calls the new hook.
+    /// [`Environment::relocate`](crate::Environment::relocate) sets it from the configuration.
+    pub fn platform(mut self, access: Access, allowlist: Vec<String>) -> Self {
+        self.platform = Some((access, allowlist));
+        self
+    }
+
+    /// The platform access given with [`platform`](Self::platform).
+    pub fn get_platform(&self) -> Option<(&Access, &[String])> {
+        self.platform.as_ref().map(|(a, l)| (a, l.as_slice()))
     }
 
     /// The selection.

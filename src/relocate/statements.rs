@@ -3,14 +3,17 @@
 
 use std::collections::BTreeMap;
 
+use super::FunctionChoice;
+use super::body::qualify;
 use super::catalog::{Catalog, Index, Kind, ObjectId};
 use super::closure::Closure;
 use super::object::ObjectKind;
-use super::plan::{Checks, Counted, Move, RelocationPlan};
+use super::plan::{Checks, Counted, Move, RelocationPlan, Rewrite};
 use super::relocation::Relocation;
 use super::selection::Seeds;
 use crate::ProjectName;
 use crate::ident::quote_ident;
+use crate::platform::PLATFORM_SCHEMA;
 use crate::provision::{Actor, Step, steward_of};
 
 /// Builds the plan for `closure`.
@@ -33,13 +36,19 @@ pub(crate) fn build(
     };
     let order = builder.order();
     let moves = builder.moves(&order);
-    let checks = builder.checks(&order);
+    let rewrites = builder.rewrites();
+    let mut checks = builder.checks(&order);
+    checks.rewritten = rewrites
+        .iter()
+        .map(|r| (r.oid, r.function.clone()))
+        .collect();
+    checks.moved_names = builder.public_names().into_keys().collect();
     let (prepare, relocate, finish) = if order.is_empty() {
         Default::default()
     } else {
         (
             builder.prepare(&order),
-            builder.relocate(&order),
+            builder.relocate(&order, &rewrites),
             builder.finish(&order),
         )
     };
@@ -51,6 +60,8 @@ pub(crate) fn build(
         lock_timeout: relocation.get_lock_timeout(),
         moves,
         blockers: closure.blockers,
+        rewrites,
+        makes_hook: !closure.hooks.is_empty(),
         already: seeds.already,
         skipped: seeds.skipped,
         prepare,
@@ -90,7 +101,14 @@ impl Builder<'_> {
                 ObjectKind::View | ObjectKind::MaterializedView => 5,
             }
         };
-        let mut order: Vec<ObjectId> = self.closure.moved.keys().copied().collect();
+        // Functions that become the signup hook are recreated, not moved.
+        let mut order: Vec<ObjectId> = self
+            .closure
+            .moved
+            .keys()
+            .copied()
+            .filter(|id| !self.becomes_hook(*id))
+            .collect();
         order.sort_by_key(|id| (rank(id), self.index.name(*id).to_owned(), id.oid));
         for id in &order {
             self.locations
@@ -155,9 +173,38 @@ impl Builder<'_> {
             .join(", ")
     }
 
+    fn becomes_hook(&self, id: ObjectId) -> bool {
+        id.kind == Kind::Function && self.closure.hooks.iter().any(|(f, _)| *f == id.oid)
+    }
+
+    /// The signature of the hook `function` becomes, as SQL.
+    fn hook_name(&self, function: u32) -> String {
+        let id = ObjectId::function(function);
+        format!(
+            "{}.{}(new {})",
+            self.schema,
+            quote_ident(self.final_name(id)),
+            signup_type()
+        )
+    }
+
     fn moves(&self, order: &[ObjectId]) -> Vec<Move> {
         let project = self.project.as_str();
         let mut moves = Vec::new();
+        for (function, trigger) in &self.closure.hooks {
+            let id = ObjectId::function(*function);
+            moves.push(Move {
+                kind: ObjectKind::Function,
+                from: self.index.label(id, "public", self.index.name(id)),
+                to: format!(
+                    "{project}.{}({PLATFORM_SCHEMA}.signup_user)",
+                    self.final_name(id)
+                ),
+                why: format!(
+                    "fired by trigger `{trigger}` on auth.users: recreated as `{project}`'s signup hook"
+                ),
+            });
+        }
         for id in order {
             moves.push(Move {
                 kind: self.index.kind(*id),
@@ -255,7 +302,48 @@ impl Builder<'_> {
         steps
     }
 
-    fn relocate(&mut self, order: &[ObjectId]) -> Vec<Step> {
+    /// What every moved object is called in public, with its qualified name in the project:
+    /// the names a rewritten body must no longer spell `public.<name>`.
+    fn public_names(&self) -> BTreeMap<String, String> {
+        self.locations
+            .keys()
+            .map(|id| {
+                (
+                    self.index.name(*id).to_owned(),
+                    format!("{}.{}", self.schema, quote_ident(self.final_name(*id))),
+                )
+            })
+            .collect()
+    }
+
+    /// With `--functions rewrite`: every moved routine whose definition names moved objects as
+    /// `public.<name>`, restated with their names in the project.
+    fn rewrites(&self) -> Vec<Rewrite> {
+        if self.relocation.choices().functions != Some(FunctionChoice::Rewrite) {
+            return Vec::new();
+        }
+        let names = self.public_names();
+        self.catalog
+            .functions
+            .iter()
+            .filter(|f| self.locations.contains_key(&ObjectId::function(f.oid)))
+            .filter_map(|f| {
+                let before = f.definition.as_ref()?;
+                let (after, replaced) = qualify(before, &names);
+                let id = ObjectId::function(f.oid);
+                (replaced > 0).then(|| Rewrite {
+                    oid: f.oid,
+                    function: self
+                        .index
+                        .label(id, self.project.as_str(), self.final_name(id)),
+                    before: before.clone(),
+                    after,
+                })
+            })
+            .collect()
+    }
+
+    fn relocate(&mut self, order: &[ObjectId], rewrites: &[Rewrite]) -> Vec<Step> {
         let mut steps = Vec::new();
         for (publication, table) in &self.closure.publication_drops {
             steps.push(Step::new(
@@ -324,6 +412,21 @@ impl Builder<'_> {
                 .expect("renamed objects have a location")
                 .1 = to;
         }
+        // After every move and rename (a definition names its own types and relations where
+        // they end up), before the repoints (CREATE OR REPLACE restates the old SET clauses).
+        for rewrite in rewrites {
+            steps.push(Step::new(
+                Actor::Admin,
+                rewrite.after.trim_end().to_owned(),
+                format!(
+                    "rewrite {}: its body names moved objects as `public.…`",
+                    rewrite.function
+                ),
+            ));
+        }
+        for (function, trigger) in &self.closure.hooks {
+            steps.extend(self.hook(*function, trigger));
+        }
         for (function, setting) in &self.closure.repoints {
             let id = ObjectId::function(*function);
             steps.push(Step::new(
@@ -353,6 +456,68 @@ impl Builder<'_> {
             ));
         }
         steps
+    }
+
+    /// Turns the trigger function `function` of auth.users' trigger `trigger` into the
+    /// project's signup hook: the same body with its `public.<name>` references qualified, as
+    /// SECURITY DEFINER `<p>_owner` with a pinned search_path, called by the dispatcher only.
+    fn hook(&self, function: u32, trigger: &str) -> Vec<Step> {
+        let f = &self.index.functions[&function];
+        let old = ObjectId::function(function);
+        let (body, _) = qualify(f.body.as_deref().unwrap_or_default(), &self.public_names());
+        let pinned = match f.search_path.as_deref() {
+            Some(path) => path
+                .split(',')
+                .map(str::trim)
+                .map(|element| match element {
+                    "public" | "\"public\"" => self.schema.clone(),
+                    "\"\"" => "''".to_owned(),
+                    other => other.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => self.schema.clone(),
+        };
+        let mut tag = "$cotenant_hook$".to_owned();
+        while body.contains(&tag) {
+            tag.insert(tag.len() - 1, '_');
+        }
+        let hook = self.hook_name(function);
+        let app = quote_ident(&self.project.roles().app);
+        vec![
+            Step::new(
+                Actor::Admin,
+                format!("DROP TRIGGER {} ON auth.users", quote_ident(trigger)),
+                format!(
+                    "signups stop running {} for every project",
+                    self.index.describe(old)
+                ),
+            ),
+            Step::new(
+                Actor::Owner,
+                format!(
+                    "CREATE FUNCTION {hook} RETURNS {} LANGUAGE plpgsql SECURITY DEFINER SET search_path = {pinned} AS {tag}{body}{tag}",
+                    signup_type()
+                ),
+                format!(
+                    "recreate {} as `{}`'s signup hook: it runs as `{}`, reaching only its own schema",
+                    self.index.describe(old),
+                    self.project,
+                    self.project.roles().owner
+                ),
+            ),
+            Step::new(
+                Actor::Owner,
+                format!("REVOKE EXECUTE ON FUNCTION {hook} FROM {app}"),
+                "only the signup dispatcher calls the hook",
+            ),
+            Step::new(
+                Actor::Admin,
+                // A hook's trigger function takes no arguments, and it never moved.
+                format!("DROP FUNCTION public.{}()", quote_ident(&f.name)),
+                "the trigger function it replaces",
+            ),
+        ]
     }
 
     fn finish(&self, order: &[ObjectId]) -> Vec<Step> {
@@ -443,4 +608,9 @@ impl Builder<'_> {
             Kind::Function => &self.index.functions[&id.oid].grantees,
         }
     }
+}
+
+/// The composite type a signup hook takes and returns, as SQL.
+fn signup_type() -> String {
+    format!("{}.signup_user", quote_ident(PLATFORM_SCHEMA))
 }

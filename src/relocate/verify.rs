@@ -8,6 +8,7 @@ use futures_util::future::try_join;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Statement, Transaction};
 
+use super::body::mentions;
 use super::catalog::{Kind, ObjectId};
 use super::plan::{Checks, RelocationPlan};
 
@@ -226,6 +227,25 @@ pub(crate) async fn final_state(
                 "`{schema}.{name}` still grants privileges to {}",
                 foreign.join(", ")
             ));
+        }
+        if let Some(label) = checks
+            .rewritten
+            .get(&id.oid)
+            .filter(|_| kind == Kind::Function)
+        {
+            let body: String = row.get::<_, Option<String>>(7).unwrap_or_default();
+            let left: Vec<&str> = checks
+                .moved_names
+                .iter()
+                .filter(|n| mentions(&body, n).qualified)
+                .map(String::as_str)
+                .collect();
+            if !left.is_empty() {
+                problems.push(format!(
+                    "rewritten {label} still names {} in public",
+                    left.join(", ")
+                ));
+            }
         }
     }
     if seen != checks.expected.len() {

@@ -17,8 +17,10 @@ SELECT ad.oid, c.oid AS relation, c.relnamespace AS nsp,
 FROM pg_attrdef ad JOIN pg_class c ON c.oid = ad.adrelid
 WHERE ad.oid = ANY ($1)
 
--- @triggers: triggers (that execute a routine of public), and their relation.
-SELECT tg.oid, tg.tgfoid AS function, tg.tgisinternal AS internal, c.oid AS relation,
+-- @triggers: triggers (that execute a routine of public), and their relation. Name, type bits
+-- and WHEN clause tell whether a trigger on auth.users can become a signup hook.
+SELECT tg.oid, tg.tgname AS name, tg.tgtype AS type, tg.tgqual IS NOT NULL AS conditional,
+       tg.tgfoid AS function, tg.tgisinternal AS internal, c.oid AS relation,
        c.relnamespace AS nsp, c.relnamespace::regnamespace::text || '.' || quote_ident(c.relname) AS label
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
 WHERE tg.oid = ANY ($1)

@@ -48,6 +48,12 @@ fun AS (
            CASE WHEN prosqlbody IS NULL AND prolang = ANY ((SELECT text_languages FROM ns)::oid[])
                 THEN prosrc END AS body,
            prosrc ILIKE '%public%' AS mentions_public,
+           -- What `--functions rewrite` restates with the moved names qualified: routines of
+           -- public with a text body that names public.
+           CASE WHEN pronamespace = (SELECT pub FROM ns) AND prokind IN ('f', 'p')
+                     AND prosqlbody IS NULL AND prosrc ILIKE '%public%'
+                     AND prolang = ANY ((SELECT text_languages FROM ns)::oid[])
+                THEN pg_get_functiondef(oid) END AS definition,
            pronamespace::regnamespace::text || '.' || quote_ident(proname)
                || '(' || pg_get_function_identity_arguments(oid) || ')' AS label
     FROM pg_proc
@@ -80,6 +86,6 @@ SELECT jsonb_build_object(
                     FROM typ) t),
     'functions', (SELECT coalesce(jsonb_agg(f ORDER BY f.label), '[]')
                   FROM (SELECT oid, name, kind, nsp, owner, arg_types, security_definer, config,
-                               body, mentions_public, label
+                               body, mentions_public, definition, label
                         FROM fun) f)
 )::text

@@ -3,7 +3,7 @@
 use super::Analysis;
 use crate::relocate::ForeignKeyChoice;
 use crate::relocate::blocker::{Blocker, BlockerKind};
-use crate::relocate::catalog::ObjectId;
+use crate::relocate::catalog::{ObjectId, SIGNUP_TABLE};
 
 impl Analysis<'_> {
     /// Foreign keys with one end moving and the other staying.
@@ -36,6 +36,22 @@ impl Analysis<'_> {
                 reason,
                 "move the other table too (`--foreign-keys move-along`) or keep the key across schemas (`--foreign-keys keep`)",
             );
+            // Supabase apps reference auth.users by design: with platform access `auth` the
+            // project may (REFERENCES on its id), and the key keeps working from the project.
+            let references_users = from_moves && fk.to_label == SIGNUP_TABLE;
+            if references_users && self.platform.is_some_and(|a| a.auth) {
+                self.report(blocker.resolved(format!(
+                    "kept: `{}` references {SIGNUP_TABLE} through its platform access `auth`",
+                    self.project
+                )));
+                continue;
+            }
+            if references_users {
+                blocker = blocker.with_remedy(format!(
+                    "declare platform access `auth = true` for `{}` (it may then reference {SIGNUP_TABLE}), or keep the key (`--foreign-keys keep`)",
+                    self.project
+                ));
+            }
             match self.choices.foreign_keys {
                 Some(ForeignKeyChoice::MoveAlong) if other_in_public => {
                     self.additions.insert(ObjectId::relation(other));

@@ -10,6 +10,7 @@ mod policies;
 mod publications;
 mod routines;
 mod shared;
+mod signup;
 mod support;
 mod views;
 
@@ -21,6 +22,7 @@ use super::catalog::{Catalog, Index, ObjectId};
 use super::choice::Choices;
 use super::closure::Closure;
 use crate::ProjectName;
+use crate::platform::Access;
 
 /// The analysis of one closure.
 pub(crate) struct Analysis<'a> {
@@ -29,6 +31,8 @@ pub(crate) struct Analysis<'a> {
     pub(crate) project: &'a ProjectName,
     pub(crate) selection: &'a Selection,
     pub(crate) choices: &'a Choices,
+    /// The project's platform access, when the relocation knows it.
+    pub(crate) platform: Option<&'a Access>,
     pub(crate) moved: &'a BTreeMap<ObjectId, String>,
     pub(crate) closure: Closure,
     /// Objects the choices move along.
@@ -41,6 +45,7 @@ impl Analysis<'_> {
     pub(crate) fn run(&mut self) {
         self.support_and_owners();
         self.shared();
+        self.signup_triggers();
         self.views();
         self.foreign_keys();
         self.bodies();

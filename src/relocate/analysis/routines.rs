@@ -45,11 +45,16 @@ impl Analysis<'_> {
     pub(super) fn bodies(&mut self) {
         let moving = self.moved_relation_names();
         let staying = self.staying_relation_names();
-        // (what moving along would add, how the routine is named, why it breaks)
-        let mut found: Vec<(Vec<ObjectId>, String, String)> = Vec::new();
+        // (what moving along would add, how the routine is named, why it breaks, whether
+        // `--functions rewrite` mends it)
+        let mut found: Vec<(Vec<ObjectId>, String, String, bool)> = Vec::new();
         for f in &self.catalog.functions {
             let Some(body) = &f.body else { continue };
             let id = ObjectId::function(f.oid);
+            // A hook's body is qualified as it is recreated.
+            if self.becomes_hook(f.oid) {
+                continue;
+            }
             if !self.is_moved(id) {
                 let hits: Vec<&str> = moving
                     .iter()
@@ -64,15 +69,21 @@ impl Analysis<'_> {
                             "stays in public, and its body names {}: calls will fail",
                             which_move(&hits)
                         ),
+                        true,
                     ));
                 }
                 continue;
             }
+            // Only `public.<name>` can be rewritten: an unqualified name the move changes may be
+            // a column or a variable as well.
+            let mut rewritable = f.definition.is_some();
             let broken: Vec<&str> = moving
                 .iter()
                 .filter(|(name, renamed)| {
                     let m = mentions(body, name);
-                    m.qualified || (m.unqualified && name != renamed)
+                    let renamed_bare = m.unqualified && name != renamed;
+                    rewritable &= !renamed_bare;
+                    m.qualified || renamed_bare
                 })
                 .map(|(name, _)| *name)
                 .collect();
@@ -84,6 +95,7 @@ impl Analysis<'_> {
                         "moves, and its body names {} as `public.…` or by a name the move changes: that will not resolve",
                         quoted(&broken)
                     ),
+                    rewritable,
                 ));
             }
             let (hits, relations): (Vec<&str>, Vec<ObjectId>) = staying
@@ -101,6 +113,7 @@ impl Analysis<'_> {
                         if hits.len() == 1 { "s" } else { "" },
                         self.project
                     ),
+                    true,
                 ));
             }
         }
@@ -115,14 +128,21 @@ impl Analysis<'_> {
                     Vec::new(),
                     format!("function {}", b.label),
                     format!("its body names {} as `public.…`", which_move(&hits)),
+                    false,
                 ));
             }
         }
-        for (along, object, reason) in found {
-            let remedy = if along.is_empty() {
-                "fix its body after the move (`CREATE OR REPLACE FUNCTION` in a migration) and confirm with `--functions ignore`"
-            } else {
-                "move it along (`--functions move-along`), or confirm with `--functions ignore`"
+        for (along, object, reason, rewritable) in found {
+            let remedy = match (along.is_empty(), rewritable) {
+                (true, true) => {
+                    "rewrite its body (`--functions rewrite`), or fix it after the move (`CREATE OR REPLACE FUNCTION` in a migration) and confirm with `--functions ignore`"
+                }
+                (true, false) => {
+                    "fix its body after the move (`CREATE OR REPLACE FUNCTION` in a migration) and confirm with `--functions ignore`"
+                }
+                (false, _) => {
+                    "move it along (`--functions move-along`, or `--functions rewrite` to also qualify its `public.…` names), or confirm with `--functions ignore`"
+                }
             };
             let mut blocker = Blocker::new(
                 BlockerKind::FunctionBody,
@@ -131,9 +151,15 @@ impl Analysis<'_> {
                 remedy,
             );
             match self.choices.functions {
-                Some(FunctionChoice::MoveAlong) if !along.is_empty() => {
+                Some(FunctionChoice::MoveAlong | FunctionChoice::Rewrite) if !along.is_empty() => {
                     self.additions.extend(along);
                     blocker = blocker.resolved("what it names moves with it");
+                }
+                Some(FunctionChoice::Rewrite) if rewritable => {
+                    blocker = blocker.resolved(format!(
+                        "its `public.…` names are rewritten to `{}.…`",
+                        self.project
+                    ));
                 }
                 Some(FunctionChoice::Ignore) => blocker = blocker.resolved("ignored"),
                 _ => {}
@@ -147,7 +173,8 @@ impl Analysis<'_> {
         let schema = quote_ident(self.project.as_str());
         for f in &self.catalog.functions {
             let id = ObjectId::function(f.oid);
-            if !self.is_moved(id) {
+            // A hook pins its search_path to the project as it is recreated.
+            if !self.is_moved(id) || self.becomes_hook(f.oid) {
                 continue;
             }
             let (reason, repointed) = match &f.search_path {

@@ -4,7 +4,7 @@
 use super::Analysis;
 use crate::relocate::SharedChoice;
 use crate::relocate::blocker::{Blocker, BlockerKind};
-use crate::relocate::catalog::{Kind, ObjectId, Use};
+use crate::relocate::catalog::{Kind, ObjectId, SIGNUP_TABLE, Use};
 
 impl Analysis<'_> {
     /// Types, free sequences and trigger functions that objects staying behind use too.
@@ -25,6 +25,8 @@ impl Analysis<'_> {
                 .iter()
                 .filter(|u| u.used() == id && !self.is_moved(u.user()))
                 .filter(|u| id.kind != Kind::Function || u.how == "trigger")
+                // Triggers on auth.users are reported as signup triggers.
+                .filter(|u| !(u.how == "trigger" && u.user_label == SIGNUP_TABLE))
                 .collect();
             if !users.is_empty() {
                 found.push((id, users, Sharing::Free));

@@ -66,6 +66,9 @@ pub(crate) struct Catalog {
     pub(crate) functions: Vec<Function>,
     /// Text bodies of routines outside public that mention `public`.
     pub(crate) outside_bodies: Vec<Body>,
+    /// Triggers on `auth.users` that execute a routine of public.
+    #[serde(default)]
+    pub(crate) signup_triggers: Vec<SignupTrigger>,
     /// How to spell each type a routine in public takes.
     pub(crate) labels: Vec<TypeLabel>,
     pub(crate) uses: Vec<Use>,
@@ -163,7 +166,22 @@ pub(crate) struct Function {
     pub(crate) search_path: Option<String>,
     /// The body of an SQL or PL/pgSQL routine kept as text (resolved when it runs).
     pub(crate) body: Option<String>,
+    /// `pg_get_functiondef`, for routines of public whose text body names public.
+    pub(crate) definition: Option<String>,
     pub(crate) grantees: Vec<String>,
+}
+
+/// The table every project's signups insert into on Supabase: a trigger there runs for all of
+/// them.
+pub(crate) const SIGNUP_TABLE: &str = "auth.users";
+
+/// A trigger on [`SIGNUP_TABLE`] that executes a routine of public.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SignupTrigger {
+    pub(crate) name: String,
+    pub(crate) function: u32,
+    /// `AFTER INSERT … FOR EACH ROW` without a `WHEN` clause: what a signup hook replaces.
+    pub(crate) after_insert_per_row: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -24,8 +24,8 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::types::{ToSql, Type as PgType};
 
 use super::{
-    Body, Catalog, ForeignKey, Function, Kind, Ownership, Policy, Publication, Relation, Taken,
-    TakenFunction, Type, TypeLabel, Use,
+    Body, Catalog, ForeignKey, Function, Kind, Ownership, Policy, Publication, Relation,
+    SIGNUP_TABLE, SignupTrigger, Taken, TakenFunction, Type, TypeLabel, Use,
 };
 use crate::ProjectName;
 use crate::relocate::RelocateError;
@@ -235,6 +235,7 @@ struct RawFunction {
     config: Option<Vec<String>>,
     body: Option<String>,
     mentions_public: bool,
+    definition: Option<String>,
     label: String,
 }
 
@@ -411,6 +412,10 @@ struct OnRelation {
 struct Trigger {
     #[serde(deserialize_with = "oid::one")]
     oid: u32,
+    name: String,
+    #[serde(rename = "type")]
+    kind: i16,
+    conditional: bool,
     #[serde(deserialize_with = "oid::one")]
     function: u32,
     internal: bool,
@@ -838,6 +843,7 @@ impl Objects {
                     .flatten()
                     .find_map(|s| s.strip_prefix("search_path=").map(str::to_owned)),
                 body: f.body.clone(),
+                definition: f.definition.clone(),
                 grantees: grantees(&links.function_grantees, f.oid),
             });
         }
@@ -876,6 +882,18 @@ impl Objects {
             .collect();
 
         let uses = self.uses(&index, &refs, &links, &details);
+        let signup_triggers = details
+            .triggers
+            .iter()
+            .filter(|t| !t.internal && t.label == SIGNUP_TABLE)
+            .map(|t| SignupTrigger {
+                name: t.name.clone(),
+                function: t.function,
+                // FOR EACH ROW (1) | INSERT (4), and neither BEFORE (2) nor INSTEAD OF (64),
+                // nor UPDATE, DELETE or TRUNCATE.
+                after_insert_per_row: t.kind == 1 | 4 && !t.conditional,
+            })
+            .collect();
         let foreign_keys = self.foreign_keys(&index, &links, &details);
         let mut schema_publications: Vec<String> = links
             .schema_publications
@@ -917,6 +935,7 @@ impl Objects {
             types,
             functions,
             outside_bodies,
+            signup_triggers,
             labels,
             uses,
             foreign_keys,

@@ -6,7 +6,8 @@ use std::time::Duration;
 use cotenant::ProjectName;
 use cotenant::relocate::{
     ForeignKeyChoice, FunctionChoice, PolicyChoice, PublicationChoice, Relocated, Relocation,
-    RelocationPlan, SearchPathChoice, Selection, SharedChoice, Verification, ViewChoice,
+    RelocationPlan, SearchPathChoice, Selection, SharedChoice, SignupTriggerChoice, Verification,
+    ViewChoice,
 };
 use serde::Serialize;
 
@@ -63,7 +64,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 5, value_name = "N")]
     attempts: u32,
 
-    /// Routines whose body names a moved table.
+    /// Routines whose body names a moved table: `rewrite` moves them along and restates the
+    /// bodies with `public.<name>` qualified by the project (shown as a diff in --dry-run).
     #[arg(long, value_enum, value_name = "CHOICE")]
     functions: Option<Functions>,
 
@@ -90,11 +92,23 @@ pub(crate) struct Args {
     /// Types, sequences and trigger functions shared with objects that stay.
     #[arg(long, value_enum, value_name = "CHOICE")]
     shared: Option<Shared>,
+
+    /// Trigger functions fired by a trigger on auth.users (every project's signups): `hook`
+    /// makes one the project's signup hook, declared as `signup_hook` in its platform access.
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    signup_triggers: Option<SignupTriggers>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SignupTriggers {
+    Hook,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Functions {
     MoveAlong,
+    /// Move along, and qualify the moved names a body spells `public.<name>`.
+    Rewrite,
     Ignore,
 }
 
@@ -162,6 +176,7 @@ impl Args {
         if let Some(choice) = self.functions {
             relocation = relocation.functions(match choice {
                 Functions::MoveAlong => FunctionChoice::MoveAlong,
+                Functions::Rewrite => FunctionChoice::Rewrite,
                 Functions::Ignore => FunctionChoice::Ignore,
             });
         }
@@ -200,6 +215,9 @@ impl Args {
                 Shared::MoveAlong => SharedChoice::MoveAlong,
                 Shared::Leave => SharedChoice::Leave,
             });
+        }
+        if let Some(SignupTriggers::Hook) = self.signup_triggers {
+            relocation = relocation.signup_triggers(SignupTriggerChoice::Hook);
         }
         relocation
     }
@@ -289,10 +307,18 @@ struct PlanJson {
     findings: Vec<FindingJson>,
     skipped: Vec<String>,
     already_moved: Vec<String>,
+    /// Routines `--functions rewrite` restates: where each ends up and its changed lines.
+    rewrites: Vec<RewriteJson>,
     /// The whole plan as one SQL script.
     script: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     verified: Option<Vec<TableJson>>,
+}
+
+#[derive(Serialize)]
+struct RewriteJson {
+    function: String,
+    diff: String,
 }
 
 #[derive(Serialize)]
@@ -333,6 +359,14 @@ impl PlanJson {
                     from: m.from().to_owned(),
                     to: m.to().to_owned(),
                     why: m.why().to_owned(),
+                })
+                .collect(),
+            rewrites: plan
+                .rewrites()
+                .iter()
+                .map(|r| RewriteJson {
+                    function: r.function().to_owned(),
+                    diff: r.diff(),
                 })
                 .collect(),
             findings: plan
