@@ -159,6 +159,17 @@ async fn run(version: PgVersion, args: &Args) {
         on_mean / off_mean
     );
 
+    // Where platform access's time goes: reading its state (a plan is one read), twice per apply.
+    let probe: ProjectName = "on_0000".parse().unwrap();
+    let start = Instant::now();
+    for _ in 0..50 {
+        platform::plan(&admin, &probe, &all, &[]).await.unwrap();
+    }
+    println!(
+        "PG {version}: one platform state read: {:.2} ms",
+        ms(start.elapsed() / 50)
+    );
+
     // Hooks: projects `on_*` declared one; give the first 100 their function and register it.
     let hooking: Vec<ProjectName> = (0..args.projects.min(100))
         .map(|i| format!("on_{:04}", i * 2).parse().unwrap())

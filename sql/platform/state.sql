@@ -11,7 +11,9 @@ roles AS (
            (SELECT oid FROM pg_roles WHERE rolname = 'cotenant_signup') AS signup,
            (SELECT oid FROM pg_roles WHERE rolname = 'supabase_auth_admin') AS auth_admin,
            (SELECT oid FROM pg_namespace WHERE nspname = $1) AS schema,
-           (SELECT oid FROM pg_namespace WHERE nspname = 'cotenant_platform') AS platform
+           (SELECT oid FROM pg_namespace WHERE nspname = 'cotenant_platform') AS platform,
+           (SELECT t.oid FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE n.nspname = 'cotenant_platform' AND t.typname = 'signup_user') AS signup_type
 ),
 -- The objects whose grants platform access converges, with their ACLs.
 objects AS (
@@ -103,7 +105,8 @@ SELECT jsonb_build_object(
                            WHERE t.typnamespace = r.platform AND t.typname = 'signup_user'),
     'signup_can_create', r.signup IS NOT NULL AND r.platform IS NOT NULL
         AND has_schema_privilege(r.signup, r.platform, 'CREATE'),
-    -- The hooks registered today: functions the dispatcher's role may execute, in any schema.
+    -- The hooks registered today: functions taking the signup type that the dispatcher's role
+    -- may execute, in any schema.
     'hooks', coalesce((
         SELECT jsonb_agg(jsonb_build_object(
                    'project', n.nspname::text,
@@ -114,6 +117,7 @@ SELECT jsonb_build_object(
         FROM pg_proc p
         JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE r.signup IS NOT NULL AND p.proowner <> r.signup
+          AND p.pronargs = 1 AND p.proargtypes[0] = r.signup_type
           AND EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
                       WHERE a.grantee = r.signup AND a.privilege_type = 'EXECUTE')), '[]'),
     'signup_schema_usage', r.schema IS NOT NULL AND r.signup IS NOT NULL AND EXISTS (

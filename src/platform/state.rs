@@ -115,16 +115,43 @@ impl PlatformState {
         let name = project.as_str();
         let state_params: [&(dyn ToSql + Sync); 5] =
             [&name, &roles.owner, &roles.app, &hook, &tables];
-        let extension_params: [&(dyn ToSql + Sync); 1] = [&extensions];
-        let (state, rows) = futures_util::future::try_join(
-            client.query_one(include_str!("../../sql/platform/state.sql"), &state_params),
-            client.query(
-                include_str!("../../sql/platform/extensions.sql"),
-                &extension_params,
-            ),
-        )
-        .await
-        .map_err(failed)?;
+        let state = client
+            .query_one(include_str!("../../sql/platform/state.sql"), &state_params)
+            .await
+            .map_err(failed)?;
+        // pg_available_extensions reads every control file on disk: only when an allowed
+        // extension is not installed.
+        let installed: i64 = if extensions.is_empty() {
+            0
+        } else {
+            client
+                .query_one(
+                    "SELECT count(*) FROM pg_extension WHERE extname = ANY ($1::text[])",
+                    &[&extensions],
+                )
+                .await
+                .map_err(failed)?
+                .get(0)
+        };
+        let rows = if usize::try_from(installed).unwrap_or_default() == extensions.len() {
+            client
+                .query(
+                    "SELECT e.extname::text, n.nspname::text, true, true FROM pg_extension e \
+                     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = ANY ($1::text[]) \
+                     ORDER BY 1",
+                    &[&extensions],
+                )
+                .await
+                .map_err(failed)?
+        } else {
+            client
+                .query(
+                    include_str!("../../sql/platform/extensions.sql"),
+                    &[&extensions],
+                )
+                .await
+                .map_err(failed)?
+        };
         let text: String = state.get(0);
         let mut state: PlatformState = serde_json::from_str(&text)
             .expect("sql/platform/state.sql returns the document PlatformState reads");
