@@ -8,7 +8,8 @@
 -- privileges cotenant manages. What PUBLIC holds is the instance's business, not the project's.
 -- These ACLs grow by two entries for every project, so they are stored compressed, and
 -- aclexplode detoasts its argument again for every row it returns (quadratic: ~14 ms at 150
--- projects). `|| '{}'` hands it the array already detoasted, once per object (~1.4 ms).
+-- projects). `|| '{}'` hands it the array already detoasted, once per object (~1.4 ms); a
+-- NULL ACL stays NULL (`NULL || '{}'` is an empty array aclexplode refuses).
 WITH objects AS (
     SELECT CASE n.oid WHEN $3 THEN 'schema auth'
                       WHEN $4 THEN 'schema extensions'
@@ -37,6 +38,6 @@ SELECT jsonb_build_object(
                    'grantee', pg_get_userbyid(a.grantee),
                    'privilege', a.privilege_type)
                ORDER BY o.object, a.grantee, a.privilege_type)
-        FROM objects o, aclexplode(o.acl || '{}'::aclitem[]) a
+        FROM objects o, aclexplode(CASE WHEN o.acl IS NOT NULL THEN o.acl || '{}'::aclitem[] END) a
         WHERE a.grantee IN ($1, $2)), '[]')
 )::text
