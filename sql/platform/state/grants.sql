@@ -39,5 +39,6 @@ SELECT jsonb_build_object(
                    'privilege', a.privilege_type)
                ORDER BY o.object, a.grantee, a.privilege_type)
         FROM objects o, aclexplode(CASE WHEN o.acl IS NOT NULL THEN o.acl || '{}'::aclitem[] END) a
-        WHERE a.grantee IN ($1, $2)), '[]')
+        -- 0 stands for a role that does not exist, and is PUBLIC in an ACL.
+        WHERE a.grantee IN ($1, $2) AND a.grantee <> 0), '[]')
 )::text
