@@ -5,7 +5,8 @@
 -- The read runs twice in every provisioning with platform access (to plan, and again before
 -- commit to prove nothing is left to do), after schema changes that invalidate cached plans: so
 -- it is built, like provisioning's (sql/provision/state/), from small statements that plan in a
--- fraction of a millisecond, where one wide query cost 6-9 ms, mostly planning. Names are
+-- fraction of a millisecond, where one wide query cost 7-11 ms at 100 projects (see grants.sql
+-- for the part that grew with the number of projects). Names are
 -- resolved by to_regrole / to_regnamespace (a cache lookup, no plan; pg_roles is a view joining
 -- pg_authid and pg_db_role_setting). The other statements in this folder read what hangs off
 -- the objects found, by OID, pipelined in one round trip, and only when those exist.
