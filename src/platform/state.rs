@@ -1,11 +1,17 @@
 //! What the catalog says about a project's platform access and the instance's shared Supabase
-//! schemas: one JSON document (`sql/platform/state.sql`) and the allowlist's extensions.
+//! schemas, and the allowlist's extensions.
+//!
+//! Read in small statements (`sql/platform/state/`), like provisioning's: the roles, schemas
+//! and types by name, then what hangs off those that exist, by OID, in one pipelined round
+//! trip. The read runs twice in a provisioning transaction, after schema changes that
+//! invalidate cached plans, so each statement is built to plan in a fraction of a millisecond.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::future::try_join5;
 use serde::Deserialize;
 use tokio_postgres::GenericClient;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type as PgType};
 
 use super::PlatformError;
 use crate::ProjectName;
@@ -99,7 +105,8 @@ pub(crate) struct ExtensionState {
 
 impl PlatformState {
     /// Reads the state of `project`'s platform access, with `hook` and `tables` as declared
-    /// and the allow-listed `extensions`.
+    /// and the allow-listed `extensions`: what is found by name, then, in one pipelined round
+    /// trip, what hangs off what exists.
     pub(crate) async fn read(
         client: &impl GenericClient,
         project: &ProjectName,
@@ -113,36 +120,89 @@ impl PlatformState {
         };
         let roles = project.roles();
         let name = project.as_str();
-        let state_params: [&(dyn ToSql + Sync); 5] =
-            [&name, &roles.owner, &roles.app, &hook, &tables];
-        let state = client
-            .query_one(include_str!("../../sql/platform/state.sql"), &state_params)
-            .await
-            .map_err(failed)?;
-        // pg_available_extensions reads every control file on disk: only when an allowed
-        // extension is not installed.
-        let installed: i64 = if extensions.is_empty() {
-            0
-        } else {
-            client
-                .query_one(
-                    "SELECT count(*) FROM pg_extension WHERE extname = ANY ($1::text[])",
-                    &[&extensions],
-                )
-                .await
-                .map_err(failed)?
-                .get(0)
-        };
-        let rows = if usize::try_from(installed).unwrap_or_default() == extensions.len() {
-            client
-                .query(
-                    "SELECT e.extname::text, n.nspname::text, true, true FROM pg_extension e \
-                     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = ANY ($1::text[]) \
-                     ORDER BY 1",
-                    &[&extensions],
-                )
-                .await
-                .map_err(failed)?
+        let found = fetch(
+            client,
+            NAMES,
+            &[
+                (&name, PgType::TEXT),
+                (&roles.owner, PgType::TEXT),
+                (&roles.app, PgType::TEXT),
+            ],
+        )
+        .await
+        .map_err(failed)?;
+        let ids: Found = serde_json::from_value(serde_json::Value::Object(found.clone()))
+            .expect("sql/platform/state/names.sql returns the OIDs it names");
+        let oid = |o: Option<u32>| o.unwrap_or(0);
+        let schema = oid(ids.schema_oid);
+        let (grants, realtime, candidates, signup, installed) = try_join5(
+            fetch(
+                client,
+                GRANTS,
+                &[
+                    (&oid(ids.owner_oid), PgType::OID),
+                    (&oid(ids.app_oid), PgType::OID),
+                    (&oid(ids.auth_oid), PgType::OID),
+                    (&oid(ids.extensions_oid), PgType::OID),
+                    (&oid(ids.platform_oid), PgType::OID),
+                    (&oid(ids.signup_type_oid), PgType::OID),
+                    (&oid(ids.auth_users_oid), PgType::OID),
+                ],
+            ),
+            fetch_if(
+                schema != 0 && (ids.publication_oid.is_some() || !tables.is_empty()),
+                client,
+                REALTIME,
+                &[
+                    (&schema, PgType::OID),
+                    (&oid(ids.publication_oid), PgType::OID),
+                    (&tables, PgType::NAME_ARRAY),
+                ],
+            ),
+            fetch_if(
+                schema != 0 && hook.is_some(),
+                client,
+                HOOK_CANDIDATES,
+                &[
+                    (&schema, PgType::OID),
+                    (&hook, PgType::NAME),
+                    (&oid(ids.signup_type_oid), PgType::OID),
+                ],
+            ),
+            fetch_if(
+                ids.signup_oid.is_some()
+                    || ids.platform_oid.is_some()
+                    || ids.auth_users_oid.is_some(),
+                client,
+                SIGNUP,
+                &[
+                    (&oid(ids.signup_oid), PgType::OID),
+                    (&oid(ids.signup_type_oid), PgType::OID),
+                    (&schema, PgType::OID),
+                    (&oid(ids.platform_oid), PgType::OID),
+                    (&oid(ids.auth_users_oid), PgType::OID),
+                ],
+            ),
+            // Installed allow-listed extensions need nothing more; pg_available_extensions
+            // reads every control file on disk, so it is asked only when one is missing.
+            async {
+                if extensions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                client
+                    .query_typed(
+                        "SELECT e.extname::text, n.nspname::text, true, true FROM pg_extension e \
+                         JOIN pg_namespace n ON n.oid = e.extnamespace \
+                         WHERE e.extname = ANY ($1::name[]) ORDER BY 1",
+                        &[(&extensions, PgType::NAME_ARRAY)],
+                    )
+                    .await
+            },
+        )
+        .await
+        .map_err(failed)?;
+        let rows = if installed.len() == extensions.len() {
+            installed
         } else {
             client
                 .query(
@@ -152,9 +212,12 @@ impl PlatformState {
                 .await
                 .map_err(failed)?
         };
-        let text: String = state.get(0);
-        let mut state: PlatformState = serde_json::from_str(&text)
-            .expect("sql/platform/state.sql returns the document PlatformState reads");
+        let mut document = found;
+        for part in [grants, realtime, candidates, signup] {
+            document.extend(part);
+        }
+        let mut state: PlatformState = serde_json::from_value(serde_json::Value::Object(document))
+            .expect("sql/platform/state/ returns the document PlatformState reads");
         state.extensions = rows
             .iter()
             .map(|row| ExtensionState {
@@ -174,4 +237,54 @@ impl PlatformState {
             .map(|g| (g.object.clone(), g.grantee.clone(), g.privilege.clone()))
             .collect()
     }
+}
+
+const NAMES: &str = include_str!("../../sql/platform/state/names.sql");
+const GRANTS: &str = include_str!("../../sql/platform/state/grants.sql");
+const REALTIME: &str = include_str!("../../sql/platform/state/realtime.sql");
+const HOOK_CANDIDATES: &str = include_str!("../../sql/platform/state/hook_candidates.sql");
+const SIGNUP: &str = include_str!("../../sql/platform/state/signup.sql");
+
+type Document = serde_json::Map<String, serde_json::Value>;
+type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
+
+/// The OIDs `names.sql` found, for the statements that read what hangs off them.
+#[derive(Deserialize)]
+struct Found {
+    owner_oid: Option<u32>,
+    app_oid: Option<u32>,
+    signup_oid: Option<u32>,
+    schema_oid: Option<u32>,
+    platform_oid: Option<u32>,
+    auth_oid: Option<u32>,
+    extensions_oid: Option<u32>,
+    signup_type_oid: Option<u32>,
+    auth_users_oid: Option<u32>,
+    publication_oid: Option<u32>,
+}
+
+/// One statement's JSON document: part of [`PlatformState`]'s. `query_typed` sends no separate
+/// prepare: one round trip, and concurrent calls are pipelined.
+async fn fetch(
+    client: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Document, tokio_postgres::Error> {
+    let row = client.query_typed_one(sql, params).await?;
+    let json: String = row.get(0);
+    Ok(serde_json::from_str(&json).expect("sql/platform/state/ returns JSON objects"))
+}
+
+/// [`fetch`] when `needed`; otherwise nothing, without asking: what hangs off an object that
+/// does not exist is nothing (the state's defaults).
+async fn fetch_if(
+    needed: bool,
+    client: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Document, tokio_postgres::Error> {
+    if !needed {
+        return Ok(Document::new());
+    }
+    fetch(client, sql, params).await
 }
