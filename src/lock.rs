@@ -41,19 +41,29 @@ impl LockKey {
         Self::derive("migrate", project.as_str())
     }
 
-    /// Serializes changes to what all projects share: the database's ACL, schema public,
-    /// the stewards.
     /// Serializes rotations of one project's credentials: held for the whole rotation (secret
     /// versions, the password change, the test login, the promotion), not one transaction.
     pub(crate) fn rotate(project: &ProjectName) -> Self {
         Self::derive("rotate", project.as_str())
     }
 
+    /// Serializes changes to what all projects share: the database's ACL, schema public,
+    /// the stewards.
     pub(crate) fn instance() -> Self {
         Self::derive("instance", "")
     }
 
     pub(crate) fn as_i64(self) -> i64 {
         self.0
+    }
+
+    /// Takes the key as a transaction-level lock in `tx`, waiting for it.
+    pub(crate) async fn lock(
+        self,
+        tx: &tokio_postgres::Transaction<'_>,
+    ) -> Result<(), tokio_postgres::Error> {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&self.0])
+            .await
+            .map(|_| ())
     }
 }

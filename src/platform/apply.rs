@@ -55,12 +55,10 @@ pub async fn apply(
         source,
     };
     let tx = client.transaction().await.map_err(failed)?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&LockKey::provision(project).as_i64()],
-    )
-    .await
-    .map_err(failed)?;
+    LockKey::provision(project)
+        .lock(&tx)
+        .await
+        .map_err(failed)?;
     let plan = apply_in(&tx, project, access, allowlist).await?;
     if plan.is_empty() {
         tx.rollback().await.map_err(failed)?;
@@ -94,12 +92,7 @@ pub async fn apply_in(
     }
     let mut plan = plan::compute(&state, project, access, allowlist)?;
     if plan.needs_instance_lock() {
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&LockKey::instance().as_i64()],
-        )
-        .await
-        .map_err(failed)?;
+        LockKey::instance().lock(tx).await.map_err(failed)?;
         state = read(tx, project, access, allowlist).await?;
         plan = plan::compute(&state, project, access, allowlist)?;
     }

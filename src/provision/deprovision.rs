@@ -49,12 +49,10 @@ pub async fn deprovision(
         source,
     };
     let tx = client.transaction().await.map_err(failed)?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&LockKey::provision(project).as_i64()],
-    )
-    .await
-    .map_err(failed)?;
+    LockKey::provision(project)
+        .lock(&tx)
+        .await
+        .map_err(failed)?;
     let state = ProjectState::read(&tx, project, &steward::for_project(project)).await?;
     if !state.objects.is_empty() && *drop_objects == DropObjects::Refuse {
         return Err(ProvisionError::SchemaNotEmpty {
@@ -69,12 +67,7 @@ pub async fn deprovision(
     tx.batch_execute(&plan.project_sql(|_| String::new()))
         .await
         .map_err(failed)?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&LockKey::instance().as_i64()],
-    )
-    .await
-    .map_err(failed)?;
+    LockKey::instance().lock(&tx).await.map_err(failed)?;
     tx.batch_execute(&plan.instance_sql())
         .await
         .map_err(failed)?;
