@@ -99,6 +99,11 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
         .provision(&p, &ProjectSettings::default())
         .await
         .expect("provisioning the starter's project");
+    let neighbour = project("starter_neighbour");
+    cotenant
+        .provision(&neighbour, &ProjectSettings::default())
+        .await
+        .expect("provisioning a neighbour");
     for (_, cluster) in Pair::shared().environments() {
         admin(cluster).await.batch_execute(STARTER).await.unwrap();
     }
@@ -234,6 +239,21 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
             .get(0);
         assert_eq!(mine, "Ada");
         assert_eq!(count(&app, "SELECT count(*) FROM prices").await, 2, "{env}");
+
+        // The hook relocation made is the dispatcher's alone: neither the project's own login nor
+        // another project's may call it (it runs as `starter_owner`).
+        let forged = format!(
+            "SELECT starter.handle_new_user(ROW('{ada}', 'x', 'x', 'x', NULL, NULL, NULL, NULL, NULL, now())::cotenant_platform.signup_user)"
+        );
+        assert_denied(&app, "starter_login", &forged).await;
+        let other = login(&cotenant, env, &neighbour, Login::App).await;
+        assert_denied(&other, "neighbour_login", &forged).await;
+        assert_denied(
+            &other,
+            "neighbour_login",
+            "SELECT count(*) FROM starter.users",
+        )
+        .await;
     }
 
     // Converged: nothing left to move, nothing left to provision.
