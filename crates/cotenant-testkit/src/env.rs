@@ -25,3 +25,5 @@ pub(crate) const PG17_DIR: &str = "COTENANT_PG17_DIR";
 pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
+/// The `pgbouncer` program the pooler runs.
+pub(crate) const PGBOUNCER: &str = "COTENANT_PGBOUNCER";

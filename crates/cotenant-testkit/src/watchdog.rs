@@ -22,9 +22,9 @@ target=
 while IFS= read -r line; do target=$line; done
 "#;
 
-/// Stops the postmaster `$target` (if any) with SIGQUIT, PostgreSQL's immediate shutdown, waits
-/// until it is gone, then removes the directory `$1`. The postmaster exits only after its backends,
-/// so once it is gone nothing uses the directory. A zombie counts as gone: once we are dead, nobody
+/// Stops the process `$target` (if any) with the signal `$2` (SIGQUIT: PostgreSQL's immediate
+/// shutdown; SIGTERM: PgBouncer's), waits until it is gone, then removes the directory `$1`. The
+/// postmaster exits only after its backends, so once it is gone nothing uses the directory. A zombie counts as gone: once we are dead, nobody
 /// may reap it soon. The wait is bounded: a reused pid must not hold the directory forever.
 const STOP_AND_REMOVE: &str = r#"
 running() {
@@ -32,7 +32,7 @@ running() {
     { read -r _ _ state _ < "/proc/$1/stat"; } 2>/dev/null || return 1
     [ "$state" != Z ]
 }
-if [ -n "$target" ] && kill -QUIT "$target" 2>/dev/null; then
+if [ -n "$target" ] && kill -s "$2" "$target" 2>/dev/null; then
     i=0
     while running "$target" && [ "$i" -lt 3000 ]; do
         sleep 0.01
@@ -56,10 +56,11 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
-    /// A watchdog that stops the process it is told about, then removes `dir`.
-    pub(crate) fn stop_and_remove(dir: &Path) -> io::Result<Watchdog> {
+    /// A watchdog that stops the process it is told about with `signal` (a name: `QUIT`, `TERM`),
+    /// then removes `dir`.
+    pub(crate) fn stop_and_remove(dir: &Path, signal: &str) -> io::Result<Watchdog> {
         let mut command = script(STOP_AND_REMOVE);
-        command.arg(dir);
+        command.arg(dir).arg(signal);
         Watchdog::spawn(command)
     }
 

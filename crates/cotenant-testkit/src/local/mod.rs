@@ -16,10 +16,9 @@ use std::process::Command;
 
 use secrecy::ExposeSecret;
 
-pub(crate) use os_user::running_as_root;
+pub(crate) use os_user::{OsUser, running_as_root};
 pub(crate) use server::LocalServer;
 
-use self::os_user::OsUser;
 use self::postmaster::Listen;
 use crate::binaries::Binaries;
 use crate::sql::{self, Passwords};
@@ -93,7 +92,7 @@ fn start_on_free_port(
 }
 
 /// A port nobody listens on right now: the OS picks it for a listener we close at once.
-fn free_port() -> Result<u16, TestkitError> {
+pub(crate) fn free_port() -> Result<u16, TestkitError> {
     TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

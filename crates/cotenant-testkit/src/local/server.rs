@@ -39,7 +39,8 @@ impl LocalServer {
         user.chown(dir.path()).map_err(TestkitError::io(
             "handing the server directory to its OS user",
         ))?;
-        let watchdog = Watchdog::stop_and_remove(dir.path())
+        // SIGQUIT: PostgreSQL's immediate shutdown.
+        let watchdog = Watchdog::stop_and_remove(dir.path(), "QUIT")
             .map_err(TestkitError::io("starting the watchdog"))?;
         // The watchdog owns removal now.
         let dir = dir.keep();
