@@ -66,4 +66,8 @@ pub struct EnvironmentConfig {
     /// `ca_file`: PEM certificates to trust for `verify-full` instead of the bundled web roots;
     /// relative to the config file's directory.
     pub ca_file: Option<PathBuf>,
+    /// `pooler`: the transaction-mode pooler services reach the server through (hosted
+    /// Supabase's port 6543), if any. [Scoped pools](crate::pool) connect through it by default;
+    /// cotenant's own work (provisioning, migrations) always connects to the server directly.
+    pub pooler: Option<super::PoolerConfig>,
 }

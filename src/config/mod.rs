@@ -16,6 +16,8 @@
 //! admin_secret = "cotenant/staging/admin"   # the id of the admin's secret, never a password
 //! tls = "verify-full"        # disable | require | verify-full (default)
 //! # ca_file = "certs/staging.pem"           # CA to trust for verify-full (relative to this file)
+//! # pooler = { host = "pooler.staging.example", port = 6543, mode = "transaction" }
+//! #                          # where scoped pools connect (see cotenant::pool); migrations go direct
 //!
 //! [environments.prod]
 //! host = "db.example"
@@ -60,6 +62,7 @@ mod env;
 mod environment;
 mod error;
 mod platform;
+mod pooler;
 mod secrets;
 
 use std::collections::BTreeMap;
@@ -72,6 +75,7 @@ use serde::Deserialize;
 
 pub use self::environment::{EnvironmentConfig, TlsMode};
 pub use self::error::ConfigError;
+pub use self::pooler::{PoolerConfig, PoolerMode};
 pub use self::secrets::{SecretStore, SecretsConfig};
 
 use self::env::EnvVar;
@@ -256,6 +260,7 @@ struct RawEnvironment {
     #[serde(default)]
     tls: TlsMode,
     ca_file: Option<PathBuf>,
+    pooler: Option<self::pooler::RawPooler>,
 }
 
 fn default_prefix() -> String {
@@ -494,7 +499,12 @@ impl RawEnvironment {
                 ),
             ));
         }
+        let pooler = match self.pooler {
+            Some(pooler) => Some(pooler.validate(&name, file)?),
+            None => None,
+        };
         Ok(EnvironmentConfig {
+            pooler,
             host: self.host,
             port: self.port,
             database: self.database,

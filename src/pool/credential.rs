@@ -16,6 +16,18 @@ use super::{PoolError, SecretField, TARGET};
 /// The SQLSTATE of a refused password: `invalid_password`.
 pub(crate) const AUTH_FAILED: &str = "28P01";
 
+/// What PgBouncer answers when *it* refuses a client's password (it checks it against the secret
+/// its `auth_query` read from the server, before any server connection is involved): SQLSTATE
+/// `08P01` (`protocol_violation`, its code for every login failure) with one of these messages,
+/// for SCRAM and for plain/md5 clients. Seen with PgBouncer 1.18 in tests/pooler.rs.
+const POOLER_REFUSED: &[&str] = &["SASL authentication failed", "password authentication failed"];
+
+/// Whether an error with this SQLSTATE and message is a refused password: the server's `28P01`,
+/// or a transaction pooler's own refusal.
+pub(crate) fn refused(code: &str, message: &str) -> bool {
+    code == AUTH_FAILED || (code == "08P01" && POOLER_REFUSED.contains(&message))
+}
+
 /// How many times a refused connection is retried with what the store has then: the first
 /// right away, the others after 50, 100 and 200 ms.
 const ROUNDS: u32 = 4;
@@ -284,7 +296,8 @@ pub(crate) trait Refusal {
 #[cfg(feature = "deadpool")]
 impl Refusal for tokio_postgres::Error {
     fn is_refused_password(&self) -> bool {
-        self.code().map(|c| c.code()) == Some(AUTH_FAILED)
+        self.as_db_error()
+            .is_some_and(|e| refused(e.code().code(), e.message()))
     }
 }
 
@@ -292,14 +305,13 @@ impl Refusal for tokio_postgres::Error {
 impl Refusal for sqlx::Error {
     fn is_refused_password(&self) -> bool {
         self.as_database_error()
-            .and_then(|e| e.code())
-            .is_some_and(|code| code == AUTH_FAILED)
+            .is_some_and(|e| e.code().is_some_and(|code| refused(&code, e.message())))
     }
 }
 
 impl Refusal for PoolError {
     fn is_refused_password(&self) -> bool {
-        self.code() == Some(AUTH_FAILED)
+        self.is_password_refused()
     }
 }
 

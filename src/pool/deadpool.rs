@@ -27,6 +27,7 @@ use crate::secret::DbSecret;
 use crate::{Environment, ProjectName};
 
 use super::credential::{Credential, Refusal, Retry, refresh_budget, same_login};
+use super::route;
 use super::scope::{self, Landing};
 use super::{PoolError, PoolOptions, TARGET};
 
@@ -74,11 +75,7 @@ impl Environment {
         options: &PoolOptions,
     ) -> Result<Pool, PoolError> {
         let credential = Credential::new(self, project, options.get_login());
-        let mut endpoint = self.endpoint();
-        if let Some((host, port)) = options.get_transaction_pooler() {
-            endpoint.host = host.to_owned();
-            endpoint.port = port;
-        }
+        let endpoint = route::endpoint(self, options);
         let tls = match endpoint.tls {
             TlsMode::Disable => Tls::None,
             TlsMode::Require | TlsMode::VerifyFull => {
@@ -115,7 +112,8 @@ impl Environment {
                 user: connect.current().username.clone(),
                 timeout,
             })??;
-        let max_size = first.pool_size(self.name(), project, options)?;
+        let through_pooler = options.pooler_for(self.config()).is_some();
+        let max_size = first.pool_size(self.name(), project, options, through_pooler)?;
         let scope = Arc::new((self.name().to_owned(), project.clone(), options.get_login()));
         let manager = Manager::from_connect(pg_config, connect, ManagerConfig::default());
         let pool = Pool::builder(manager)

@@ -212,6 +212,35 @@ fn shown(schema: &Option<String>) -> String {
 }
 
 impl PoolError {
+    /// Whether the password was refused (after reading the credential again, see
+    /// [refreshing](crate::pool#refreshing-the-credential)): by the server (`28P01`), or by a
+    /// transaction pooler in front of it, which checks passwords itself and answers with its own
+    /// code (PgBouncer: `08P01`, "SASL authentication failed").
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "deadpool")]
+    /// # async fn run(env: cotenant::Environment, reli: cotenant::ProjectName) {
+    /// use cotenant::pool::PoolOptions;
+    ///
+    /// if let Err(e) = env.deadpool_pool(&reli, &PoolOptions::new()).await
+    ///     && e.is_password_refused()
+    /// {
+    ///     eprintln!("the secret's password is refused: {e}");
+    /// }
+    /// # }
+    /// ```
+    pub fn is_password_refused(&self) -> bool {
+        match self {
+            #[cfg(feature = "deadpool")]
+            PoolError::Postgres { source, .. } => {
+                super::credential::Refusal::is_refused_password(source)
+            }
+            #[cfg(feature = "sqlx")]
+            PoolError::Sqlx { source, .. } => super::credential::Refusal::is_refused_password(source),
+            other => other.code() == Some(super::credential::AUTH_FAILED),
+        }
+    }
+
     /// The server's SQLSTATE, when the server refused: `28P01` for a password it does not
     /// accept (after reading the credential again, see
     /// [refreshing](crate::pool#refreshing-the-credential)), `42501` for a login without CONNECT

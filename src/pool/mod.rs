@@ -198,6 +198,7 @@ mod credential;
 mod deadpool;
 mod error;
 mod options;
+mod route;
 mod scope;
 #[cfg(feature = "sqlx")]
 mod sqlx;

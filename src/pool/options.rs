@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use crate::config::EnvironmentConfig;
 use crate::secret::Login;
 
 /// The size a pool gets when [`PoolOptions::max_size`] is not set, unless the login's connection
@@ -36,8 +37,19 @@ pub struct PoolOptions {
     max_size: Option<usize>,
     acquire_timeout: Duration,
     application_name: Option<String>,
-    transaction_pooler: Option<(String, u16)>,
+    route: Route,
     credential_watch: Option<Duration>,
+}
+
+/// Where a pool connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    /// Through the environment's `pooler` when it has one, else to the server.
+    Environment,
+    /// To the server, whatever the environment's `pooler`.
+    Direct,
+    /// Through this transaction-mode pooler.
+    TransactionPooler(String, u16),
 }
 
 impl Default for PoolOptions {
@@ -47,7 +59,7 @@ impl Default for PoolOptions {
             max_size: None,
             acquire_timeout: Duration::from_secs(30),
             application_name: None,
-            transaction_pooler: None,
+            route: Route::Environment,
             credential_watch: Some(Duration::from_secs(30)),
         }
     }
@@ -56,8 +68,8 @@ impl Default for PoolOptions {
 impl PoolOptions {
     /// The defaults: the app login (`<p>_login`, landing as `<p>_app`), at most
     /// min(10, the login's connection limit) connections, 30 s to get one, the project's name as
-    /// `application_name`, straight to the environment's server, the credential re-read every
-    /// 30 s (sqlx).
+    /// `application_name`, through the environment's `pooler` when the configuration names one
+    /// (else straight to its server), the credential re-read every 30 s (sqlx).
     pub fn new() -> Self {
         Self::default()
     }
@@ -121,7 +133,8 @@ impl PoolOptions {
     }
 
     /// Connects through a transaction-mode pooler at `host:port` (Supavisor's port 6543, or
-    /// PgBouncer with `pool_mode = transaction`) instead of the environment's server.
+    /// PgBouncer with `pool_mode = transaction`) instead of the environment's server or the
+    /// environment's configured `pooler`.
     ///
     /// What changes: the address (TLS still follows the environment's mode, and `verify-full`
     /// checks the pooler's name), and the pool's size is no longer bounded by the login's
@@ -133,16 +146,81 @@ impl PoolOptions {
     ///
     /// The user name sent is the secret's `username`: poolers that want tenant-qualified names
     /// (Supavisor's shared pooler: `reli_login.<project-ref>`) are not supported yet.
+    ///
+    /// Usually the pooler is configured once per environment instead (`pooler = { host, port }`
+    /// under `[environments.<env>]`, see [`PoolerConfig`](crate::config::PoolerConfig)), and
+    /// every pool goes through it without being told.
     pub fn transaction_pooler(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.transaction_pooler = Some((host.into(), port));
+        self.route = Route::TransactionPooler(host.into(), port);
         self
     }
 
-    /// The transaction-mode pooler the pool connects through, if any: `(host, port)`.
+    /// The transaction-mode pooler set with [`transaction_pooler`](Self::transaction_pooler),
+    /// if any: `(host, port)`. The environment's configured `pooler` is not shown here: see
+    /// [`pooler_for`](Self::pooler_for).
     pub fn get_transaction_pooler(&self) -> Option<(&str, u16)> {
-        self.transaction_pooler
-            .as_ref()
-            .map(|(host, port)| (host.as_str(), *port))
+        match &self.route {
+            Route::TransactionPooler(host, port) => Some((host.as_str(), *port)),
+            Route::Environment | Route::Direct => None,
+        }
+    }
+
+    /// Connects to the environment's server even when the configuration names a `pooler`: for
+    /// work that needs a session of its own (`LISTEN`, session-level `SET`, session advisory
+    /// locks, `COPY` spanning transactions, named prepared statements), which a transaction-mode
+    /// pooler cannot keep. The pool is then bounded by the login's connection limit again, and
+    /// its connections count against it directly.
+    ///
+    /// ```
+    /// use cotenant::pool::PoolOptions;
+    ///
+    /// let listener = PoolOptions::new().direct().max_size(1);
+    /// assert!(listener.is_direct());
+    /// assert!(!PoolOptions::new().is_direct());
+    /// ```
+    pub fn direct(mut self) -> Self {
+        self.route = Route::Direct;
+        self
+    }
+
+    /// Whether the pool goes to the server whatever the environment's `pooler`.
+    pub fn is_direct(&self) -> bool {
+        self.route == Route::Direct
+    }
+
+    /// The transaction-mode pooler a pool with these options connects through on `environment`:
+    /// the one set with [`transaction_pooler`](Self::transaction_pooler), else the environment's
+    /// `pooler` unless [`direct`](Self::direct); `None`: the server itself.
+    ///
+    /// ```
+    /// use cotenant::config::Config;
+    /// use cotenant::pool::PoolOptions;
+    ///
+    /// let config = Config::from_toml_str(r#"
+    ///     [secrets]
+    ///     store = "file"
+    ///     path = "secrets.json"
+    ///     [environments.prod]
+    ///     host = "db.example"
+    ///     admin_secret = "cotenant/prod/admin"
+    ///     pooler = { host = "pooler.example", port = 6543 }
+    /// "#)?;
+    /// let prod = config.environment("prod")?;
+    /// assert_eq!(PoolOptions::new().pooler_for(prod), Some(("pooler.example", 6543)));
+    /// assert_eq!(PoolOptions::new().direct().pooler_for(prod), None);
+    /// let other = PoolOptions::new().transaction_pooler("127.0.0.1", 6432);
+    /// assert_eq!(other.pooler_for(prod), Some(("127.0.0.1", 6432)));
+    /// # Ok::<(), cotenant::config::ConfigError>(())
+    /// ```
+    pub fn pooler_for<'a>(&'a self, environment: &'a EnvironmentConfig) -> Option<(&'a str, u16)> {
+        match &self.route {
+            Route::TransactionPooler(host, port) => Some((host.as_str(), *port)),
+            Route::Direct => None,
+            Route::Environment => environment
+                .pooler
+                .as_ref()
+                .map(|pooler| (pooler.host.as_str(), pooler.port)),
+        }
     }
 
     /// How often a [sqlx pool](crate::Environment::sqlx_pool) re-reads its credential (through

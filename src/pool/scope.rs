@@ -58,18 +58,19 @@ impl Landing {
     }
 
     /// The pool's size: `options`' `max_size`, which must not exceed the login's connection
-    /// limit, or min(10, the limit) when unset. Through a transaction pooler the limit bounds the
-    /// pooler's connections, not the pool's: it is not applied.
+    /// limit, or min(10, the limit) when unset. Through a transaction pooler (`through_pooler`)
+    /// the limit bounds the pooler's connections, not the pool's: it is not applied.
     pub(crate) fn pool_size(
         &self,
         environment: &str,
         project: &ProjectName,
         options: &PoolOptions,
+        through_pooler: bool,
     ) -> Result<usize, PoolError> {
         let limit = self
             .connection_limit
             .and_then(|limit| usize::try_from(limit).ok());
-        let limit = limit.filter(|_| options.get_transaction_pooler().is_none());
+        let limit = limit.filter(|_| !through_pooler);
         match (options.get_max_size(), limit) {
             (Some(max_size), Some(connection_limit)) if max_size > connection_limit => {
                 Err(PoolError::ExceedsConnectionLimit {
@@ -174,7 +175,10 @@ mod tests {
             connection_limit: Some(limit),
             ..landing("reli_app", Some("reli"))
         };
-        let size = |limit, options: PoolOptions| limited(limit).pool_size("prod", &reli, &options);
+        let size = |limit, options: PoolOptions| {
+            let through_pooler = options.get_transaction_pooler().is_some();
+            limited(limit).pool_size("prod", &reli, &options, through_pooler)
+        };
         assert_eq!(size(20, PoolOptions::new()).unwrap(), 10);
         assert_eq!(size(5, PoolOptions::new()).unwrap(), 5);
         assert_eq!(size(-1, PoolOptions::new()).unwrap(), 10);

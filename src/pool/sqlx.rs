@@ -16,6 +16,7 @@ use crate::secret::{DbSecret, Login};
 use crate::{Environment, ProjectName};
 
 use super::credential::{Credential, Refusal, Retry, refresh_budget, same_login};
+use super::route;
 use super::scope::{self, Landing};
 use super::{PoolError, PoolOptions, TARGET};
 
@@ -92,7 +93,8 @@ impl Environment {
             }
             Err(e) => return Err(e),
         };
-        let max_size = found.pool_size(self.name(), project, options)?;
+        let through_pooler = options.pooler_for(self.config()).is_some();
+        let max_size = found.pool_size(self.name(), project, options, through_pooler)?;
         let state = Arc::new(State {
             credential,
             applied: Mutex::new(secret.clone()),
@@ -388,11 +390,7 @@ fn base_options(
     project: &ProjectName,
     options: &PoolOptions,
 ) -> Result<PgConnectOptions, PoolError> {
-    let mut endpoint = environment.endpoint();
-    if let Some((host, port)) = options.get_transaction_pooler() {
-        endpoint.host = host.to_owned();
-        endpoint.port = port;
-    }
+    let endpoint = route::endpoint(environment, options);
     let fail = |source| PoolError::Connect {
         environment: environment.name().to_owned(),
         source: Box::new(source),
