@@ -26,6 +26,12 @@ header() { printf '\n=== %s ===\n\n' "$*"; }
 header "building the tests: ${cargo_test[*]} --no-run"
 "${cargo_test[@]}" --no-run
 
+# Tests that need PgBouncer (tests/pooler.rs, the test kit's own) pass with a "skipped" line when it
+# is missing: say so here, where it cannot be missed.
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ] && [ -z "${COTENANT_PGBOUNCER:-}" ]; then
+    echo "test.sh: WARNING: pgbouncer is not installed: the transaction-pooler tests will be SKIPPED (run scripts/setup.sh)" >&2
+fi
+
 failed=()
 for version in "${versions[@]}"; do
     for flavor in "${flavors[@]}"; do

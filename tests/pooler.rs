@@ -164,13 +164,17 @@ async fn through_pgbouncer_both_pools_land_scoped_and_run_parameters_and_transac
             .await
             .unwrap();
         assert_eq!(found[0].get::<_, i64>(0), 1, "{env}");
+        // A named statement is closed when dropped: drop it before the transaction ends, so that
+        // the Close reaches the server connection it lives on.
         let tx = client.transaction().await.unwrap();
         let insert = tx.prepare("INSERT INTO t (v) VALUES ($1)").await.unwrap();
         tx.execute(&insert, &[&"rolled back"]).await.unwrap();
+        drop(insert);
         tx.rollback().await.unwrap();
         let tx = client.transaction().await.unwrap();
         let insert = tx.prepare("INSERT INTO t (v) VALUES ($1)").await.unwrap();
         tx.execute(&insert, &[&"committed"]).await.unwrap();
+        drop(insert);
         tx.commit().await.unwrap();
         let rows = client
             .simple_query("SELECT v FROM t ORDER BY id")
@@ -337,6 +341,7 @@ async fn through_pgbouncer_named_statements_break_and_the_safe_forms_work() {
     let tx = a.transaction().await.unwrap();
     let inside = tx.prepare(SELECT).await.unwrap();
     assert_eq!(tx.query(&inside, &[&1_i32]).await.unwrap().len(), 1);
+    drop(inside);
     tx.commit().await.unwrap();
     a.simple_query("SELECT v FROM t").await.unwrap();
     b.batch_execute("COMMIT").await.unwrap();

@@ -70,7 +70,8 @@
 //! microsecond — and uses the current version whenever it changed since the last read; sqlx 0.8
 //! cannot choose a password per connection, so its pools are moved by a watcher (below).
 //!
-//! When the server refuses the password of a new connection (`28P01`), the pool
+//! When the server refuses the password of a new connection (`28P01`; through a transaction
+//! pooler, the pooler's own refusal, PgBouncer's `08P01`), the pool
 //! [invalidates](crate::secret::SecretSource::invalidate) the cached credential and reads the
 //! current version (`AWSCURRENT`) again. If that is the credential just refused (same user, same
 //! password), it also reads the pending version (`AWSPENDING`): a single-user rotation sets the
@@ -129,8 +130,26 @@
 //!
 //! # Transaction-mode poolers
 //!
-//! [`PoolOptions::transaction_pooler`] points a pool at a pooler in transaction mode —
-//! Supavisor's port 6543, or PgBouncer with `pool_mode = transaction` — instead of the server:
+//! Hosted Supabase's usual path is its pooler in transaction mode (port 6543); self-hosted
+//! instances often have PgBouncer with `pool_mode = transaction`. Name it once per environment
+//! and every pool goes through it:
+//!
+//! ```toml
+//! [environments.prod]
+//! host = "db.abcdefgh.supabase.co"
+//! admin_secret = "cotenant/prod/admin"
+//! pooler = { host = "aws-0-eu-central-1.pooler.supabase.com", port = 6543 }  # mode = "transaction"
+//! ```
+//!
+//! Why a key on the environment and not a default detected at connect time: a pooler speaks the
+//! server's protocol and cannot be told from it reliably, and whether services go through it is
+//! a property of the deployment (staging must mirror prod), not of each service's code. Why pools
+//! go through it *by default*: that is what the pooler is for, and what keeps many services'
+//! pools within the login's connection limit. [`PoolOptions::direct`] goes to the server anyway,
+//! for work that needs a session of its own (`LISTEN`, session advisory locks, named prepared
+//! statements); [`PoolOptions::transaction_pooler`] names another pooler for one pool.
+//! cotenant's own work (provisioning, migrations, rotation checks) always connects directly:
+//! migrations hold session advisory locks.
 //!
 //! ```no_run
 //! # #[cfg(feature = "deadpool")]
@@ -139,59 +158,87 @@
 //! use tokio_postgres::types::Type;
 //!
 //! let reli = "reli".parse()?;
-//! let options = PoolOptions::new()
-//!     .transaction_pooler("pooler.internal", 6543)
-//!     .max_size(50); // the pooler's clients: not bounded by the login's connection limit
-//! let pool = prod.deadpool_pool(&reli, &options).await?;
+//! // Through the environment's pooler; 50 of the pooler's clients are not bounded by the
+//! // login's connection limit (the pooler's own pool is).
+//! let pool = prod.deadpool_pool(&reli, &PoolOptions::new().max_size(50)).await?;
 //! let client = pool.get().await?;
 //! // One round trip, an unnamed statement: safe through the pooler.
 //! let rows = client
 //!     .query_typed("SELECT id FROM orders WHERE customer = $1", &[(&7_i64, Type::INT8)])
 //!     .await?;
+//!
+//! // A listener needs its session: straight to the server.
+//! let listener = prod
+//!     .deadpool_pool(&reli, &PoolOptions::new().direct().max_size(1))
+//!     .await?;
+//! listener.get().await?.batch_execute("LISTEN reli_orders").await?;
 //! # Ok(()) }
 //! ```
 //!
-//! The pooler hands each *transaction* to whichever server connection is free, and all of them
-//! log in as the same login with the same role defaults, so they land as the scope check
-//! expects. Two things do not survive the hand-over:
+//! What a pool does differently through a pooler, and why (all of it proven against PgBouncer 1.18
+//! in `tests/pooler.rs`):
+//!
+//! - **Size.** [`PoolOptions::max_size`] is not bounded by the login's connection limit: the
+//!   pool's connections are the pooler's clients. The pooler's own pool size for the login must
+//!   stay under the limit.
+//! - **A refused password** is answered by the pooler itself, which checks it against the secret
+//!   its `auth_query` read from the server (so a rotated password is refused at once): PgBouncer
+//!   sends `08P01` "SASL authentication failed", not the server's `28P01`. The pools treat both
+//!   as a refusal and [refresh the credential](#refreshing-the-credential);
+//!   [`PoolError::is_password_refused`] says either. Connections already open keep serving, and
+//!   once a client with the new password has logged in, PgBouncer opens new server connections
+//!   with it (SCRAM pass-through).
+//! - **The scope check** runs on a new *client* connection, and vouches for the server
+//!   connection its query ran on. The pooler hands each *transaction* to whichever server
+//!   connection of the same login is free; all of them logged in as that login with its role
+//!   defaults, so they land alike. A server connection opened while the login's role default was
+//!   missing stays wrong in the pooler after provisioning fixed the role: the check keeps
+//!   refusing new clients until the pooler reconnects (PgBouncer: `RECONNECT` on its console, or
+//!   its `server_lifetime`).
+//! - **Never two projects on one server connection**: PgBouncer (and Supavisor) pool per
+//!   (user, database), and each project has logins of its own, so sharing stays inside a
+//!   project. The test watches `pg_backend_pid()` through the pooler, `pg_stat_activity` and
+//!   `SHOW SERVERS` while two projects' pools share a pooler under load.
+//!
+//! Two things do not survive the hand-over between transactions, whatever the pool does:
 //!
 //! - **Session state.** A session-level `SET` (or `SET ROLE`) outlives the transaction on the
-//!   server connection and reaches the next client. Use `SET LOCAL` inside a transaction. A
-//!   client that runs `SET ROLE NONE` leaves a connection that reaches nothing (above): wrong
-//!   but closed.
-//! - **Named prepared statements.** A statement prepared in one transaction is gone (or is
-//!   another client's) in the next. What each driver does, from its source (sqlx 0.8.6,
-//!   tokio-postgres 0.7.18) and checked by `tests/pool.rs`:
+//!   server connection and reaches the next client of the same login. Use `SET LOCAL` inside a
+//!   transaction. A client that runs `SET ROLE NONE` leaves a connection that reaches nothing
+//!   (above): wrong but closed.
+//! - **Named prepared statements.** A named statement lives on the server connection it was
+//!   prepared on; the next round trip may get another (`26000`: "prepared statement does not
+//!   exist"), and a later client of the same login may meet it there (`42P05`: "already
+//!   exists"). No pool option fixes that for these drivers (sqlx 0.8.6, tokio-postgres 0.7.18,
+//!   read from their source; `tests/pool.rs` and `tests/pooler.rs` check it):
 //!   - tokio-postgres (deadpool): `query(&str, ..)`, `execute(&str, ..)` and `prepare` first
 //!     *prepare a named statement* (`s0`, `s1`, …; Parse/Describe/Sync) and run it in a second
-//!     round trip; deadpool's `prepare_cached` keeps them for the connection's life. Unsafe
-//!     through a transaction pooler outside an explicit transaction. `query_typed`,
+//!     round trip, and close it when the `Statement` is dropped; deadpool's `prepare_cached`
+//!     keeps them for the connection's life. Through a transaction pooler use them only inside
+//!     an explicit transaction, dropping the statement before it ends. `query_typed`,
 //!     `query_typed_opt`, `execute_typed` (parameters with their types) send
 //!     Parse/Bind/Execute/Sync for the *unnamed* statement in one round trip, and
 //!     `simple_query`/`batch_execute` use the simple protocol (text results, no parameters):
-//!     both are safe. (A result column of a type tokio-postgres does not know, an enum say,
-//!     makes it look the type up with a named statement of its own.)
+//!     both are safe anywhere. (A result column of a type tokio-postgres does not know, an enum
+//!     say, makes it look the type up with a named statement of its own.)
 //!   - sqlx: `sqlx::query(..)` is *persistent* by default: a named statement (`sqlx_s_1`, …)
-//!     cached per connection. `statement_cache_capacity(0)` does **not** help in 0.8: the
-//!     statement is still named, no longer cached, and never closed — one more prepared
-//!     statement on the server per execution. `.persistent(false)` uses the unnamed statement
-//!     but still prepares it in its own round trip (Parse/Describe/Sync, then
-//!     Bind/Execute/Sync), so it is safe only inside an explicit transaction (`pool.begin()`),
-//!     where the pooler keeps the server connection. `sqlx::raw_sql` and queries given as a
-//!     plain `&str` without arguments use the simple protocol and are safe.
+//!     cached per connection; through PgBouncer it can fail on its very first use, as its
+//!     Parse and its Bind are sent in two round trips. `statement_cache_capacity(0)` does
+//!     **not** help in 0.8: the statement is still named, no longer cached, and never closed —
+//!     one more prepared statement on the server per execution — so cotenant does not set it.
+//!     `.persistent(false)` uses the unnamed statement but still prepares it in its own round
+//!     trip, so it is safe only inside an explicit transaction (`pool.begin()`), where the
+//!     pooler keeps the server connection. `sqlx::raw_sql` and queries given as a plain `&str`
+//!     without arguments use the simple protocol and are safe anywhere.
 //!
 //!   Named statements do work through a pooler that tracks them: PgBouncer 1.21 or later
-//!   with `max_prepared_statements` above zero. Supabase documents its transaction mode
-//!   (port 6543) as not supporting prepared statements: there, use the safe forms above.
+//!   with `max_prepared_statements` above zero (Debian bookworm ships 1.18). Supabase documents
+//!   its transaction mode (port 6543) as not supporting prepared statements: there, use the safe
+//!   forms above.
 //!
 //! cotenant's own check query is sent with no parameters (sqlx: simple protocol;
-//! tokio-postgres: `query_typed`), so the pools themselves never leave a named statement.
-//! Migrations need a session (no-transaction files hold a session advisory lock): run them over a
-//! direct connection, not through a transaction pooler.
-//!
-//! With a pooler, [`PoolOptions::max_size`] is not bounded by the login's connection limit (the
-//! pool's connections are the pooler's clients); the pooler's own pool size for the login must
-//! stay under it.
+//! tokio-postgres: `query_typed`), and both pools ping or recycle without statements, so the
+//! pools themselves never leave a named statement.
 
 mod credential;
 #[cfg(feature = "deadpool")]
