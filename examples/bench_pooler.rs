@@ -45,8 +45,8 @@ mod bench {
     use cotenant_testkit::{Cluster, MotoServer, PgVersion, Pooler};
     use deadpool_postgres::{ManagerConfig, RecyclingMethod, Runtime};
     use secrecy::ExposeSecret;
-    use sqlx::{Connection, Executor};
     use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+    use sqlx::{Connection, Executor};
     use tokio_postgres::NoTls;
     use tokio_postgres::types::Type;
 
@@ -134,7 +134,10 @@ mod bench {
             Pool::Deadpool(pool) => {
                 let mut client = pool.get().await.expect("a connection");
                 let checkout = started.elapsed();
-                let key = [(&id as &(dyn tokio_postgres::types::ToSql + Sync), Type::INT4)];
+                let key = [(
+                    &id as &(dyn tokio_postgres::types::ToSql + Sync),
+                    Type::INT4,
+                )];
                 match n % 3 {
                     0 => {
                         client.query_typed(SELECT, &key).await.unwrap();

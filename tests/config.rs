@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cotenant::config::{Config, ConfigError, SecretStore, TlsMode};
+use cotenant::config::{Config, ConfigError, PoolerMode, SecretStore, TlsMode};
 use cotenant::secret::{DbSecret, Login, SecretSource};
 
 const VALID: &str = r#"
@@ -354,4 +354,84 @@ async fn the_configured_file_store_opens_behind_a_cache() {
     assert_eq!(store.get_current(&id).await.unwrap(), secret);
     assert!(dir.path().join("secrets.json").exists());
     assert!(format!("{store:?}").contains("CachedSource"), "{store:?}");
+}
+
+#[test]
+fn an_environment_names_its_transaction_pooler() {
+    let with_pooler = VALID.replace(
+        "ca_file = \"certs/prod.pem\"",
+        "ca_file = \"certs/prod.pem\"\npooler = { host = \"pooler.example\" }",
+    );
+    let (_dir, path) = write_config(&with_pooler);
+    let config = load(&path).unwrap();
+    let pooler = config.environment("prod").unwrap().pooler.clone().unwrap();
+    assert_eq!(
+        (pooler.host.as_str(), pooler.port),
+        ("pooler.example", 6543)
+    );
+    assert_eq!(pooler.mode, PoolerMode::Transaction);
+    assert_eq!(config.environment("staging").unwrap().pooler, None);
+
+    // From the environment, like any key.
+    let config = Config::load_with_env(
+        &path,
+        [
+            ("COTENANT_ENVIRONMENTS__PROD__POOLER__PORT", "6432"),
+            (
+                "COTENANT_ENVIRONMENTS__STAGING__POOLER__HOST",
+                "pooler.staging.example",
+            ),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        config
+            .environment("prod")
+            .unwrap()
+            .pooler
+            .as_ref()
+            .unwrap()
+            .port,
+        6432
+    );
+    let staging = config
+        .environment("staging")
+        .unwrap()
+        .pooler
+        .clone()
+        .unwrap();
+    assert_eq!(staging.host, "pooler.staging.example");
+
+    for (pooler, key, says) in [
+        (
+            "{ host = \"\" }",
+            "environments.prod.pooler.host",
+            "is empty",
+        ),
+        (
+            "{ host = \"p\", port = 0 }",
+            "environments.prod.pooler.port",
+            "is 0",
+        ),
+        (
+            "{ host = \"p\", mode = \"session\" }",
+            "environments.prod.pooler.mode",
+            "session",
+        ),
+        (
+            "{ host = \"p\", pool = 3 }",
+            "environments.prod.pooler",
+            "pool",
+        ),
+    ] {
+        let toml = VALID.replace(
+            "ca_file = \"certs/prod.pem\"",
+            &format!("ca_file = \"certs/prod.pem\"\npooler = {pooler}"),
+        );
+        let (message, _) = load_error(&toml);
+        assert!(
+            message.contains(key) && message.contains(says),
+            "{pooler}: {message}"
+        );
+    }
 }

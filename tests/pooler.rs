@@ -192,7 +192,10 @@ async fn through_pgbouncer_both_pools_land_scoped_and_run_parameters_and_transac
         drop(client);
 
         // sqlx: parameters inside a transaction with `persistent(false)`, plain text outside.
-        let pool = environment.sqlx_pool(&p, &PoolOptions::new()).await.unwrap();
+        let pool = environment
+            .sqlx_pool(&p, &PoolOptions::new())
+            .await
+            .unwrap();
         let mut conn = pool.acquire().await.unwrap();
         assert_eq!(sqlx_landing(&mut conn).await, expected(&p), "{env}");
         drop(conn);
@@ -264,7 +267,9 @@ async fn through_pgbouncer_a_login_that_lands_outside_its_scope_is_refused() {
 
     // Provisioning restores the default for new server sessions; PgBouncer's server connections
     // opened without it keep their session until the pooler reconnects them.
-    env.provision(&p, &ProjectSettings::default()).await.unwrap();
+    env.provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     let err = env.deadpool_pool(&p, &options).await.unwrap_err();
     assert!(matches!(err, PoolError::WrongScope { .. }), "{err:?}");
     let console = connect(pooler("staging").unwrap().console_config()).await;
@@ -330,7 +335,11 @@ async fn through_pgbouncer_named_statements_break_and_the_safe_forms_work() {
         b.batch_execute("COMMIT").await.unwrap();
     }
     let err = failed.expect("the named statement never failed");
-    assert_eq!(err.code(), Some(&SqlState::INVALID_SQL_STATEMENT_NAME), "{err}");
+    assert_eq!(
+        err.code(),
+        Some(&SqlState::INVALID_SQL_STATEMENT_NAME),
+        "{err}"
+    );
     // The safe forms: the unnamed statement in one round trip, a transaction, the simple protocol.
     let rows = a
         .query_typed(SELECT, &[(&1_i32, Type::INT4)])
@@ -356,7 +365,11 @@ async fn through_pgbouncer_named_statements_break_and_the_safe_forms_work() {
     let mut b = pool.acquire().await.unwrap();
     let mut failed = None;
     for _ in 0..ROUNDS {
-        let ran_on: i32 = match sqlx::query_scalar(WHERE).bind(0_i32).fetch_one(&mut *a).await {
+        let ran_on: i32 = match sqlx::query_scalar(WHERE)
+            .bind(0_i32)
+            .fetch_one(&mut *a)
+            .await
+        {
             Ok(pid) => pid,
             Err(e) => {
                 failed = Some(e);
@@ -425,7 +438,10 @@ async fn through_pgbouncer_a_rotated_password_is_followed_while_the_pools_keep_s
             let client = pool.get().await.unwrap();
             while !stop.load(Ordering::SeqCst) {
                 client
-                    .query_typed("SELECT count(*) FROM t WHERE id > $1", &[(&0_i32, Type::INT4)])
+                    .query_typed(
+                        "SELECT count(*) FROM t WHERE id > $1",
+                        &[(&0_i32, Type::INT4)],
+                    )
                     .await
                     .unwrap();
                 served.fetch_add(1, Ordering::SeqCst);
@@ -447,7 +463,10 @@ async fn through_pgbouncer_a_rotated_password_is_followed_while_the_pools_keep_s
         .await
         .unwrap();
     let cached_password = cached.get_current(&id).await.unwrap().password;
-    assert_eq!(cached_password.expose_secret(), old.password.expose_secret());
+    assert_eq!(
+        cached_password.expose_secret(),
+        old.password.expose_secret()
+    );
 
     // New client connections: PgBouncer reads the new secret from the server and refuses the old
     // password itself; the pools read the store again.
@@ -484,9 +503,12 @@ async fn through_pgbouncer_a_rotated_password_is_followed_while_the_pools_keep_s
         .map(|row| row.get(0))
         .collect();
     assert!(!before.is_empty());
-    su.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", &[&login])
-        .await
-        .unwrap();
+    su.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+        &[&login],
+    )
+    .await
+    .unwrap();
     // Until they are gone, and PgBouncer has seen its idle server connections close.
     for _ in 0..500 {
         let left: i64 = su
@@ -503,7 +525,11 @@ async fn through_pgbouncer_a_rotated_password_is_followed_while_the_pools_keep_s
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let now: i32 = held.query_typed("SELECT pg_backend_pid()", &[]).await.unwrap()[0].get(0);
+    let now: i32 = held
+        .query_typed("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()[0]
+        .get(0);
     assert!(!before.contains(&now), "a new server connection");
     assert_eq!(pg_landing(&held).await, expected(&p));
     assert_eq!(sqlx_landing(&mut held_sqlx).await, expected(&p));
@@ -542,7 +568,12 @@ async fn a_pooled_server_connection_never_serves_two_projects() {
                 let tx = client.transaction().await.unwrap();
                 let row = &tx.query_typed(WHO, &[]).await.unwrap()[0];
                 tx.batch_execute("SELECT pg_sleep(0.002)").await.unwrap();
-                seen.push((row.get::<_, i32>(0), row.get(1), row.get(2), format!("a{worker}")));
+                seen.push((
+                    row.get::<_, i32>(0),
+                    row.get(1),
+                    row.get(2),
+                    format!("a{worker}"),
+                ));
                 tx.commit().await.unwrap();
             }
             seen
@@ -555,7 +586,12 @@ async fn a_pooled_server_connection_never_serves_two_projects() {
                 let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
                 let row = tx.fetch_one(WHO).await.unwrap();
                 tx.execute("SELECT pg_sleep(0.002)").await.unwrap();
-                seen.push((row.get::<i32, _>(0), row.get(1), row.get(2), format!("b{worker}")));
+                seen.push((
+                    row.get::<i32, _>(0),
+                    row.get(1),
+                    row.get(2),
+                    format!("b{worker}"),
+                ));
                 tx.commit().await.unwrap();
             }
             seen
@@ -565,7 +601,10 @@ async fn a_pooled_server_connection_never_serves_two_projects() {
     let mut clients_by_pid: BTreeMap<i32, BTreeSet<String>> = BTreeMap::new();
     while let Some(seen) = tasks.join_next().await {
         for (pid, session_user, current_user, client) in seen.unwrap() {
-            by_pid.entry(pid).or_default().insert((session_user, current_user));
+            by_pid
+                .entry(pid)
+                .or_default()
+                .insert((session_user, current_user));
             clients_by_pid.entry(pid).or_default().insert(client);
         }
     }
@@ -575,7 +614,10 @@ async fn a_pooled_server_connection_never_serves_two_projects() {
     for (pid, logins) in &by_pid {
         assert_eq!(logins.len(), 1, "backend {pid} served {logins:?}");
         let only = logins.iter().next().unwrap();
-        assert!(*only == landing(&a) || *only == landing(&b), "{pid}: {only:?}");
+        assert!(
+            *only == landing(&a) || *only == landing(&b),
+            "{pid}: {only:?}"
+        );
         let clients = &clients_by_pid[pid];
         let project = if *only == landing(&a) { 'a' } else { 'b' };
         assert!(
@@ -624,7 +666,11 @@ async fn a_pooled_server_connection_never_serves_two_projects() {
             continue;
         };
         if let Some(logins) = by_pid.get(&pid) {
-            assert_eq!(server["user"], logins.iter().next().unwrap().0, "{server:?}");
+            assert_eq!(
+                server["user"],
+                logins.iter().next().unwrap().0,
+                "{server:?}"
+            );
         }
     }
     sqlx_pool.close().await;

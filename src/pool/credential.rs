@@ -20,7 +20,10 @@ pub(crate) const AUTH_FAILED: &str = "28P01";
 /// its `auth_query` read from the server, before any server connection is involved): SQLSTATE
 /// `08P01` (`protocol_violation`, its code for every login failure) with one of these messages,
 /// for SCRAM and for plain/md5 clients. Seen with PgBouncer 1.18 in tests/pooler.rs.
-const POOLER_REFUSED: &[&str] = &["SASL authentication failed", "password authentication failed"];
+const POOLER_REFUSED: &[&str] = &[
+    "SASL authentication failed",
+    "password authentication failed",
+];
 
 /// Whether an error with this SQLSTATE and message is a refused password: the server's `28P01`,
 /// or a transaction pooler's own refusal.

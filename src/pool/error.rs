@@ -236,7 +236,9 @@ impl PoolError {
                 super::credential::Refusal::is_refused_password(source)
             }
             #[cfg(feature = "sqlx")]
-            PoolError::Sqlx { source, .. } => super::credential::Refusal::is_refused_password(source),
+            PoolError::Sqlx { source, .. } => {
+                super::credential::Refusal::is_refused_password(source)
+            }
             other => other.code() == Some(super::credential::AUTH_FAILED),
         }
     }

@@ -70,7 +70,10 @@ async fn clients_log_in_through_the_pooler_with_the_servers_passwords_on_both_fl
         let mut as_login = pooler.admin_config();
         as_login.user("pooled_login").password("first-Password1");
         let client = connect(as_login.clone()).await.unwrap();
-        assert_eq!(column(&client, "SELECT session_user").await, ["pooled_login"]);
+        assert_eq!(
+            column(&client, "SELECT session_user").await,
+            ["pooled_login"]
+        );
 
         // Changed on the server: the next client must use the new password, the old one is refused.
         su.batch_execute("ALTER ROLE pooled_login PASSWORD 'second-Password2'")
@@ -86,7 +89,10 @@ async fn clients_log_in_through_the_pooler_with_the_servers_passwords_on_both_fl
         );
         as_login.password("second-Password2");
         let again = connect(as_login).await.unwrap();
-        assert_eq!(column(&again, "SELECT session_user").await, ["pooled_login"]);
+        assert_eq!(
+            column(&again, "SELECT session_user").await,
+            ["pooled_login"]
+        );
         // The client that logged in before keeps its session.
         assert_eq!(column(&client, "SELECT 1").await, ["1"]);
 

@@ -94,8 +94,8 @@ impl PgBouncer {
         user: &OsUser,
         port: u16,
     ) -> Result<(), TestkitError> {
-        let log = File::create(self.log_file())
-            .map_err(TestkitError::io("creating the pooler's log"))?;
+        let log =
+            File::create(self.log_file()).map_err(TestkitError::io("creating the pooler's log"))?;
         let log_err = log
             .try_clone()
             .map_err(TestkitError::io("creating the pooler's log"))?;
