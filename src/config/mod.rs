@@ -60,6 +60,7 @@ mod env;
 mod environment;
 mod error;
 mod platform;
+mod projects;
 mod secrets;
 
 use std::collections::BTreeMap;
@@ -72,6 +73,7 @@ use serde::Deserialize;
 
 pub use self::environment::{EnvironmentConfig, TlsMode};
 pub use self::error::ConfigError;
+pub use self::projects::MAX_CONNECTION_LIMIT;
 pub use self::secrets::{SecretStore, SecretsConfig};
 
 use self::env::EnvVar;
@@ -112,6 +114,9 @@ pub struct Config {
     /// The `[platform]` section with the `[projects.<p>.platform]` overrides: what projects may
     /// use of the shared Supabase schemas.
     pub platform: crate::platform::PlatformConfig,
+    /// The `[projects.<p>]` tables: every declared project and its settings (see
+    /// [`declare`](crate::declare)).
+    pub projects: crate::declare::Declarations,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -202,8 +207,7 @@ struct RawConfig {
     environments: BTreeMap<String, RawEnvironment>,
     order: Option<Vec<String>>,
     platform: Option<platform::RawPlatform>,
-    #[serde(default)]
-    projects: BTreeMap<String, platform::RawProject>,
+    projects: Option<projects::RawProjects>,
 }
 
 #[derive(Deserialize)]
@@ -293,7 +297,15 @@ impl RawConfig {
     fn validate(self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::invalid(file, key, message);
         let secrets = self.secrets.validate(file, base)?;
-        let platform = platform::validate(self.platform, self.projects, file)?;
+        let loaded = projects::load(self.projects, file, base)?;
+        let projects_file = loaded.file.clone();
+        let (projects, platform_overrides) = projects::validate(loaded)?;
+        let platform = platform::validate(
+            self.platform,
+            platform_overrides,
+            file,
+            projects_file.as_deref(),
+        )?;
 
         if self.environments.is_empty() {
             return Err(invalid(
@@ -372,6 +384,7 @@ impl RawConfig {
         Ok(Config {
             secrets,
             platform,
+            projects,
             environments,
             file: file.map(Path::to_path_buf),
         })
