@@ -25,6 +25,14 @@
 //! # Ok(()) }
 //! ```
 
+mod apply;
 mod declaration;
+mod error;
+mod plan;
 
+pub use apply::{
+    ApplyOptions, ApplyReport, EnvironmentReport, FinalCheck, ProgressHook, ProjectResult, apply,
+};
 pub use declaration::{Declaration, Declarations, MigrationSource};
+pub use error::DeclareError;
+pub use plan::{EnvironmentPlan, FleetPlan, ProjectPlan, SettingDrift, plan, plan_environment};
