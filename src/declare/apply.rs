@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 
 use super::plan::{EnvironmentPlan, plan_environment};
-use crate::declare::{DeclareError, Declarations};
+use crate::declare::{Declarations, DeclareError};
 use crate::provision::{DropObjects, Plan, ProvisionError};
 use crate::{Cotenant, Environment, ProjectName};
 
@@ -107,7 +107,10 @@ impl ApplyOptions {
     }
 
     /// Calls `hook` with the environment's name and each result, as projects finish.
-    pub fn on_progress(mut self, hook: impl Fn(&str, &ProjectResult) + Send + Sync + 'static) -> Self {
+    pub fn on_progress(
+        mut self,
+        hook: impl Fn(&str, &ProjectResult) + Send + Sync + 'static,
+    ) -> Self {
         self.on_progress = Some(Arc::new(hook));
         self
     }

@@ -40,9 +40,7 @@ pub enum DeclareError {
         project: ProjectName,
     },
     /// `--prune` named a project that no environment has.
-    #[error(
-        "prune `{project}`: no environment has this project: nothing to drop (check the name)"
-    )]
+    #[error("prune `{project}`: no environment has this project: nothing to drop (check the name)")]
     PruneNotFound {
         /// The project.
         project: ProjectName,

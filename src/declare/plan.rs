@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::declare::{DeclareError, Declarations};
+use crate::declare::{Declarations, DeclareError};
 use crate::provision::{FleetState, LoginLimits, Plan, ProjectSettings, Step};
 use crate::{Cotenant, Environment, ProjectName, platform};
 
@@ -163,12 +163,13 @@ pub async fn plan_environment(
             source,
         })?;
     let names: Vec<ProjectName> = declarations.names().cloned().collect();
-    let state = FleetState::read(&client, &names)
-        .await
-        .map_err(|source| DeclareError::Catalog {
-            environment: environment.clone(),
-            source,
-        })?;
+    let state =
+        FleetState::read(&client, &names)
+            .await
+            .map_err(|source| DeclareError::Catalog {
+                environment: environment.clone(),
+                source,
+            })?;
     let mut projects = Vec::with_capacity(names.len());
     for project in &names {
         let settings = declarations.settings_of(project);

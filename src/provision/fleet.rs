@@ -102,8 +102,11 @@ impl FleetState {
             .collect();
         // Each existing owner with its schema's OID (0 for none); each existing schema with the
         // OIDs of its project's roles.
-        let schema_oid: HashMap<&str, u32> =
-            names.schemas.iter().map(|s| (s.name.as_str(), s.oid)).collect();
+        let schema_oid: HashMap<&str, u32> = names
+            .schemas
+            .iter()
+            .map(|s| (s.name.as_str(), s.oid))
+            .collect();
         let (mut owners, mut owner_schemas) = (Vec::new(), Vec::new());
         let (mut pair_schemas, mut pair_roles) = (Vec::new(), Vec::new());
         for project in projects {
@@ -124,7 +127,13 @@ impl FleetState {
         let schema_oids: Vec<u32> = names.schemas.iter().map(|s| s.oid).collect();
         let none: Vec<u32> = Vec::new();
         let ((of_roles, default_acls, objects, of_stewards, public_logins), public_schema_users): (
-            (OfRoles, BulkDefaultAcls, BulkObjects, Vec<OfSteward>, Vec<String>),
+            (
+                OfRoles,
+                BulkDefaultAcls,
+                BulkObjects,
+                Vec<OfSteward>,
+                Vec<String>,
+            ),
             Vec<String>,
         ) = try_join(
             try_join5(
@@ -229,7 +238,11 @@ impl FleetState {
     /// Whether `project`'s owner or schema exists: whether it has been provisioned at all.
     pub fn exists(&self, project: &ProjectName) -> bool {
         self.role_oids.contains_key(&project.roles().owner)
-            || self.names.schemas.iter().any(|s| s.name == project.as_str())
+            || self
+                .names
+                .schemas
+                .iter()
+                .any(|s| s.name == project.as_str())
     }
 
     /// The limits `project`'s logins have now; `None` if its login does not exist.
@@ -275,14 +288,21 @@ impl FleetState {
         let schema = names.schemas.iter().find(|s| s.name == project.as_str());
         let owner = project.roles().owner;
         let owner_exists = self.role_oids.contains_key(&owner);
-        fn of<K: Eq + std::hash::Hash, T: Clone>(map: &HashMap<K, Vec<T>>, key: Option<K>) -> Vec<T> {
+        fn of<K: Eq + std::hash::Hash, T: Clone>(
+            map: &HashMap<K, Vec<T>>,
+            key: Option<K>,
+        ) -> Vec<T> {
             key.and_then(|k| map.get(&k)).cloned().unwrap_or_default()
         }
         let schema_oid = schema.map(|s| s.oid);
         let owner_key = owner_exists.then(|| owner.clone());
         let of_steward = self.stewards.get(&steward);
         let not_own = |names: &[String]| -> Vec<String> {
-            names.iter().filter(|n| !own.contains(*n)).cloned().collect()
+            names
+                .iter()
+                .filter(|n| !own.contains(*n))
+                .cloned()
+                .collect()
         };
         ProjectState {
             server_major: names.server_major,

@@ -262,7 +262,8 @@ const DEFAULT_ACLS: &str = include_str!("../../sql/provision/state/default_acls.
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/state/schema_objects.sql");
 const STEWARD: &str = include_str!("../../sql/provision/state/steward.sql");
 pub(super) const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
-pub(super) const PUBLIC_SCHEMA_USERS: &str = include_str!("../../sql/provision/state/public_schema_users.sql");
+pub(super) const PUBLIC_SCHEMA_USERS: &str =
+    include_str!("../../sql/provision/state/public_schema_users.sql");
 
 type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
 
