@@ -129,13 +129,16 @@ async fn drift_made_by_hand_is_named_by_the_plan_and_repaired_by_apply() {
         .await
         .unwrap();
     let su = superuser(&pair.staging).await;
-    // A limit, a membership and a grant, changed by hand on staging.
-    su.batch_execute(
+    // A limit, a membership and a grant, changed by hand on staging. The membership is granted
+    // as the project's steward, as an operator must (`provision::steward_of`): on PostgreSQL
+    // 16+ only the grantor's privileges can revoke a membership, and cotenant acts as stewards.
+    let steward = provision::steward_of(&project("drift_01"));
+    su.batch_execute(&format!(
         "ALTER ROLE drift_00_login CONNECTION LIMIT 50;
-         GRANT drift_01_app TO drift_00_login;
+         SET ROLE {steward}; GRANT drift_01_app TO drift_00_login; RESET ROLE;
          CREATE TABLE drift_01.notes (id int); ALTER TABLE drift_01.notes OWNER TO drift_01_owner;
-         GRANT SELECT ON drift_01.notes TO drift_00_app;",
-    )
+         GRANT SELECT ON drift_01.notes TO drift_00_app;"
+    ))
     .await
     .unwrap();
     let plan = declare::plan(&cotenant, &declarations).await.unwrap();

@@ -247,26 +247,56 @@ pub async fn apply(
 }
 
 /// Provisions the projects of `plan` that need work on `env`, `concurrency` at once.
+///
+/// Two projects' plans can share a statement — a membership between their roles is in both —
+/// and the same catalog row changed by two transactions at once fails one of them ("tuple
+/// concurrently deleted"). So a project that fails is tried once more, alone, after the others:
+/// its transaction plans again and finds the row gone. Its second outcome is the result.
 async fn converge(
     env: &Environment,
     declarations: &Declarations,
     plan: &EnvironmentPlan,
     options: &ApplyOptions,
 ) -> Vec<ProjectResult> {
+    let provision = |project: ProjectName| async move {
+        let settings = declarations.settings_of(&project);
+        let outcome = env.provision(&project, &settings).await;
+        ProjectResult { project, outcome }
+    };
+    let report = |result: &ProjectResult| {
+        if let Some(hook) = &options.on_progress {
+            hook(env.name(), result);
+        }
+    };
     let work: Vec<ProjectName> = plan.to_do().map(|p| p.project().clone()).collect();
-    stream::iter(work)
+    let first: Vec<ProjectResult> = stream::iter(work)
         .map(|project| async move {
-            let settings = declarations.settings_of(&project);
-            let outcome = env.provision(&project, &settings).await;
-            let result = ProjectResult { project, outcome };
-            if let Some(hook) = &options.on_progress {
-                hook(env.name(), &result);
+            let result = provision(project).await;
+            if result.outcome.is_ok() {
+                report(&result);
             }
             result
         })
         .buffer_unordered(options.concurrency)
         .collect()
-        .await
+        .await;
+    let mut results = Vec::with_capacity(first.len());
+    let mut failed = Vec::new();
+    for result in first {
+        if result.outcome.is_ok() {
+            results.push(result);
+        } else {
+            failed.push(result.project);
+        }
+    }
+    failed.sort();
+    for project in failed {
+        tracing::debug!(target: "cotenant::declare", %project, "trying again alone");
+        let result = provision(project).await;
+        report(&result);
+        results.push(result);
+    }
+    results
 }
 
 /// The error's message and its sources' (those it does not quote already).
