@@ -148,6 +148,9 @@ impl EnvironmentReport {
     }
 }
 
+/// What pruning one project did: each environment's deprovisioning plan, or why it failed.
+pub type PruneOutcome = Result<Vec<(String, Plan)>, ProvisionError>;
+
 /// What [`apply`] did, environment by environment.
 #[derive(Debug)]
 pub struct ApplyReport {
@@ -157,7 +160,7 @@ pub struct ApplyReport {
     pub not_run: Vec<String>,
     /// The projects pruned, with each environment's deprovisioning plan, or why it failed
     /// (the first failure stops pruning).
-    pub pruned: Vec<(ProjectName, Result<Vec<(String, Plan)>, ProvisionError>)>,
+    pub pruned: Vec<(ProjectName, PruneOutcome)>,
 }
 
 impl ApplyReport {

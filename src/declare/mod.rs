@@ -31,7 +31,8 @@ mod error;
 mod plan;
 
 pub use apply::{
-    ApplyOptions, ApplyReport, EnvironmentReport, FinalCheck, ProgressHook, ProjectResult, apply,
+    ApplyOptions, ApplyReport, EnvironmentReport, FinalCheck, ProgressHook, ProjectResult,
+    PruneOutcome, apply,
 };
 pub use declaration::{Declaration, Declarations, MigrationSource};
 pub use error::DeclareError;

@@ -127,13 +127,7 @@ impl FleetState {
         let schema_oids: Vec<u32> = names.schemas.iter().map(|s| s.oid).collect();
         let none: Vec<u32> = Vec::new();
         let ((of_roles, default_acls, objects, of_stewards, public_logins), public_schema_users): (
-            (
-                OfRoles,
-                BulkDefaultAcls,
-                BulkObjects,
-                Vec<OfSteward>,
-                Vec<String>,
-            ),
+            OfExisting,
             Vec<String>,
         ) = try_join(
             try_join5(
@@ -383,6 +377,15 @@ async fn fetch_if<T: DeserializeOwned + Default>(
     }
     fetch(client, sql, params).await
 }
+
+/// What hangs off the roles, schemas and stewards that exist, read in one round trip.
+type OfExisting = (
+    OfRoles,
+    BulkDefaultAcls,
+    BulkObjects,
+    Vec<OfSteward>,
+    Vec<String>,
+);
 
 /// `names.sql`.
 #[derive(Debug, Clone, Deserialize)]
