@@ -192,13 +192,28 @@ pub async fn apply(
             });
         }
     }
+    // A name to prune that no environment has is bad input: refused before anything changes.
+    if !options.prune.is_empty() {
+        let mut found: Vec<String> = Vec::new();
+        for env in cotenant.environments() {
+            found.extend_from_slice(plan_environment(env, declarations).await?.undeclared());
+        }
+        if let Some(project) = options
+            .prune
+            .iter()
+            .find(|p| !found.iter().any(|f| f == p.as_str()))
+        {
+            return Err(DeclareError::PruneNotFound {
+                project: project.clone(),
+            });
+        }
+    }
     let projects: Vec<ProjectName> = declarations.names().cloned().collect();
     let mut report = ApplyReport {
         environments: Vec::new(),
         not_run: Vec::new(),
         pruned: Vec::new(),
     };
-    let mut found_to_prune: Vec<&ProjectName> = Vec::new();
     let mut stopped = false;
     for env in cotenant.environments() {
         if stopped {
@@ -206,13 +221,6 @@ pub async fn apply(
             continue;
         }
         let plan = plan_environment(env, declarations).await?;
-        for project in &options.prune {
-            if plan.undeclared().iter().any(|u| u == project.as_str())
-                && !found_to_prune.contains(&project)
-            {
-                found_to_prune.push(project);
-            }
-        }
         let results = converge(env, declarations, &plan, options).await;
         let environment = EnvironmentReport { plan, results };
         stopped = environment.failed() > 0;
@@ -231,13 +239,6 @@ pub async fn apply(
         return Ok(report);
     }
     for project in &options.prune {
-        if !found_to_prune.contains(&project) {
-            return Err(DeclareError::PruneNotFound {
-                project: project.clone(),
-            });
-        }
-    }
-    for project in found_to_prune {
         let confirmed = DropObjects::Confirmed(project.as_str().to_owned());
         let result = cotenant.deprovision(project, &confirmed).await;
         let failed = result.is_err();

@@ -25,6 +25,7 @@ use super::users::LoginUsers;
 use crate::ProjectName;
 
 const NAMES: &str = include_str!("../../sql/provision/fleet/names.sql");
+const ROLES: &str = include_str!("../../sql/provision/fleet/roles.sql");
 const DEFAULT_ACLS: &str = include_str!("../../sql/provision/fleet/default_acls.sql");
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/fleet/schema_objects.sql");
 const STEWARDS: &str = include_str!("../../sql/provision/fleet/stewards.sql");
@@ -46,8 +47,13 @@ pub enum FleetReadError {
 #[derive(Debug, Clone)]
 pub struct FleetState {
     names: Names,
-    role_oids: HashMap<String, u32>,
+    /// Indexes into `names.roles`, by role name.
+    role_index: HashMap<String, usize>,
+    /// Indexes into `names.schemas`, by schema name.
+    schema_index: HashMap<String, usize>,
     memberships: Vec<Membership>,
+    /// Indexes into `memberships`, by the name of either side.
+    memberships_of: HashMap<String, Vec<usize>>,
     can_connect: BTreeSet<String>,
     default_acls: HashMap<String, Vec<DefaultAcl>>,
     global_default_acl_types: HashMap<String, Vec<String>>,
@@ -134,7 +140,7 @@ impl FleetState {
                 fetch_if(
                     !project_oids.is_empty(),
                     client,
-                    state::ROLES,
+                    ROLES,
                     &[(&project_oids, PgType::OID_ARRAY)],
                 ),
                 fetch_if(
@@ -201,14 +207,30 @@ impl FleetState {
         for object in objects.objects {
             labels.entry(object.schema).or_default().push(object.label);
         }
-        let role_oids = names
+        let role_index = names
             .roles
             .iter()
-            .map(|r| (r.state.name.clone(), r.oid))
+            .enumerate()
+            .map(|(i, r)| (r.state.name.clone(), i))
             .collect();
+        let schema_index = names
+            .schemas
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        let mut memberships_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, m) in of_roles.memberships.iter().enumerate() {
+            memberships_of.entry(m.role.clone()).or_default().push(i);
+            if m.member != m.role {
+                memberships_of.entry(m.member.clone()).or_default().push(i);
+            }
+        }
         Ok(FleetState {
-            role_oids,
+            role_index,
+            schema_index,
             memberships: of_roles.memberships,
+            memberships_of,
             can_connect: of_roles.can_connect.into_iter().collect(),
             default_acls: by_owner,
             global_default_acl_types: global_types,
@@ -231,12 +253,8 @@ impl FleetState {
 
     /// Whether `project`'s owner or schema exists: whether it has been provisioned at all.
     pub fn exists(&self, project: &ProjectName) -> bool {
-        self.role_oids.contains_key(&project.roles().owner)
-            || self
-                .names
-                .schemas
-                .iter()
-                .any(|s| s.name == project.as_str())
+        self.role_index.contains_key(&project.roles().owner)
+            || self.schema_index.contains_key(project.as_str())
     }
 
     /// The limits `project`'s logins have now; `None` if its login does not exist.
@@ -267,21 +285,36 @@ impl FleetState {
         let own: BTreeSet<String> = project_roles(project).into_iter().collect();
         let steward = steward::for_project(project);
         let names = &self.names;
-        let roles: Vec<RoleState> = names
-            .roles
+        // Found by name, in the order the one-project read returns them (by name).
+        let mut found: Vec<usize> = own
             .iter()
-            .filter(|r| own.contains(&r.state.name) || r.state.name == steward)
-            .map(|r| r.state.clone())
+            .chain([&steward])
+            .filter_map(|name| self.role_index.get(name).copied())
             .collect();
-        let memberships = self
-            .memberships
+        found.sort_by(|a, b| names.roles[*a].state.name.cmp(&names.roles[*b].state.name));
+        let roles: Vec<RoleState> = found
+            .into_iter()
+            .map(|i| names.roles[i].state.clone())
+            .collect();
+        // Every membership either side of which is the project's, once, in the read's order.
+        let mut rows: Vec<usize> = own
             .iter()
-            .filter(|m| own.contains(&m.role) || own.contains(&m.member))
-            .cloned()
+            .filter_map(|name| self.memberships_of.get(name))
+            .flatten()
+            .copied()
             .collect();
-        let schema = names.schemas.iter().find(|s| s.name == project.as_str());
+        rows.sort_unstable();
+        rows.dedup();
+        let memberships = rows
+            .into_iter()
+            .map(|i| self.memberships[i].clone())
+            .collect();
+        let schema = self
+            .schema_index
+            .get(project.as_str())
+            .map(|&i| &names.schemas[i]);
         let owner = project.roles().owner;
-        let owner_exists = self.role_oids.contains_key(&owner);
+        let owner_exists = self.role_index.contains_key(&owner);
         fn of<K: Eq + std::hash::Hash, T: Clone>(
             map: &HashMap<K, Vec<T>>,
             key: Option<K>,
@@ -323,10 +356,9 @@ impl FleetState {
                 public_can_temp: names.public_can_temp,
                 public_can_create_in_public: names.public_can_create_in_public,
                 public_can_use_public: names.public_can_use_public,
-                can_connect: self
-                    .can_connect
+                can_connect: own
                     .iter()
-                    .filter(|n| own.contains(*n))
+                    .filter(|n| self.can_connect.contains(*n))
                     .cloned()
                     .collect(),
                 logins_relying_on_public: not_own(&self.logins_relying_on_public),

@@ -257,7 +257,7 @@ impl ProjectState {
 }
 
 const NAMES: &str = include_str!("../../sql/provision/state/names.sql");
-pub(super) const ROLES: &str = include_str!("../../sql/provision/state/roles.sql");
+const ROLES: &str = include_str!("../../sql/provision/state/roles.sql");
 const DEFAULT_ACLS: &str = include_str!("../../sql/provision/state/default_acls.sql");
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/state/schema_objects.sql");
 const STEWARD: &str = include_str!("../../sql/provision/state/steward.sql");
