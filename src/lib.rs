@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod connect;
+pub mod declare;
 pub mod doctor;
 mod environment;
 mod ident;

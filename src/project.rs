@@ -43,6 +43,114 @@ const RESERVED: &[&str] = &[
     "topology",
 ];
 
+/// PostgreSQL's reserved key words (appendix "SQL Key Words": "reserved" and "reserved (can be
+/// function or type)"; `pg_get_keywords()` categories `R` and `T`), PostgreSQL 15 and 17
+/// together. A schema or role named like one must be quoted in every statement that names it,
+/// by every client and every hand-written query: a project name never is one.
+const SQL_RESERVED_KEYWORDS: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
 /// Name prefixes that PostgreSQL, hosted Supabase or cotenant itself reserve.
 const RESERVED_PREFIXES: &[&str] = &["pg_", "supabase_", "cotenant"];
 
@@ -203,6 +311,14 @@ pub enum NameError {
         /// Who reserves it.
         why: &'static str,
     },
+    /// The name is one of SQL's reserved key words (`select`, `user`, `table`, …).
+    #[error(
+        "project name `{name}` is a reserved SQL key word: every client would have to quote the schema `{name}` in every statement that names it; choose another name, e.g. `my_{name}`"
+    )]
+    Keyword {
+        /// The refused name.
+        name: String,
+    },
 }
 
 fn validate(name: &str) -> Result<(), NameError> {
@@ -230,6 +346,11 @@ fn validate(name: &str) -> Result<(), NameError> {
             found,
             at,
             suggestion: suggest(name),
+        });
+    }
+    if SQL_RESERVED_KEYWORDS.contains(&name) {
+        return Err(NameError::Keyword {
+            name: name.to_owned(),
         });
     }
     if let Some(why) = reserved_by(name) {
@@ -275,6 +396,7 @@ fn suggest(name: &str) -> String {
     out.truncate(MAX_PROJECT_NAME_LEN);
     match reserved_by(&out) {
         Some(_) => "my_project".to_owned(),
+        None if SQL_RESERVED_KEYWORDS.contains(&out.as_str()) => format!("my_{out}"),
         None => out,
     }
 }
@@ -339,6 +461,32 @@ mod tests {
             ProjectName::new("a\"; drop"),
             Err(NameError::BadCharacter { found: '"', .. })
         ));
+    }
+
+    #[test]
+    fn refuses_sql_reserved_key_words_saying_why() {
+        for name in [
+            "select",
+            "user",
+            "table",
+            "authorization",
+            "current_schema",
+            "verbose",
+        ] {
+            let err = ProjectName::new(name).unwrap_err();
+            assert_eq!(
+                err,
+                NameError::Keyword {
+                    name: name.to_owned()
+                }
+            );
+            assert!(err.to_string().contains("quote"), "{err}");
+        }
+        // Non-reserved key words are ordinary identifiers.
+        for name in ["name", "role", "schema", "data", "value"] {
+            ProjectName::new(name).unwrap();
+        }
+        assert_eq!(suggest("SELECT"), "my_select");
     }
 
     #[test]

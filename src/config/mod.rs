@@ -63,6 +63,7 @@ mod environment;
 mod error;
 mod platform;
 mod pooler;
+mod projects;
 mod secrets;
 
 use std::collections::BTreeMap;
@@ -76,6 +77,7 @@ use serde::Deserialize;
 pub use self::environment::{EnvironmentConfig, TlsMode};
 pub use self::error::ConfigError;
 pub use self::pooler::{PoolerConfig, PoolerMode};
+pub use self::projects::MAX_CONNECTION_LIMIT;
 pub use self::secrets::{SecretStore, SecretsConfig};
 
 use self::env::EnvVar;
@@ -116,6 +118,9 @@ pub struct Config {
     /// The `[platform]` section with the `[projects.<p>.platform]` overrides: what projects may
     /// use of the shared Supabase schemas.
     pub platform: crate::platform::PlatformConfig,
+    /// The `[projects.<p>]` tables: every declared project and its settings (see
+    /// [`declare`](crate::declare)).
+    pub projects: crate::declare::Declarations,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -206,8 +211,7 @@ struct RawConfig {
     environments: BTreeMap<String, RawEnvironment>,
     order: Option<Vec<String>>,
     platform: Option<platform::RawPlatform>,
-    #[serde(default)]
-    projects: BTreeMap<String, platform::RawProject>,
+    projects: Option<projects::RawProjects>,
 }
 
 #[derive(Deserialize)]
@@ -298,7 +302,15 @@ impl RawConfig {
     fn validate(self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::invalid(file, key, message);
         let secrets = self.secrets.validate(file, base)?;
-        let platform = platform::validate(self.platform, self.projects, file)?;
+        let loaded = projects::load(self.projects, file, base)?;
+        let projects_file = loaded.file.clone();
+        let (projects, platform_overrides) = projects::validate(loaded)?;
+        let platform = platform::validate(
+            self.platform,
+            platform_overrides,
+            file,
+            projects_file.as_deref(),
+        )?;
 
         if self.environments.is_empty() {
             return Err(invalid(
@@ -377,6 +389,7 @@ impl RawConfig {
         Ok(Config {
             secrets,
             platform,
+            projects,
             environments,
             file: file.map(Path::to_path_buf),
         })

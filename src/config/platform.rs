@@ -1,7 +1,6 @@
 //! `[platform]` and `[projects.<p>.platform]`: what projects may use of the shared Supabase
 //! schemas.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -32,18 +31,10 @@ struct RawAllow {
     extensions: Vec<String>,
 }
 
-/// `[projects.<p>]`: one project's settings. Only `platform` for now; every other key is an
-/// error until it is defined.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawProject {
-    platform: Option<RawOverride>,
-}
-
 /// `[projects.<p>.platform]`: the keys of `[platform]` except `allow`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawOverride {
+pub(super) struct RawOverride {
     auth: Option<bool>,
     extensions: Option<bool>,
     realtime: Option<Vec<String>>,
@@ -73,10 +64,13 @@ fn check_name(file: Option<&Path>, key: &str, name: &str, what: &str) -> Result<
     Ok(())
 }
 
+/// `[platform]` from cotenant.toml (`file`), and the `[projects.<p>.platform]` overrides from
+/// `projects_file`, where the declarations are.
 pub(super) fn validate(
     platform: Option<RawPlatform>,
-    projects: BTreeMap<String, RawProject>,
+    projects: Vec<(ProjectName, RawOverride)>,
     file: Option<&Path>,
+    projects_file: Option<&Path>,
 ) -> Result<PlatformConfig, ConfigError> {
     let raw = platform.unwrap_or_default();
     check_names(file, "platform.realtime", &raw.realtime, "table name")?;
@@ -97,20 +91,16 @@ pub(super) fn validate(
     let mut config = PlatformConfig::default()
         .with_default(default)
         .with_allowed_extensions(raw.allow.extensions);
-    for (name, project) in projects {
-        let project_name: ProjectName = name
-            .parse()
-            .map_err(|e| ConfigError::invalid(file, format!("projects.{name}"), format!("{e}")))?;
-        let Some(o) = project.platform else { continue };
+    for (name, o) in projects {
         let key = |k: &str| format!("projects.{name}.platform.{k}");
         if let Some(tables) = &o.realtime {
-            check_names(file, &key("realtime"), tables, "table name")?;
+            check_names(projects_file, &key("realtime"), tables, "table name")?;
         }
         if let Some(hook) = &o.signup_hook {
-            check_name(file, &key("signup_hook"), hook, "function name")?;
+            check_name(projects_file, &key("signup_hook"), hook, "function name")?;
         }
         config = config.with_project(
-            project_name,
+            name,
             AccessOverride {
                 auth: o.auth,
                 extensions: o.extensions,

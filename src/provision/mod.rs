@@ -8,6 +8,7 @@
 mod apply;
 mod deprovision;
 mod error;
+mod fleet;
 mod plan;
 mod settings;
 mod state;
@@ -20,6 +21,7 @@ pub use apply::{LoginPasswords, apply, plan};
 pub(crate) use apply::{current_settings, plan_with};
 pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;
+pub use fleet::{FleetReadError, FleetState};
 pub use plan::{Actor, PasswordResets, Plan, Step};
 pub use settings::{LoginLimits, ProjectSettings};
 pub(crate) use summary::{differences, summary};

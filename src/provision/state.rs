@@ -261,8 +261,9 @@ const ROLES: &str = include_str!("../../sql/provision/state/roles.sql");
 const DEFAULT_ACLS: &str = include_str!("../../sql/provision/state/default_acls.sql");
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/state/schema_objects.sql");
 const STEWARD: &str = include_str!("../../sql/provision/state/steward.sql");
-const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
-const PUBLIC_SCHEMA_USERS: &str = include_str!("../../sql/provision/state/public_schema_users.sql");
+pub(super) const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
+pub(super) const PUBLIC_SCHEMA_USERS: &str =
+    include_str!("../../sql/provision/state/public_schema_users.sql");
 
 type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
 
@@ -323,11 +324,11 @@ struct Names {
     admin_public_defaults: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct FoundRole {
-    oid: u32,
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct FoundRole {
+    pub(super) oid: u32,
     #[serde(flatten)]
-    state: RoleState,
+    pub(super) state: RoleState,
 }
 
 #[derive(Deserialize)]
@@ -339,9 +340,9 @@ struct FoundSchema {
 
 /// `roles.sql`.
 #[derive(Default, Deserialize)]
-struct OfRoles {
-    memberships: Vec<Membership>,
-    can_connect: Vec<String>,
+pub(super) struct OfRoles {
+    pub(super) memberships: Vec<Membership>,
+    pub(super) can_connect: Vec<String>,
 }
 
 /// `default_acls.sql`.

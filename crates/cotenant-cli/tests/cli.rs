@@ -313,7 +313,8 @@ fn limits_given_as_options_reach_the_plan() {
         "{}",
         run.describe()
     );
-    // Limits are not stored: the defaults plan the change back.
+    // The project is not declared: without the options, its limits are the defaults, and the
+    // plan changes them back.
     let run = deployment
         .run(&["plan", "cli_limits", "--env", "prod"])
         .succeeded();

@@ -1,59 +1,124 @@
 //! The limits of a project's logins as command-line options, shared by `plan` and `provision`.
+//! Their default is the project's declaration (`[projects.<p>]`, else cotenant's defaults); an
+//! option given overrides it for this run, and the command says so.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use cotenant::provision::{LoginLimits, ProjectSettings};
+use cotenant::ProjectName;
+use cotenant::config::MAX_CONNECTION_LIMIT;
+use cotenant::declare::Declarations;
+use cotenant::provision::ProjectSettings;
 
-/// `--connection-limit` and friends. Nothing stores them: a run without an option plans the
-/// default again, so give the same options on every run of a project.
+/// `--connection-limit` and friends.
 #[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Limits (not stored: give the same ones on every run)")]
+#[command(
+    next_help_heading = "Limits (default: the project's [projects.<p>] declaration; an option overrides it for this run only)"
+)]
 pub(super) struct LimitArgs {
     /// Most concurrent connections of `<project>_login`.
-    #[arg(long, value_name = "N", default_value_t = defaults().login.connection_limit)]
-    connection_limit: u32,
+    #[arg(long, value_name = "N", value_parser = connection_limit)]
+    connection_limit: Option<u32>,
 
     /// `statement_timeout` of `<project>_login`'s sessions, e.g. `30s`, `2m`; `off` for none.
-    #[arg(long, value_name = "DURATION", default_value_t = Timeout(defaults().login.statement_timeout))]
-    statement_timeout: Timeout,
+    #[arg(long, value_name = "DURATION")]
+    statement_timeout: Option<Timeout>,
 
     /// `idle_in_transaction_session_timeout` of `<project>_login`'s sessions; `off` for none.
-    #[arg(long, value_name = "DURATION", default_value_t = Timeout(defaults().login.idle_in_transaction_timeout))]
-    idle_in_transaction_timeout: Timeout,
+    #[arg(long, value_name = "DURATION")]
+    idle_in_transaction_timeout: Option<Timeout>,
 
     /// Most concurrent connections of `<project>_migrator`.
-    #[arg(long, value_name = "N", default_value_t = defaults().migrator.connection_limit)]
-    migrator_connection_limit: u32,
+    #[arg(long, value_name = "N", value_parser = connection_limit)]
+    migrator_connection_limit: Option<u32>,
 
     /// `statement_timeout` of `<project>_migrator`'s sessions; `off` for none.
-    #[arg(long, value_name = "DURATION", default_value_t = Timeout(defaults().migrator.statement_timeout))]
-    migrator_statement_timeout: Timeout,
+    #[arg(long, value_name = "DURATION")]
+    migrator_statement_timeout: Option<Timeout>,
 
     /// `idle_in_transaction_session_timeout` of `<project>_migrator`'s sessions; `off` for none.
-    #[arg(long, value_name = "DURATION", default_value_t = Timeout(defaults().migrator.idle_in_transaction_timeout))]
-    migrator_idle_in_transaction_timeout: Timeout,
+    #[arg(long, value_name = "DURATION")]
+    migrator_idle_in_transaction_timeout: Option<Timeout>,
 }
 
-fn defaults() -> ProjectSettings {
-    ProjectSettings::default()
+fn connection_limit(s: &str) -> Result<u32, String> {
+    let n: i64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of connections"))?;
+    if !(1..=MAX_CONNECTION_LIMIT).contains(&n) {
+        return Err(format!("expected 1 to {MAX_CONNECTION_LIMIT} connections"));
+    }
+    Ok(u32::try_from(n).expect("checked to be in range"))
 }
 
 impl LimitArgs {
-    pub(super) fn settings(&self) -> ProjectSettings {
-        ProjectSettings {
-            login: LoginLimits {
-                connection_limit: self.connection_limit,
-                statement_timeout: self.statement_timeout.0,
-                idle_in_transaction_timeout: self.idle_in_transaction_timeout.0,
-            },
-            migrator: LoginLimits {
-                connection_limit: self.migrator_connection_limit,
-                statement_timeout: self.migrator_statement_timeout.0,
-                idle_in_transaction_timeout: self.migrator_idle_in_transaction_timeout.0,
-            },
+    /// The settings for `project`: its declared ones (or the defaults) with the options given
+    /// in place, and one note per option that changes a value, naming the setting, the declared
+    /// value and the given one.
+    pub(super) fn settings(
+        &self,
+        project: &ProjectName,
+        declarations: &Declarations,
+    ) -> (ProjectSettings, Vec<String>) {
+        let declared = declarations.settings_of(project);
+        let source = if declarations.get(project).is_some() {
+            "declared"
+        } else {
+            "default (the project is not declared)"
+        };
+        let roles = project.roles();
+        let mut notes = Vec::new();
+        let mut settings = declared;
+        for (role, limits, connections, statement, idle) in [
+            (
+                &roles.login,
+                &mut settings.login,
+                self.connection_limit,
+                self.statement_timeout,
+                self.idle_in_transaction_timeout,
+            ),
+            (
+                &roles.migrator,
+                &mut settings.migrator,
+                self.migrator_connection_limit,
+                self.migrator_statement_timeout,
+                self.migrator_idle_in_transaction_timeout,
+            ),
+        ] {
+            let mut note = |setting: &str, was: String, given: String| {
+                if was != given {
+                    notes.push(format!(
+                        "note: {setting} of `{role}` is {given} for this run, overriding the {source} {was}"
+                    ));
+                }
+            };
+            if let Some(n) = connections {
+                note(
+                    "connection_limit",
+                    limits.connection_limit.to_string(),
+                    n.to_string(),
+                );
+                limits.connection_limit = n;
+            }
+            if let Some(t) = statement {
+                note(
+                    "statement_timeout",
+                    Timeout(limits.statement_timeout).to_string(),
+                    t.to_string(),
+                );
+                limits.statement_timeout = t.0;
+            }
+            if let Some(t) = idle {
+                note(
+                    "idle_in_transaction_timeout",
+                    Timeout(limits.idle_in_transaction_timeout).to_string(),
+                    t.to_string(),
+                );
+                limits.idle_in_transaction_timeout = t.0;
+            }
         }
+        (settings, notes)
     }
 }
 
@@ -101,7 +166,13 @@ impl fmt::Display for Timeout {
 
 #[cfg(test)]
 mod tests {
+    use cotenant::declare::Declaration;
+
     use super::*;
+
+    fn defaults() -> ProjectSettings {
+        ProjectSettings::default()
+    }
 
     fn parse(s: &str) -> Result<Option<Duration>, String> {
         s.parse::<Timeout>().map(|t| t.0)
@@ -128,5 +199,43 @@ mod tests {
         ] {
             assert_eq!(timeout.to_string().parse::<Timeout>(), Ok(timeout));
         }
+    }
+
+    #[test]
+    fn options_override_the_declaration_and_say_so() {
+        let reli: ProjectName = "reli".parse().unwrap();
+        let mut declared = defaults();
+        declared.login.connection_limit = 50;
+        let declarations =
+            Declarations::default().with_project(reli.clone(), Declaration::new(declared));
+        let none = LimitArgs {
+            connection_limit: None,
+            statement_timeout: None,
+            idle_in_transaction_timeout: None,
+            migrator_connection_limit: None,
+            migrator_statement_timeout: None,
+            migrator_idle_in_transaction_timeout: None,
+        };
+        assert_eq!(none.settings(&reli, &declarations), (declared, vec![]));
+        let given = LimitArgs {
+            connection_limit: Some(10),
+            migrator_statement_timeout: Some(Timeout(None)),
+            ..none
+        };
+        let (settings, notes) = given.settings(&reli, &declarations);
+        assert_eq!(settings.login.connection_limit, 10);
+        assert_eq!(settings.migrator.statement_timeout, None);
+        assert_eq!(
+            notes,
+            [
+                "note: connection_limit of `reli_login` is 10 for this run, overriding the declared 50",
+                "note: statement_timeout of `reli_migrator` is off for this run, overriding the declared 15m",
+            ]
+        );
+        let (_, notes) = given.settings(&"annie".parse().unwrap(), &declarations);
+        assert!(
+            notes[0].contains("default (the project is not declared) 20"),
+            "{notes:?}"
+        );
     }
 }

@@ -46,8 +46,7 @@ pub(crate) struct Args {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let migrations = args.files.load()?;
-    let (cotenant, environments) = open_whole(global).await?;
+    let (cotenant, environments, declarations) = open_whole(global).await?;
     let projects = if args.all {
         let first = environments
             .first()
@@ -65,6 +64,7 @@ pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     } else {
         args.projects.clone()
     };
+    let migrations = args.files.load(&projects, &declarations)?;
 
     if args.dry_run {
         let mut reports = Vec::new();

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cotenant::Cotenant;
 use cotenant::config::Config;
+use cotenant::declare::{Declarations, MigrationSource};
 use cotenant::migrate::{Migrations, ProjectOutcome};
+use cotenant::{Cotenant, ProjectName};
 
 use super::Failure;
 use crate::Global;
@@ -16,23 +17,65 @@ use crate::Global;
 /// The migration files.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FilesArgs {
-    /// The directory of the project's numbered SQL files (`001_create_users.sql`, …).
-    #[arg(long, value_name = "DIR", default_value = "migrations")]
-    dir: PathBuf,
+    /// The directory of the project's numbered SQL files (`001_create_users.sql`, …). Default:
+    /// the projects' declared `migrations` or `template` (`[projects.<p>]`), else `migrations`.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 impl FilesArgs {
-    /// Loads and checks the files; a gap, a duplicate or a bad name is a usage error.
-    pub(super) fn load(&self) -> Result<Migrations, Failure> {
-        Migrations::from_dir(&self.dir).map_err(Failure::usage)
+    /// Loads and checks the files for `projects`: the `--dir` given, else the source every one
+    /// of them declares, else `migrations`. Projects declaring different sources, a gap, a
+    /// duplicate or a bad name are usage errors.
+    pub(super) fn load(
+        &self,
+        projects: &[ProjectName],
+        declarations: &Declarations,
+    ) -> Result<Migrations, Failure> {
+        if let Some(dir) = &self.dir {
+            return Migrations::from_dir(dir).map_err(Failure::usage);
+        }
+        let declared: Vec<(&ProjectName, Option<&MigrationSource>)> = projects
+            .iter()
+            .map(|p| (p, declarations.get(p).and_then(|d| d.migrations.as_ref())))
+            .collect();
+        match declared.first() {
+            Some((_, Some(source))) if declared.iter().all(|(_, s)| *s == Some(*source)) => {
+                source.load().map_err(Failure::usage)
+            }
+            _ if declared.iter().all(|(_, s)| s.is_none()) => {
+                Migrations::from_dir("migrations").map_err(Failure::usage)
+            }
+            _ => Err(Failure::usage(format!(
+                "the projects declare different migrations ({}): run them separately, or give --dir",
+                declared
+                    .iter()
+                    .map(|(p, s)| format!("`{p}`: {}", describe(*s)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 }
 
-/// Every configured environment, and the names of those `--env` selects (all by default) in
-/// promotion order. The staging gate of an environment comes from the one before it in the
-/// whole configuration, so the configuration is not narrowed to the selection.
-pub(super) async fn open_whole(global: &Global) -> Result<(Cotenant, Vec<String>), Failure> {
+fn describe(source: Option<&MigrationSource>) -> String {
+    match source {
+        None => "none declared".to_owned(),
+        Some(MigrationSource::Dir(dir)) => format!("directory {}", dir.display()),
+        Some(MigrationSource::Template(name)) => format!("template {name}"),
+        Some(other) => format!("{other:?}"),
+    }
+}
+
+/// Every configured environment, the names of those `--env` selects (all by default) in
+/// promotion order, and the declared projects. The staging gate of an environment comes from the
+/// one before it in the whole configuration, so the configuration is not narrowed to the
+/// selection.
+pub(super) async fn open_whole(
+    global: &Global,
+) -> Result<(Cotenant, Vec<String>, Declarations), Failure> {
     let config = Config::load(&global.config).map_err(Failure::usage)?;
+    let declarations = config.projects.clone();
     let cotenant = Cotenant::open(config).await.map_err(Failure::usage)?;
     let selected = if global.environments.is_empty() {
         cotenant.clone()
@@ -46,7 +89,7 @@ pub(super) async fn open_whole(global: &Global) -> Result<(Cotenant, Vec<String>
         .iter()
         .map(|e| e.name().to_owned())
         .collect();
-    Ok((cotenant, names))
+    Ok((cotenant, names, declarations))
 }
 
 /// A hook that rewrites `<environment>: <done>/<total> projects` on stderr when it is a

@@ -1,6 +1,7 @@
 //! The commands, one file each, and what they share: opening the configured environments and
 //! the two kinds of failure. A new command is a file here, a `mod` line and a variant below.
 
+mod apply;
 mod deprovision;
 mod doctor;
 mod limits;
@@ -21,6 +22,7 @@ use std::error::Error;
 
 use cotenant::Cotenant;
 use cotenant::config::Config;
+use cotenant::declare::Declarations;
 use cotenant::provision::ProvisionError;
 
 use crate::Global;
@@ -35,6 +37,9 @@ pub(crate) enum Command {
     Plan(plan::Args),
     /// Create or repair a project's schema, roles, grants and login secrets, staging first.
     Provision(provision::Args),
+    /// Converge every declared project (`[projects.<p>]`) on every environment, staging first:
+    /// one diff, then per-project transactions; undeclared projects are reported and kept.
+    Apply(apply::Args),
     /// Converge what a project may use of the shared Supabase schemas (auth, extensions,
     /// Realtime, signup hooks) as cotenant.toml declares it, staging first.
     Platform(platform::Args),
@@ -65,6 +70,7 @@ impl Command {
             Command::Doctor(args) => doctor::run(args, global).await,
             Command::Plan(args) => plan::run(args, global).await,
             Command::Provision(args) => provision::run(args, global).await,
+            Command::Apply(args) => apply::run(args, global).await,
             Command::Platform(args) => platform::run(args, global).await,
             Command::Deprovision(args) => deprovision::run(args, global).await,
             Command::Relocate(args) => relocate::run(args, global).await,
@@ -121,7 +127,13 @@ fn stopped(error: ProvisionError, done: &str, order: &[&str]) -> Failure {
 
 /// The configured environments, limited to those `--env` names.
 async fn open(global: &Global) -> Result<Cotenant, Failure> {
+    Ok(open_declared(global).await?.0)
+}
+
+/// [`open`], and the declared projects (`[projects.<p>]`).
+async fn open_declared(global: &Global) -> Result<(Cotenant, Declarations), Failure> {
     let config = Config::load(&global.config).map_err(Failure::usage)?;
+    let declarations = config.projects.clone();
     tracing::debug!(
         target: "cotenant_cli",
         config = %global.config.display(),
@@ -129,11 +141,12 @@ async fn open(global: &Global) -> Result<Cotenant, Failure> {
         "loaded the configuration"
     );
     let cotenant = Cotenant::open(config).await.map_err(Failure::usage)?;
-    if global.environments.is_empty() {
-        Ok(cotenant)
+    let cotenant = if global.environments.is_empty() {
+        cotenant
     } else {
         cotenant
             .select(&global.environments)
-            .map_err(Failure::usage)
-    }
+            .map_err(Failure::usage)?
+    };
+    Ok((cotenant, declarations))
 }

@@ -4,7 +4,7 @@ use cotenant::ProjectName;
 
 use super::limits::LimitArgs;
 use super::output::{emit, emit_json, plans_json};
-use super::{Failure, open};
+use super::{Failure, open_declared};
 use crate::Global;
 
 /// `cotenant plan <project> [--sql]`.
@@ -24,7 +24,7 @@ pub(crate) struct Args {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let cotenant = open(global).await?;
+    let (cotenant, declarations) = open_declared(global).await?;
     let environments = cotenant.environments();
     if args.sql && environments.len() > 1 {
         let names: Vec<&str> = environments.iter().map(|e| e.name()).collect();
@@ -34,8 +34,12 @@ pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
             names.join(", ")
         )));
     }
+    let (settings, notes) = args.limits.settings(&args.project, &declarations);
+    for note in notes {
+        eprintln!("{note}");
+    }
     let plans = cotenant
-        .plan(&args.project, &args.limits.settings())
+        .plan(&args.project, &settings)
         .await
         .map_err(Failure::operation)?;
     if global.json {

@@ -5,7 +5,7 @@ use cotenant::ProjectName;
 
 use super::limits::LimitArgs;
 use super::output::{emit, emit_json, plans_json, statements};
-use super::{Failure, open, stopped};
+use super::{Failure, open_declared, stopped};
 use crate::Global;
 
 /// `cotenant provision <project> [--dry-run]`.
@@ -23,8 +23,11 @@ pub(crate) struct Args {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let cotenant = open(global).await?;
-    let settings = args.limits.settings();
+    let (cotenant, declarations) = open_declared(global).await?;
+    let (settings, notes) = args.limits.settings(&args.project, &declarations);
+    for note in notes {
+        eprintln!("{note}");
+    }
     let order: Vec<&str> = cotenant.environments().iter().map(|e| e.name()).collect();
     let plans = if args.dry_run {
         cotenant

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::migration_files::FilesArgs;
 use super::output::{emit, emit_json};
-use super::{Failure, open};
+use super::{Failure, open_declared};
 use crate::Global;
 
 /// `cotenant repair <project> [--dir DIR]`.
@@ -28,8 +28,11 @@ struct RepairJson<'a> {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let runner = Runner::new(args.files.load()?);
-    let cotenant = open(global).await?;
+    let (cotenant, declarations) = open_declared(global).await?;
+    let runner = Runner::new(
+        args.files
+            .load(std::slice::from_ref(&args.project), &declarations)?,
+    );
     let mut done = Vec::new();
     for env in cotenant.environments() {
         let repaired = env

@@ -6,7 +6,7 @@ use cotenant::migrate::StatusReport;
 
 use super::migration_files::FilesArgs;
 use super::output::{emit, emit_json};
-use super::{Failure, open};
+use super::{Failure, open_declared};
 use crate::Global;
 
 /// `cotenant status [<project>…] [--dir DIR]`.
@@ -20,8 +20,8 @@ pub(crate) struct Args {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let migrations = args.files.load()?;
-    let cotenant = open(global).await?;
+    let (cotenant, declarations) = open_declared(global).await?;
+    let migrations = args.files.load(&args.projects, &declarations)?;
     let mut reports = Vec::new();
     for env in cotenant.environments() {
         let recorded = env.migration_status().await.map_err(Failure::operation)?;
