@@ -90,6 +90,8 @@ pub struct Finding {
     pub reachable_through: String,
     /// What was found and what to do about it.
     pub message: String,
+    /// What to do about it alone: the statement that closes the route, or the other way out.
+    pub fix: String,
 }
 
 impl fmt::Display for Finding {
@@ -99,7 +101,7 @@ impl fmt::Display for Finding {
 }
 
 /// The routes into project data on the instance `client` is connected to, as the admin.
-pub(super) async fn find(client: &Client) -> Result<Vec<Finding>, tokio_postgres::Error> {
+pub(crate) async fn find(client: &Client) -> Result<Vec<Finding>, tokio_postgres::Error> {
     let rows = client
         .query(include_str!("../../sql/doctor_routes.sql"), &[])
         .await?;
@@ -190,6 +192,7 @@ fn finding(route: Route) -> Finding {
         owner_power: route.power,
         reachable_through: route.through,
         message,
+        fix,
     }
 }
 

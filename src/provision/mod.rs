@@ -22,6 +22,7 @@ pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;
 pub use plan::{Actor, PasswordResets, Plan, Step};
 pub use settings::{LoginLimits, ProjectSettings};
+pub(crate) use settings::{parse_time, setting_millis};
 pub(crate) use summary::{differences, summary};
 pub use users::{LoginUser, LoginUsers};
 
