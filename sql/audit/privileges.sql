@@ -15,32 +15,32 @@ WITH schemas AS (
 ),
 acls AS (
     SELECT s.project, 'schema' AS kind, quote_ident(s.project) AS object, s.members,
-           coalesce(n.nspacl, acldefault('n', n.nspowner)) AS acl
+           n.nspowner AS owner, coalesce(n.nspacl, acldefault('n', n.nspowner)) AS acl
     FROM schemas s JOIN pg_namespace n ON n.oid = s.oid
     UNION ALL
     SELECT s.project, CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
                                      WHEN 'm' THEN 'materialized view'
                                      WHEN 'f' THEN 'foreign table' ELSE 'table' END,
-           quote_ident(s.project) || '.' || quote_ident(c.relname), s.members,
+           quote_ident(s.project) || '.' || quote_ident(c.relname), s.members, c.relowner,
            coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
     FROM schemas s JOIN pg_class c ON c.relnamespace = s.oid
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
     UNION ALL
     SELECT s.project, 'column',
            quote_ident(s.project) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname),
-           s.members, a.attacl
+           s.members, c.relowner, a.attacl
     FROM schemas s JOIN pg_class c ON c.relnamespace = s.oid
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attacl IS NOT NULL
     UNION ALL
     SELECT s.project, CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
            quote_ident(s.project) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-           s.members, coalesce(p.proacl, acldefault('f', p.proowner))
+           s.members, p.proowner, coalesce(p.proacl, acldefault('f', p.proowner))
     FROM schemas s JOIN pg_proc p ON p.pronamespace = s.oid
     UNION ALL
     -- Standalone types only: a table's row type and array types follow their relation / element.
     SELECT s.project, 'type', quote_ident(s.project) || '.' || quote_ident(t.typname), s.members,
-           coalesce(t.typacl, acldefault('T', t.typowner))
+           t.typowner, coalesce(t.typacl, acldefault('T', t.typowner))
     FROM schemas s JOIN pg_type t ON t.typnamespace = s.oid
     WHERE t.typelem = 0 AND t.typtype IN ('e', 'd', 'r', 'm', 'c')
       AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
@@ -51,7 +51,7 @@ acls AS (
                || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
                                        WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types'
                                        ELSE 'schemas' END,
-           s.members, d.defaclacl
+           s.members, d.defaclrole, d.defaclacl
     FROM schemas s JOIN pg_default_acl d ON d.defaclnamespace = s.oid
     UNION ALL
     SELECT s.project, 'default privileges',
@@ -59,14 +59,14 @@ acls AS (
                || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
                                        WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types'
                                        ELSE 'schemas' END,
-           s.members, d.defaclacl
+           s.members, d.defaclrole, d.defaclacl
     FROM schemas s JOIN pg_default_acl d ON d.defaclrole = s.nspowner AND d.defaclnamespace = 0
     UNION ALL
     -- No global row: the built-in default grants EXECUTE / USAGE to PUBLIC.
     SELECT s.project, 'default privileges',
            'default privileges of ' || quote_ident(pg_get_userbyid(s.nspowner)) || ' on '
                || CASE t WHEN 'f' THEN 'functions' ELSE 'types' END,
-           s.members, CASE t WHEN 'f' THEN acldefault('f', s.nspowner) ELSE acldefault('T', s.nspowner) END
+           s.members, s.nspowner, CASE t WHEN 'f' THEN acldefault('f', s.nspowner) ELSE acldefault('T', s.nspowner) END
     FROM schemas s CROSS JOIN unnest('{f,T}'::"char"[]) t
     WHERE NOT EXISTS (SELECT 1 FROM pg_default_acl d
                       WHERE d.defaclrole = s.nspowner AND d.defaclnamespace = 0 AND d.defaclobjtype = t)
@@ -75,5 +75,6 @@ SELECT x.project, x.kind, x.object,
        CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END AS grantee,
        a.privilege_type AS privilege
 FROM acls x, aclexplode(x.acl) a
-WHERE a.grantee = 0 OR NOT (pg_get_userbyid(a.grantee)::text = ANY (x.members))
+WHERE a.grantee = 0
+   OR (a.grantee <> x.owner AND NOT (pg_get_userbyid(a.grantee)::text = ANY (x.members)))
 ORDER BY 1, 3, 4, 5

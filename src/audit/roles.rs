@@ -421,9 +421,12 @@ fn stewards(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
     }
     for m in &catalog.memberships {
         let ok = if roles.is_steward(&m.role) {
-            // The admin acts as a steward through SET ROLE, never inheriting it; a project
-            // role in a steward is judged with its project.
-            (m.member == catalog.admin && !m.admin_option && m.inherit_option != Some(true))
+            // The admin acts as a steward through SET ROLE, never inheriting it; on 16+ it
+            // also holds ADMIN alone, as the steward's creator. A project role in a steward is
+            // judged with its project.
+            (m.member == catalog.admin
+                && m.inherit_option != Some(true)
+                && (!m.admin_option || m.set_option == Some(false)))
                 || roles.project_of(&m.member).is_some()
         } else if roles.is_steward(&m.member) {
             // A steward's own memberships: ADMIN on project roles (judged with the projects).
