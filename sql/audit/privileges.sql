@@ -13,6 +13,12 @@ WITH schemas AS (
            ARRAY(SELECT n.nspname || s FROM unnest($2::text[]) s) AS members
     FROM pg_namespace n WHERE n.oid = ANY ($1::oid[])
 ),
+-- What belongs to an extension is the extension's: the lint `lint.extension_in_project_schema`
+-- reports the extension once.
+extension_members AS (
+    SELECT d.classid, d.objid FROM pg_depend d
+    WHERE d.deptype = 'e' AND d.refclassid = 'pg_extension'::regclass
+),
 acls AS (
     SELECT s.project, 'schema' AS kind, quote_ident(s.project) AS object, s.members,
            n.nspowner AS owner, coalesce(n.nspacl, acldefault('n', n.nspowner)) AS acl
@@ -25,6 +31,7 @@ acls AS (
            coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
     FROM schemas s JOIN pg_class c ON c.relnamespace = s.oid
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid)
     UNION ALL
     SELECT s.project, 'column',
            quote_ident(s.project) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname),
@@ -37,6 +44,7 @@ acls AS (
            quote_ident(s.project) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
            s.members, p.proowner, coalesce(p.proacl, acldefault('f', p.proowner))
     FROM schemas s JOIN pg_proc p ON p.pronamespace = s.oid
+    WHERE NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid)
     UNION ALL
     -- Standalone types only: a table's row type and array types follow their relation / element.
     SELECT s.project, 'type', quote_ident(s.project) || '.' || quote_ident(t.typname), s.members,
@@ -44,6 +52,7 @@ acls AS (
     FROM schemas s JOIN pg_type t ON t.typnamespace = s.oid
     WHERE t.typelem = 0 AND t.typtype IN ('e', 'd', 'r', 'm', 'c')
       AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT 1 FROM extension_members e WHERE e.classid = 'pg_type'::regclass AND e.objid = t.oid)
     UNION ALL
     SELECT s.project, 'default privileges',
            'default privileges of ' || quote_ident(pg_get_userbyid(d.defaclrole))
