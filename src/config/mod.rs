@@ -56,6 +56,7 @@
 //! # }
 //! ```
 
+mod audit;
 mod env;
 mod environment;
 mod error;
@@ -112,6 +113,8 @@ pub struct Config {
     /// The `[platform]` section with the `[projects.<p>.platform]` overrides: what projects may
     /// use of the shared Supabase schemas.
     pub platform: crate::platform::PlatformConfig,
+    /// The `[projects.<p>.audit]` allow lists: findings each project accepts, with the reason.
+    pub audit: crate::audit::AllowList,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -290,9 +293,15 @@ fn valid_environment_name(name: &str) -> bool {
 }
 
 impl RawConfig {
-    fn validate(self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
+    fn validate(mut self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::invalid(file, key, message);
         let secrets = self.secrets.validate(file, base)?;
+        let audits = self
+            .projects
+            .iter_mut()
+            .filter_map(|(name, p)| Some((name.clone(), p.audit.take()?)))
+            .collect();
+        let audit = audit::validate(audits, file)?;
         let platform = platform::validate(self.platform, self.projects, file)?;
 
         if self.environments.is_empty() {
@@ -372,6 +381,7 @@ impl RawConfig {
         Ok(Config {
             secrets,
             platform,
+            audit,
             environments,
             file: file.map(Path::to_path_buf),
         })

@@ -32,12 +32,14 @@ struct RawAllow {
     extensions: Vec<String>,
 }
 
-/// `[projects.<p>]`: one project's settings. Only `platform` for now; every other key is an
-/// error until it is defined.
+/// `[projects.<p>]`: one project's settings. `platform` and `audit` for now; every other key
+/// is an error until it is defined.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProject {
     platform: Option<RawOverride>,
+    /// Taken out by [`super::audit::validate`] before the platform settings are read.
+    pub(super) audit: Option<super::audit::RawAudit>,
 }
 
 /// `[projects.<p>.platform]`: the keys of `[platform]` except `allow`.
