@@ -573,3 +573,51 @@ fn rotate_dry_runs_then_rotates_staging_first_without_showing_passwords() {
         refused.describe()
     );
 }
+
+#[test]
+fn audit_fails_on_a_planted_grant_until_it_is_allow_listed() {
+    let deployment = Deployment::new();
+    let p = project("cli_audit");
+    deployment.run(&["provision", "cli_audit"]).succeeded();
+    let clean = deployment.run(&["audit", "cli_audit"]).succeeded();
+    assert!(clean.stdout.contains("0 error(s)"), "{}", clean.describe());
+
+    block_on(async {
+        library()
+            .await
+            .environment("staging")
+            .unwrap()
+            .connect_login(&p, Login::Migrator)
+            .await
+            .unwrap()
+            .batch_execute("CREATE TABLE notes (id int); GRANT SELECT ON notes TO PUBLIC")
+            .await
+            .unwrap();
+    });
+    let failed = deployment
+        .run(&["--json", "audit", "cli_audit"])
+        .failed_with(1);
+    let outcomes = failed.json();
+    let staging = &outcomes[0];
+    assert_eq!(staging["environment"], "staging");
+    let findings = staging["report"]["findings"].as_array().unwrap();
+    let grant = findings
+        .iter()
+        .find(|f| f["code"] == "iso.foreign_privilege" && f["object"] == "cli_audit.notes")
+        .unwrap_or_else(|| panic!("the grant to PUBLIC is found: {}", failed.describe()));
+    assert_eq!(grant["severity"], "error");
+    assert_eq!(grant["project"], "cli_audit");
+    assert!(failed.stderr.contains("`staging` has 1 error(s)"), "{}", failed.describe());
+
+    let mut config = std::fs::read_to_string(deployment.config()).unwrap();
+    config.push_str(
+        "\n[projects.cli_audit.audit]\nallow = [{ code = \"iso.foreign_privilege\", object = \"cli_audit.notes\", reason = \"a public notice board\" }]\n",
+    );
+    std::fs::write(deployment.config(), config).unwrap();
+    let allowed = deployment.run(&["audit", "cli_audit"]).succeeded();
+    assert!(
+        allowed.stdout.contains("(allowed: a public notice board)"),
+        "{}",
+        allowed.describe()
+    );
+}

@@ -1,6 +1,7 @@
 //! The commands, one file each, and what they share: opening the configured environments and
 //! the two kinds of failure. A new command is a file here, a `mod` line and a variant below.
 
+mod audit;
 mod deprovision;
 mod doctor;
 mod limits;
@@ -54,6 +55,9 @@ pub(crate) enum Command {
     Parity(parity::Args),
     /// Check that every table of a project has row-level security enabled.
     Rls(rls::Args),
+    /// Check from the catalog that isolation still holds (roles, memberships, grants, owners,
+    /// routes into project data) and lint project schemas; exit 1 on errors.
+    Audit(audit::Args),
     /// Give a project's logins new passwords, staging first, without downtime: staged
     /// AWSPENDING, set, tested by logging in, then promoted to AWSCURRENT.
     Rotate(rotate::Args),
@@ -73,6 +77,7 @@ impl Command {
             Command::Repair(args) => repair::run(args, global).await,
             Command::Parity(args) => parity::run(args, global).await,
             Command::Rls(args) => rls::run(args, global).await,
+            Command::Audit(args) => audit::run(args, global).await,
             Command::Rotate(args) => rotate::run(args, global).await,
         }
     }
@@ -121,6 +126,11 @@ fn stopped(error: ProvisionError, done: &str, order: &[&str]) -> Failure {
 
 /// The configured environments, limited to those `--env` names.
 async fn open(global: &Global) -> Result<Cotenant, Failure> {
+    Ok(open_with_config(global).await?.1)
+}
+
+/// [`open`], with the configuration it was opened from.
+async fn open_with_config(global: &Global) -> Result<(Config, Cotenant), Failure> {
     let config = Config::load(&global.config).map_err(Failure::usage)?;
     tracing::debug!(
         target: "cotenant_cli",
@@ -128,12 +138,13 @@ async fn open(global: &Global) -> Result<Cotenant, Failure> {
         environments = ?config.environments().iter().map(|e| &e.name).collect::<Vec<_>>(),
         "loaded the configuration"
     );
-    let cotenant = Cotenant::open(config).await.map_err(Failure::usage)?;
-    if global.environments.is_empty() {
-        Ok(cotenant)
+    let cotenant = Cotenant::open(config.clone()).await.map_err(Failure::usage)?;
+    let cotenant = if global.environments.is_empty() {
+        cotenant
     } else {
         cotenant
             .select(&global.environments)
-            .map_err(Failure::usage)
-    }
+            .map_err(Failure::usage)?
+    };
+    Ok((config, cotenant))
 }
