@@ -9,6 +9,7 @@ use tokio_postgres::Client;
 
 use crate::ProjectName;
 use crate::audit;
+use crate::usage;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
 use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
@@ -307,6 +308,13 @@ impl Environment {
     pub async fn audit(&self, scope: &audit::Scope) -> Result<audit::AuditReport, audit::AuditError> {
         let client = self.connect_admin().await?;
         audit::audit(&client, scope).await
+    }
+
+    /// What `projects` (every project when empty) use of this environment now (see
+    /// [`usage::usage`]).
+    pub async fn usage(&self, projects: &[ProjectName]) -> Result<usage::UsageReport, usage::UsageError> {
+        let client = self.connect_admin().await?;
+        usage::usage(&client, projects).await
     }
 
     /// Drops `project` here (see [`provision::deprovision`]), then deletes its secrets.

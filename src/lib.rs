@@ -18,6 +18,7 @@ pub mod provision;
 pub mod relocate;
 pub mod rotate;
 pub mod secret;
+pub mod usage;
 
 pub use environment::{Cotenant, Environment};
 pub use project::{MAX_PROJECT_NAME_LEN, NameError, ProjectName, RoleNames};

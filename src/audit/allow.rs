@@ -12,7 +12,7 @@ use super::{Code, Finding};
 ///
 /// let allowance = Allowance::new(
 ///     Code::RlsDisabled,
-///     r#""reli"."countries""#,
+///     "reli.countries",
 ///     "reference data, the same for every user",
 /// );
 /// assert_eq!(allowance.code(), Code::RlsDisabled);

@@ -41,10 +41,10 @@ pub struct Finding {
     /// The project it belongs to; `None` for what all projects share (a steward, a route
     /// outside the projects).
     pub project: Option<String>,
-    /// The object, as the server names it: a role (`reli_login`), a membership
-    /// (`reli_app granted to reli_login`), a schema (`"reli"`), a relation or type
-    /// (`"reli"."notes"`), a column (`"reli"."notes"."body"`), a routine with its arguments
-    /// (`"reli"."peek"(integer)`), a policy (`"reli"."notes" policy own_notes`).
+    /// The object, as the server names it (identifiers quoted only where they need it): a
+    /// role (`reli_login`), a membership (`reli_app granted to reli_login`), a schema (`reli`),
+    /// a relation or type (`reli.notes`), a column (`reli.notes.body`), a routine with its
+    /// arguments (`reli.peek(n integer)`), a policy (`reli.notes policy own_notes`).
     pub object: String,
     /// What was found.
     pub message: String,

@@ -13,7 +13,7 @@ use crate::provision::ProjectSettings;
 ///
 /// let list = AllowList::default().with_project(
 ///     "reli".parse()?,
-///     [Allowance::new(Code::RlsDisabled, r#""reli"."countries""#, "reference data")],
+///     [Allowance::new(Code::RlsDisabled, "reli.countries", "reference data")],
 /// );
 /// assert_eq!(list.of(&"reli".parse()?).len(), 1);
 /// # Ok::<(), cotenant::NameError>(())
