@@ -267,13 +267,18 @@ async fn a_grant_to_supabases_api_roles_is_found() {
 }
 
 /// A SECURITY DEFINER function the admin writes in `public`, executable by a project's
-/// login, is a route into every project: found, without a project, with the revoke.
+/// login, is a route into every project: found, without a project, with the revoke. So is one
+/// whose owner was granted USAGE on a project's schema. An instance of its own: these routes
+/// belong to every project, and the other tests expect none.
 #[tokio::test]
-async fn a_definer_function_in_public_reachable_by_a_login_is_found() {
-    let cotenant = deployment().await;
-    let p = provisioned(&cotenant, "route_a", &ProjectSettings::default()).await;
-    let staging = cluster("staging");
-    admin(staging)
+async fn definer_routes_outside_the_projects_are_found() {
+    let pair = Pair::start(test_version()).expect("a pair of its own");
+    let cotenant = deployment_on(&pair, "audit_routes").await;
+    let (a, b) = (project("route_a"), project("route_b"));
+    for p in [&a, &b] {
+        cotenant.provision(p, &ProjectSettings::default()).await.unwrap();
+    }
+    admin(&pair.staging)
         .await
         .batch_execute(
             "CREATE FUNCTION public.route_peek() RETURNS int LANGUAGE sql SECURITY DEFINER
@@ -283,16 +288,42 @@ async fn a_definer_function_in_public_reachable_by_a_login_is_found() {
         )
         .await
         .unwrap();
-    let report = audit(&cotenant, "staging", &scope(&[&p])).await;
-    let route = found(&report, Code::SharedDefinerFunction, "public.route_peek()");
+    // A role outside the projects that was let into `route_a`, owning a function `route_b`
+    // may call.
+    superuser(&pair.staging)
+        .await
+        .batch_execute(
+            "CREATE ROLE route_reader NOLOGIN;
+             GRANT USAGE ON SCHEMA route_a TO route_reader;
+             CREATE SCHEMA route_shared;
+             GRANT USAGE ON SCHEMA route_shared TO route_b_app;
+             CREATE FUNCTION route_shared.read_a() RETURNS int LANGUAGE sql SECURITY DEFINER
+               SET search_path = pg_catalog AS 'SELECT 1';
+             ALTER FUNCTION route_shared.read_a() OWNER TO route_reader;
+             REVOKE EXECUTE ON FUNCTION route_shared.read_a() FROM PUBLIC;
+             GRANT EXECUTE ON FUNCTION route_shared.read_a() TO route_b_app;",
+        )
+        .await
+        .unwrap();
+    let staging = audit(&cotenant, "staging", &Scope::all()).await;
+    println!("{staging}");
+    let route = found(&staging, Code::SharedDefinerFunction, "public.route_peek()");
     assert_eq!(route.project, None);
     assert_eq!(route.severity, Severity::Error);
     assert!(route.fix.contains("REVOKE EXECUTE"), "{route}");
-    admin(staging)
-        .await
-        .batch_execute("DROP FUNCTION public.route_peek(); REVOKE USAGE ON SCHEMA public FROM route_a_app")
-        .await
-        .unwrap();
+    let reader = found(&staging, Code::SharedDefinerFunction, "route_shared.read_a()");
+    assert!(
+        reader.message.contains("granted privileges in a project's schema"),
+        "{reader}"
+    );
+    // The grant that let it in is named too.
+    assert!(
+        found(&staging, Code::ForeignPrivilege, "route_a")
+            .message
+            .contains("route_reader")
+    );
+    let prod = audit(&cotenant, "prod", &Scope::all()).await;
+    assert!(prod.passes(), "nothing was planted on prod:\n{prod}");
 }
 
 /// An extension that this server has (contrib may be missing from some builds).

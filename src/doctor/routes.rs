@@ -50,6 +50,8 @@ pub enum OwnerPower {
     BypassRls,
     /// The owner is the admin cotenant connects as, which can grant itself what it lacks.
     Admin,
+    /// The owner, a role outside the projects, was granted USAGE on a project's schema.
+    ProjectPrivileges,
 }
 
 impl OwnerPower {
@@ -59,6 +61,7 @@ impl OwnerPower {
             "pg_read_all_data" => OwnerPower::ReadAllData,
             "bypassrls" => OwnerPower::BypassRls,
             "admin" => OwnerPower::Admin,
+            "project_privileges" => OwnerPower::ProjectPrivileges,
             _ => return None,
         })
     }
@@ -69,6 +72,7 @@ impl OwnerPower {
             OwnerPower::ReadAllData => "holding pg_read_all_data",
             OwnerPower::BypassRls => "with BYPASSRLS",
             OwnerPower::Admin => "the admin",
+            OwnerPower::ProjectPrivileges => "granted privileges in a project's schema",
         }
     }
 }

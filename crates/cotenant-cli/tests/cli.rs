@@ -621,3 +621,30 @@ fn audit_fails_on_a_planted_grant_until_it_is_allow_listed() {
         allowed.describe()
     );
 }
+
+#[test]
+fn status_usage_shows_each_projects_usage_per_environment() {
+    let deployment = Deployment::new();
+    deployment.run(&["provision", "cli_usage"]).succeeded();
+    let text = deployment
+        .run(&["status", "--usage", "cli_usage"])
+        .succeeded();
+    let staging = text.position("staging:\n  cli_usage: schema ");
+    let prod = text.position("prod:\n  cli_usage: schema ");
+    assert!(staging < prod, "{}", text.describe());
+    assert!(
+        text.stdout.contains("connections app 0/20 migrator 0/5"),
+        "{}",
+        text.describe()
+    );
+    let json = deployment
+        .run(&["--json", "status", "--usage", "cli_usage"])
+        .succeeded()
+        .json();
+    for (env, name) in json.as_array().unwrap().iter().zip(["staging", "prod"]) {
+        assert_eq!(env["environment"], name);
+        let project = &env["projects"][0];
+        assert_eq!(project["project"], "cli_usage");
+        assert_eq!(project["app"]["limit"], 20);
+    }
+}
