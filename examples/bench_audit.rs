@@ -131,11 +131,17 @@ async fn run(version: PgVersion, args: &Args) {
             objects.push_str(&app_objects(&name));
             made += 1;
             if made % 100 == 0 {
-                superuser.batch_execute(&objects).await.expect("app objects");
+                superuser
+                    .batch_execute(&objects)
+                    .await
+                    .expect("app objects");
                 objects.clear();
             }
         }
-        superuser.batch_execute(&objects).await.expect("app objects");
+        superuser
+            .batch_execute(&objects)
+            .await
+            .expect("app objects");
         superuser.batch_execute("ANALYZE").await.unwrap();
         eprintln!(
             "PG {version}: {count} projects ready ({:.1} s)",

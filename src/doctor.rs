@@ -7,8 +7,8 @@ use tokio_postgres::Client;
 
 mod routes;
 
-pub use routes::{Finding, FindingCode, OwnerPower};
 pub(crate) use routes::find as find_routes;
+pub use routes::{Finding, FindingCode, OwnerPower};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -9,7 +9,6 @@ use tokio_postgres::Client;
 
 use crate::ProjectName;
 use crate::audit;
-use crate::usage;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
 use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
@@ -18,6 +17,7 @@ use crate::provision::{
     ProjectSettings, ProvisionError,
 };
 use crate::secret::{DbSecret, Login, SecretError, SecretNaming, SecretSource};
+use crate::usage;
 
 /// The length of generated login passwords: 32 alphanumeric characters, about 190 bits.
 const PASSWORD_LEN: usize = 32;
@@ -305,14 +305,20 @@ impl Environment {
     /// println!("{}: {} error(s)", env.name(), report.errors());
     /// # Ok(()) }
     /// ```
-    pub async fn audit(&self, scope: &audit::Scope) -> Result<audit::AuditReport, audit::AuditError> {
+    pub async fn audit(
+        &self,
+        scope: &audit::Scope,
+    ) -> Result<audit::AuditReport, audit::AuditError> {
         let client = self.connect_admin().await?;
         audit::audit(&client, scope).await
     }
 
     /// What `projects` (every project when empty) use of this environment now (see
     /// [`usage::usage`]).
-    pub async fn usage(&self, projects: &[ProjectName]) -> Result<usage::UsageReport, usage::UsageError> {
+    pub async fn usage(
+        &self,
+        projects: &[ProjectName],
+    ) -> Result<usage::UsageReport, usage::UsageError> {
         let client = self.connect_admin().await?;
         usage::usage(&client, projects).await
     }

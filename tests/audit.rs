@@ -9,10 +9,12 @@ mod common;
 use common::*;
 use cotenant::audit::{AllowList, Allowance, AuditReport, Code, Scope, Severity};
 use cotenant::platform::{AccessOverride, PlatformConfig};
+use cotenant::provision::ProjectSettings;
+use cotenant::relocate::{
+    FunctionChoice, PublicationChoice, Relocation, Selection, SignupTriggerChoice,
+};
 use cotenant::rotate::Strategy;
 use cotenant::secret::Login;
-use cotenant::provision::ProjectSettings;
-use cotenant::relocate::{FunctionChoice, PublicationChoice, Relocation, Selection, SignupTriggerChoice};
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Cluster, Pair, test_version};
 
@@ -44,7 +46,10 @@ fn found<'a>(report: &'a AuditReport, code: Code, object: &str) -> &'a cotenant:
 #[track_caller]
 fn not_found(report: &AuditReport, code: Code, object: &str) {
     assert!(
-        !report.findings.iter().any(|f| f.code == code && f.object == object),
+        !report
+            .findings
+            .iter()
+            .any(|f| f.code == code && f.object == object),
         "no {code} on `{object}` expected:\n{report}"
     );
 }
@@ -93,7 +98,10 @@ async fn a_clean_instance_with_several_projects_passes() {
     limits.login.connection_limit = 50;
     let (a, b) = (project("clean_a"), project("clean_b"));
     cotenant.provision(&a, &limits).await.unwrap();
-    cotenant.provision(&b, &ProjectSettings::default()).await.unwrap();
+    cotenant
+        .provision(&b, &ProjectSettings::default())
+        .await
+        .unwrap();
     let scope = Scope::all().with_settings(a.clone(), limits);
     let starter = project("clean_starter");
     let cotenant = if pair.staging.flavor() == cotenant_testkit::Flavor::Supabase {
@@ -176,22 +184,32 @@ async fn every_planted_isolation_hole_is_found() {
         .map(|f| f.message.as_str())
         .collect();
     assert!(
-        grants.iter().any(|m| m.contains("SELECT") && m.contains("`hole_b_app` of project `hole_b`")),
+        grants
+            .iter()
+            .any(|m| m.contains("SELECT") && m.contains("`hole_b_app` of project `hole_b`")),
         "{grants:?}"
     );
     assert!(
-        grants.iter().any(|m| m.contains("UPDATE") && m.contains("PUBLIC")),
+        grants
+            .iter()
+            .any(|m| m.contains("UPDATE") && m.contains("PUBLIC")),
         "{grants:?}"
     );
-    assert!(found(&report, Code::ForeignPrivilege, "hole_a")
-        .message
-        .contains("hole_b_login"));
+    assert!(
+        found(&report, Code::ForeignPrivilege, "hole_a")
+            .message
+            .contains("hole_b_login")
+    );
     found(
         &report,
         Code::ForeignDefaultPrivilege,
         "default privileges of hole_a_owner in schema hole_a on tables",
     );
-    let extra = found(&report, Code::MembershipExtra, "hole_a_app granted to hole_b_login");
+    let extra = found(
+        &report,
+        Code::MembershipExtra,
+        "hole_a_app granted to hole_b_login",
+    );
     assert!(extra.fix.contains("REVOKE"), "{extra}");
     let attribute = found(&report, Code::RoleAttribute, "hole_a_login");
     assert!(
@@ -209,7 +227,9 @@ async fn every_planted_isolation_hole_is_found() {
         "{defaults:?}"
     );
     assert!(
-        defaults.iter().any(|m| m.contains("statement_timeout") && m.contains("45s")),
+        defaults
+            .iter()
+            .any(|m| m.contains("statement_timeout") && m.contains("45s")),
         "{defaults:?}"
     );
     assert!(
@@ -225,13 +245,18 @@ async fn every_planted_isolation_hole_is_found() {
     );
     found(&report, Code::DefinerSearchPath, "hole_a.peek()");
     not_found(&report, Code::DefinerSearchPath, "hole_a.pinned()");
-    found(&report, Code::ForeignPolicyRole, "hole_a.t policy neighbour");
+    found(
+        &report,
+        Code::ForeignPolicyRole,
+        "hole_a.t policy neighbour",
+    );
     // Nothing is blamed on the neighbour that it did not do.
     assert!(
         !report
             .findings
             .iter()
-            .any(|f| f.project.as_deref() == Some("hole_b") && f.severity == Severity::Error
+            .any(|f| f.project.as_deref() == Some("hole_b")
+                && f.severity == Severity::Error
                 && !f.object.contains("hole_a")),
         "{report}"
     );
@@ -249,7 +274,9 @@ async fn a_grant_to_supabases_api_roles_is_found() {
     let p = provisioned(&cotenant, "hole_api", &ProjectSettings::default()).await;
     login(&cotenant, "staging", &p, Login::Migrator)
         .await
-        .batch_execute("GRANT SELECT, INSERT ON t TO authenticated; GRANT USAGE ON SCHEMA hole_api TO anon")
+        .batch_execute(
+            "GRANT SELECT, INSERT ON t TO authenticated; GRANT USAGE ON SCHEMA hole_api TO anon",
+        )
         .await
         .unwrap();
     let report = audit(&cotenant, "staging", &scope(&[&p])).await;
@@ -276,7 +303,10 @@ async fn definer_routes_outside_the_projects_are_found() {
     let cotenant = deployment_on(&pair, "audit_routes").await;
     let (a, b) = (project("route_a"), project("route_b"));
     for p in [&a, &b] {
-        cotenant.provision(p, &ProjectSettings::default()).await.unwrap();
+        cotenant
+            .provision(p, &ProjectSettings::default())
+            .await
+            .unwrap();
     }
     admin(&pair.staging)
         .await
@@ -311,9 +341,15 @@ async fn definer_routes_outside_the_projects_are_found() {
     assert_eq!(route.project, None);
     assert_eq!(route.severity, Severity::Error);
     assert!(route.fix.contains("REVOKE EXECUTE"), "{route}");
-    let reader = found(&staging, Code::SharedDefinerFunction, "route_shared.read_a()");
+    let reader = found(
+        &staging,
+        Code::SharedDefinerFunction,
+        "route_shared.read_a()",
+    );
     assert!(
-        reader.message.contains("granted privileges in a project's schema"),
+        reader
+            .message
+            .contains("granted privileges in a project's schema"),
         "{reader}"
     );
     // The grant that let it in is named too.
@@ -378,7 +414,9 @@ async fn every_planted_lint_is_found() {
             .batch_execute(&format!("CREATE EXTENSION \"{name}\" SCHEMA lint_a"))
             .await
             .unwrap(),
-        None => eprintln!("lint.extension_in_project_schema not planted: no contrib extension available"),
+        None => eprintln!(
+            "lint.extension_in_project_schema not planted: no contrib extension available"
+        ),
     }
     let supabase = is_supabase(staging, "a view exposing auth.users");
     if supabase {
@@ -393,13 +431,31 @@ async fn every_planted_lint_is_found() {
 
     let report = audit(&cotenant, "staging", &scope(&[&p])).await;
     println!("{report}");
-    assert_eq!(found(&report, Code::RlsDisabled, "lint_a.t").severity, Severity::Warning);
+    assert_eq!(
+        found(&report, Code::RlsDisabled, "lint_a.t").severity,
+        Severity::Warning
+    );
     found(&report, Code::PolicyWithoutRls, "lint_a.with_policy");
     not_found(&report, Code::RlsDisabled, "lint_a.with_policy");
-    assert_eq!(found(&report, Code::RlsWithoutPolicy, "lint_a.locked").severity, Severity::Info);
-    found(&report, Code::PolicyPerRowCall, "lint_a.per_row policy tenant");
-    not_found(&report, Code::PolicyPerRowCall, "lint_a.per_row policy once");
-    found(&report, Code::UnindexedForeignKey, "lint_a.child constraint child_locked_id_fkey");
+    assert_eq!(
+        found(&report, Code::RlsWithoutPolicy, "lint_a.locked").severity,
+        Severity::Info
+    );
+    found(
+        &report,
+        Code::PolicyPerRowCall,
+        "lint_a.per_row policy tenant",
+    );
+    not_found(
+        &report,
+        Code::PolicyPerRowCall,
+        "lint_a.per_row policy once",
+    );
+    found(
+        &report,
+        Code::UnindexedForeignKey,
+        "lint_a.child constraint child_locked_id_fkey",
+    );
     not_found(
         &report,
         Code::UnindexedForeignKey,
@@ -428,7 +484,9 @@ async fn an_allow_listed_finding_is_reported_as_allowed() {
     let p = provisioned(&cotenant, "allow_a", &ProjectSettings::default()).await;
     login(&cotenant, "staging", &p, Login::Migrator)
         .await
-        .batch_execute("CREATE FUNCTION peek() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'")
+        .batch_execute(
+            "CREATE FUNCTION peek() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
+        )
         .await
         .unwrap();
     let plain = audit(&cotenant, "staging", &scope(&[&p])).await;
@@ -436,17 +494,27 @@ async fn an_allow_listed_finding_is_reported_as_allowed() {
     let allow = AllowList::default().with_project(
         p.clone(),
         [
-            Allowance::new(Code::DefinerSearchPath, "allow_a.peek()", "names no table: nothing to hijack"),
+            Allowance::new(
+                Code::DefinerSearchPath,
+                "allow_a.peek()",
+                "names no table: nothing to hijack",
+            ),
             Allowance::new(Code::RlsDisabled, "allow_a.t", "reference data"),
         ],
     );
     let report = audit(&cotenant, "staging", &scope(&[&p]).with_allow_list(allow)).await;
     let allowed = found(&report, Code::DefinerSearchPath, "allow_a.peek()");
-    assert_eq!(allowed.allowed.as_deref(), Some("names no table: nothing to hijack"));
+    assert_eq!(
+        allowed.allowed.as_deref(),
+        Some("names no table: nothing to hijack")
+    );
     assert!(!allowed.counts());
     assert!(report.passes(), "{report}");
     assert_eq!(report.allowed().count(), 2, "{report}");
-    assert!(report.to_string().contains("allowed: reference data"), "{report}");
+    assert!(
+        report.to_string().contains("allowed: reference data"),
+        "{report}"
+    );
 }
 
 /// A project asked about that is not on the instance is an error, not silence.

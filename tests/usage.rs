@@ -32,7 +32,9 @@ async fn each_projects_usage_is_its_own() {
     }
     // One session idle in a transaction, one running a query: both the login's.
     let idle = login(&cotenant, "staging", &big, Login::App).await;
-    idle.batch_execute("BEGIN; SELECT 1 AS use_big_idle").await.unwrap();
+    idle.batch_execute("BEGIN; SELECT 1 AS use_big_idle")
+        .await
+        .unwrap();
     let sleeper = login(&cotenant, "staging", &big, Login::App).await;
     let sleeping = tokio::spawn(async move { sleeper.batch_execute("SELECT pg_sleep(3)").await });
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -41,14 +43,25 @@ async fn each_projects_usage_is_its_own() {
     let report = env.usage(&[small.clone(), big.clone()]).await.unwrap();
     println!("{report}");
     assert_eq!(
-        report.projects.iter().map(|p| p.project.as_str()).collect::<Vec<_>>(),
+        report
+            .projects
+            .iter()
+            .map(|p| p.project.as_str())
+            .collect::<Vec<_>>(),
         ["use_big", "use_small"]
     );
     let (b, s) = (&report.projects[0], &report.projects[1]);
-    assert!(b.schema_bytes > s.schema_bytes && s.schema_bytes > 0, "{report}");
+    assert!(
+        b.schema_bytes > s.schema_bytes && s.schema_bytes > 0,
+        "{report}"
+    );
     // big_login, idle and the sleeper: three sessions against the login's limit of 20.
     assert_eq!((b.app.connections, b.app.limit), (3, Some(20)), "{report}");
-    assert_eq!((s.app.connections, s.migrator.connections), (0, 0), "{report}");
+    assert_eq!(
+        (s.app.connections, s.migrator.connections),
+        (0, 0),
+        "{report}"
+    );
     assert_eq!(b.migrator.limit, Some(5));
 
     let sees_all = superuser(staging)
@@ -74,16 +87,24 @@ async fn each_projects_usage_is_its_own() {
     assert!(s.longest.is_none());
 
     if staging.flavor() == Flavor::Supabase {
-        assert_eq!(report.statements, None, "pg_stat_statements is read: {report}");
+        assert_eq!(
+            report.statements, None,
+            "pg_stat_statements is read: {report}"
+        );
         let top = b
             .top_statements
             .iter()
             .find(|t| t.query.contains("use_big_marker"))
             .unwrap_or_else(|| panic!("the login's statement is among its top ones:\n{report}"));
-        assert_eq!(top.role, "use_big_app", "a login's sessions run as its app role");
+        assert_eq!(
+            top.role, "use_big_app",
+            "a login's sessions run as its app role"
+        );
         assert!(top.calls >= 3, "{report}");
         assert!(
-            s.top_statements.iter().all(|t| !t.query.contains("use_big")),
+            s.top_statements
+                .iter()
+                .all(|t| !t.query.contains("use_big")),
             "{report}"
         );
     } else {

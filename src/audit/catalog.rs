@@ -122,8 +122,7 @@ pub(super) struct ExtensionRow {
     pub(super) extension: String,
 }
 
-const INSTANCE: &str =
-    "SELECT session_user::text AS admin, current_setting('server_version_num')::int / 10000 AS major";
+const INSTANCE: &str = "SELECT session_user::text AS admin, current_setting('server_version_num')::int / 10000 AS major";
 const ROLES: &str = include_str!("../../sql/audit/roles.sql");
 const MEMBERSHIPS: &str = include_str!("../../sql/audit/memberships.sql");
 const PRIVILEGES: &str = include_str!("../../sql/audit/privileges.sql");
@@ -175,35 +174,33 @@ impl Catalog {
         let by_schema = [(s, Type::OID_ARRAY)];
         let by_role = [(&role_oids as &(dyn ToSql + Sync), Type::OID_ARRAY)];
         let for_privileges = [(s, Type::OID_ARRAY), (&privileged, Type::TEXT_ARRAY)];
-        let ((memberships, privileges, owners, routines, policies), (tables, views, fks, exts), routes) =
-            tokio::try_join!(
-                try_join5(
-                    query(client, "memberships", MEMBERSHIPS, &by_role),
-                    query(
-                        client,
-                        "privileges",
-                        PRIVILEGES,
-                        &for_privileges,
-                    ),
-                    query(client, "owners", OWNERS, &by_schema),
-                    query(client, "routines", ROUTINES, &by_schema),
-                    query(client, "policies", POLICIES, &by_schema),
-                ),
-                try_join4(
-                    query(client, "tables", TABLES, &by_schema),
-                    query(client, "views", VIEWS, &by_schema),
-                    query(client, "foreign keys", FOREIGN_KEYS, &by_schema),
-                    query(client, "extensions", EXTENSIONS, &by_schema),
-                ),
-                async {
-                    crate::doctor::find_routes(client)
-                        .await
-                        .map_err(|source| AuditError::Catalog {
-                            what: "routes into project data",
-                            source,
-                        })
-                },
-            )?;
+        let (
+            (memberships, privileges, owners, routines, policies),
+            (tables, views, fks, exts),
+            routes,
+        ) = tokio::try_join!(
+            try_join5(
+                query(client, "memberships", MEMBERSHIPS, &by_role),
+                query(client, "privileges", PRIVILEGES, &for_privileges,),
+                query(client, "owners", OWNERS, &by_schema),
+                query(client, "routines", ROUTINES, &by_schema),
+                query(client, "policies", POLICIES, &by_schema),
+            ),
+            try_join4(
+                query(client, "tables", TABLES, &by_schema),
+                query(client, "views", VIEWS, &by_schema),
+                query(client, "foreign keys", FOREIGN_KEYS, &by_schema),
+                query(client, "extensions", EXTENSIONS, &by_schema),
+            ),
+            async {
+                crate::doctor::find_routes(client)
+                    .await
+                    .map_err(|source| AuditError::Catalog {
+                        what: "routes into project data",
+                        source,
+                    })
+            },
+        )?;
         Ok(Catalog {
             server_major: u32::try_from(server_major).unwrap_or_default(),
             admin,

@@ -169,7 +169,9 @@ impl Serialize for Code {
 
 /// A string that is not an audit code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an audit code: docs/audit.md lists them (e.g. `iso.foreign_privilege`, `lint.rls_disabled`)")]
+#[error(
+    "`{0}` is not an audit code: docs/audit.md lists them (e.g. `iso.foreign_privilege`, `lint.rls_disabled`)"
+)]
 pub struct UnknownCode(pub String);
 
 impl FromStr for Code {

@@ -83,7 +83,11 @@ impl Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}: {}", self.severity, self.code, self.object, self.message)?;
+        write!(
+            f,
+            "{} {} {}: {}",
+            self.severity, self.code, self.object, self.message
+        )?;
         match &self.allowed {
             Some(reason) => write!(f, " (allowed: {reason})"),
             None => write!(f, "; fix: {}", self.fix),

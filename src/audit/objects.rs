@@ -24,7 +24,9 @@ fn is_signup_dispatchers(kind: &str, object: &str, grantee: &str, privilege: &st
     grantee == SIGNUP_ROLE
         && match kind {
             "schema" => privilege == "USAGE",
-            "function" => privilege == "EXECUTE" && object.contains("cotenant_platform.signup_user"),
+            "function" => {
+                privilege == "EXECUTE" && object.contains("cotenant_platform.signup_user")
+            }
             _ => false,
         }
 }
@@ -51,7 +53,12 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
         };
         let owner = quote_ident(&format!("{project}_owner"));
         if p.kind == "default privileges" {
-            let on = p.object.rsplit(" on ").next().unwrap_or("tables").to_uppercase();
+            let on = p
+                .object
+                .rsplit(" on ")
+                .next()
+                .unwrap_or("tables")
+                .to_uppercase();
             let (role, in_schema) = default_acl_parts(&p.object);
             out.push(Finding::new(
                 Code::ForeignDefaultPrivilege,
@@ -71,7 +78,10 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
         let revoke = match p.kind.as_str() {
             "column" => {
                 let (table, column) = p.object.rsplit_once('.').unwrap_or((&p.object, ""));
-                format!("REVOKE {} ({column}) ON {table} FROM {grantee}", p.privilege)
+                format!(
+                    "REVOKE {} ({column}) ON {table} FROM {grantee}",
+                    p.privilege
+                )
             }
             kind => {
                 let keyword = match kind {
@@ -90,7 +100,10 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
             Code::ForeignPrivilege,
             Some(project),
             &p.object,
-            format!("{} {} of project `{project}`: {} is granted to {who}", p.kind, p.object, p.privilege),
+            format!(
+                "{} {} of project `{project}`: {} is granted to {who}",
+                p.kind, p.object, p.privilege
+            ),
             format!("`{revoke}` as {owner}"),
         ));
     }
@@ -98,7 +111,9 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
 
 /// `default privileges of "r" in schema "s" on tables` → (`"r"`, ` IN SCHEMA "s"`).
 fn default_acl_parts(object: &str) -> (String, String) {
-    let rest = object.strip_prefix("default privileges of ").unwrap_or(object);
+    let rest = object
+        .strip_prefix("default privileges of ")
+        .unwrap_or(object);
     let (head, _) = rest.rsplit_once(" on ").unwrap_or((rest, ""));
     match head.split_once(" in schema ") {
         Some((role, schema)) => (role.to_owned(), format!(" IN SCHEMA {schema}")),

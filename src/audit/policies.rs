@@ -55,7 +55,10 @@ pub(super) fn check(catalog: &Catalog, out: &mut Vec<Finding>) {
                     "policy `{}` on {} calls `{call}` for every row it checks",
                     p.policy, p.table
                 ),
-                format!("wrap the call as `(select {call}{})`: it is then evaluated once per statement", if first.ends_with('(') { "…)" } else { "" }),
+                format!(
+                    "wrap the call as `(select {call}{})`: it is then evaluated once per statement",
+                    if first.ends_with('(') { "…)" } else { "" }
+                ),
             ));
         }
     }
@@ -68,9 +71,9 @@ fn per_row_calls(expr: &str) -> Vec<&'static str> {
     PER_STATEMENT_CALLS
         .into_iter()
         .filter(|call| {
-            lower.match_indices(call).any(|(at, _)| {
-                !lower[..at].trim_end().ends_with("select")
-            })
+            lower
+                .match_indices(call)
+                .any(|(at, _)| !lower[..at].trim_end().ends_with("select"))
         })
         .collect()
 }
@@ -84,7 +87,9 @@ mod tests {
         assert_eq!(per_row_calls("(auth.uid() = user_id)"), ["auth.uid()"]);
         assert!(per_row_calls("(( SELECT auth.uid() AS uid) = user_id)").is_empty());
         assert_eq!(
-            per_row_calls("((( SELECT auth.uid() AS uid) = user_id) AND (current_setting('app.tenant'::text) = tenant))"),
+            per_row_calls(
+                "((( SELECT auth.uid() AS uid) = user_id) AND (current_setting('app.tenant'::text) = tenant))"
+            ),
             ["current_setting("]
         );
         assert!(per_row_calls("(owner = CURRENT_USER)").is_empty());

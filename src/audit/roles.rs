@@ -154,7 +154,9 @@ fn defaults(
                 "`{name}` has connection limit {} where {wanted_limit} is declared",
                 role.connection_limit
             ),
-            format!("`ALTER ROLE {quoted} CONNECTION LIMIT {wanted_limit}`, or run `cotenant provision {project}`"),
+            format!(
+                "`ALTER ROLE {quoted} CONNECTION LIMIT {wanted_limit}`, or run `cotenant provision {project}`"
+            ),
         );
     }
     let current: BTreeMap<&str, &str> = role
@@ -194,7 +196,9 @@ fn defaults(
     }
     for (key, value) in current.iter().filter(|(k, _)| !wanted.contains_key(*k)) {
         drift(
-            format!("`{name}` has a role default `{key}` = `{value}` that the role model does not set"),
+            format!(
+                "`{name}` has a role default `{key}` = `{value}` that the role model does not set"
+            ),
             format!("`ALTER ROLE {quoted} RESET {}`", quote_ident(key)),
         );
     }
@@ -305,7 +309,10 @@ fn memberships(
     for project in projects(catalog).into_iter().filter(|p| scope.includes(p)) {
         for spec in &model::ROLES {
             let Some(uses) = spec.uses else { continue };
-            let (role, member) = (format!("{project}{uses}"), format!("{project}{}", spec.suffix));
+            let (role, member) = (
+                format!("{project}{uses}"),
+                format!("{project}{}", spec.suffix),
+            );
             if roles.get(&role).is_none() || roles.get(&member).is_none() {
                 continue;
             }

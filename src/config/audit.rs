@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn a_reason_is_required_and_codes_are_checked() {
         for (entry, key) in [
-            (r#"{ code = "lint.rls_disabled", object = "reli.t" }"#, "reason"),
+            (
+                r#"{ code = "lint.rls_disabled", object = "reli.t" }"#,
+                "reason",
+            ),
             (
                 r#"{ code = "lint.rls_disabled", object = "reli.t", reason = " " }"#,
                 "projects.reli.audit.allow[0].reason",

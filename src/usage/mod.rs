@@ -98,7 +98,9 @@ pub async fn usage(client: &Client, projects: &[ProjectName]) -> Result<UsageRep
         Err(error) => {
             report.statements = Some(format!(
                 "pg_stat_statements cannot be read: {}",
-                error.as_db_error().map_or_else(|| error.to_string(), |e| e.message().to_owned())
+                error
+                    .as_db_error()
+                    .map_or_else(|| error.to_string(), |e| e.message().to_owned())
             ))
         }
     }

@@ -201,9 +201,15 @@ mod tests {
 
     #[test]
     fn connections_show_their_limit() {
-        let c = Connections { connections: 3, limit: Some(20) };
+        let c = Connections {
+            connections: 3,
+            limit: Some(20),
+        };
         assert_eq!(c.to_string(), "3/20");
-        let unlimited = Connections { connections: 3, limit: Some(-1) };
+        let unlimited = Connections {
+            connections: 3,
+            limit: Some(-1),
+        };
         assert_eq!(unlimited.to_string(), "3");
     }
 }

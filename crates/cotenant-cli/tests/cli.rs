@@ -607,7 +607,11 @@ fn audit_fails_on_a_planted_grant_until_it_is_allow_listed() {
         .unwrap_or_else(|| panic!("the grant to PUBLIC is found: {}", failed.describe()));
     assert_eq!(grant["severity"], "error");
     assert_eq!(grant["project"], "cli_audit");
-    assert!(failed.stderr.contains("`staging` has 1 error(s)"), "{}", failed.describe());
+    assert!(
+        failed.stderr.contains("`staging` has 1 error(s)"),
+        "{}",
+        failed.describe()
+    );
 
     let mut config = std::fs::read_to_string(deployment.config()).unwrap();
     config.push_str(

@@ -75,13 +75,18 @@ pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
         .iter()
         .filter_map(|o| match &o.report {
             None => Some(format!("`{}` could not be audited", o.environment)),
-            Some(r) if !r.passes() => Some(format!("`{}` has {} error(s)", o.environment, r.errors())),
+            Some(r) if !r.passes() => {
+                Some(format!("`{}` has {} error(s)", o.environment, r.errors()))
+            }
             Some(_) => None,
         })
         .collect();
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::operation(format!("audit: {}", problems.join("; "))))
+        Err(Failure::operation(format!(
+            "audit: {}",
+            problems.join("; ")
+        )))
     }
 }

@@ -138,7 +138,9 @@ async fn open_with_config(global: &Global) -> Result<(Config, Cotenant), Failure
         environments = ?config.environments().iter().map(|e| &e.name).collect::<Vec<_>>(),
         "loaded the configuration"
     );
-    let cotenant = Cotenant::open(config.clone()).await.map_err(Failure::usage)?;
+    let cotenant = Cotenant::open(config.clone())
+        .await
+        .map_err(Failure::usage)?;
     let cotenant = if global.environments.is_empty() {
         cotenant
     } else {

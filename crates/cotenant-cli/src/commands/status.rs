@@ -62,7 +62,10 @@ async fn usage(args: Args, global: &Global) -> Result<(), Failure> {
     let cotenant = open(global).await?;
     let mut reports = Vec::new();
     for env in cotenant.environments() {
-        let report = env.usage(&args.projects).await.map_err(Failure::operation)?;
+        let report = env
+            .usage(&args.projects)
+            .await
+            .map_err(Failure::operation)?;
         reports.push(Usage {
             environment: env.name().to_owned(),
             report,
