@@ -10,8 +10,9 @@
 //! `--projects`, each with what a typical app keeps in its schema (two tables with a foreign key
 //! and its index, row-level security with a policy, a pinned SECURITY DEFINER function, a
 //! `security_invoker` view). At each count: the audit of every project (`Scope::all`) and of one
-//! (`Scope::only`), `--runs` times each, min and median; and the number of findings (the same
-//! per project: the audit must pass).
+//! (`Scope::only`), `--runs` times each, min and median; the number of findings (the audit must
+//! pass); and each of the audit's statements (`sql/audit/`, and doctor's routes) run alone for
+//! every project, min of `--runs`, to show where the time goes.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use cotenant::ProjectName;
 use cotenant::audit::{self, Scope};
 use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant_testkit::{Cluster, Flavor, PgVersion};
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls};
 
 struct Args {
@@ -153,7 +155,112 @@ async fn run(version: PgVersion, args: &Args) {
         println!(
             "PG {version} | {count} projects | audit all: min {all_min:.0} ms, p50 {all_p50:.0} ms ({findings} findings) | audit one: min {one_min:.0} ms, p50 {one_p50:.0} ms"
         );
+        let parts: Vec<String> = per_statement(&admin, args.runs)
+            .await
+            .into_iter()
+            .map(|(name, ms)| format!("{name} {ms:.0}"))
+            .collect();
+        println!(
+            "PG {version} | {count} projects | alone, min ms: {}",
+            parts.join(", ")
+        );
     }
+}
+
+/// Typed parameters of one statement.
+type Params<'a> = &'a [(&'a (dyn ToSql + Sync), Type)];
+
+/// The audit's statements, each alone over every project: (name, min ms).
+async fn per_statement(client: &Client, runs: usize) -> Vec<(&'static str, f64)> {
+    let suffixes = [
+        "_owner",
+        "_app",
+        "_login",
+        "_migrator",
+        "_login_clone",
+        "_migrator_clone",
+    ];
+    let privileged = ["_owner", "_app"];
+    let schemas: Vec<u32> = client
+        .query_one(
+            "SELECT array_agg(oid) FROM pg_namespace WHERE nspname LIKE 'audit\\_%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let roles: Vec<u32> = client
+        .query_typed(
+            include_str!("../sql/audit/roles.sql"),
+            &[(&&suffixes[..], Type::TEXT_ARRAY)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("oid"))
+        .collect();
+    let by_schema: Params<'_> = &[(&schemas, Type::OID_ARRAY)];
+    let statements: [(&str, &str, Params<'_>); 10] = [
+        (
+            "roles",
+            include_str!("../sql/audit/roles.sql"),
+            &[(&&suffixes[..], Type::TEXT_ARRAY)],
+        ),
+        (
+            "memberships",
+            include_str!("../sql/audit/memberships.sql"),
+            &[(&roles, Type::OID_ARRAY)],
+        ),
+        (
+            "privileges",
+            include_str!("../sql/audit/privileges.sql"),
+            &[
+                (&schemas, Type::OID_ARRAY),
+                (&&privileged[..], Type::TEXT_ARRAY),
+            ],
+        ),
+        ("owners", include_str!("../sql/audit/owners.sql"), by_schema),
+        (
+            "routines",
+            include_str!("../sql/audit/routines.sql"),
+            by_schema,
+        ),
+        (
+            "policies",
+            include_str!("../sql/audit/policies.sql"),
+            by_schema,
+        ),
+        ("tables", include_str!("../sql/audit/tables.sql"), by_schema),
+        ("views", include_str!("../sql/audit/views.sql"), by_schema),
+        (
+            "foreign_keys",
+            include_str!("../sql/audit/foreign_keys.sql"),
+            by_schema,
+        ),
+        (
+            "extensions",
+            include_str!("../sql/audit/extensions.sql"),
+            by_schema,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, sql, params) in statements {
+        let mut best = f64::MAX;
+        for _ in 0..runs {
+            let start = Instant::now();
+            client.query_typed(sql, params).await.expect(name);
+            best = best.min(ms(start.elapsed()));
+        }
+        out.push((name, best));
+    }
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let start = Instant::now();
+        cotenant::doctor::examine(client).await.expect("doctor");
+        best = best.min(ms(start.elapsed()));
+    }
+    out.push(("doctor (its routes read + checks)", best));
+    out
 }
 
 #[tokio::main(flavor = "current_thread")]
