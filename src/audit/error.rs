@@ -16,13 +16,4 @@ pub enum AuditError {
         #[source]
         source: tokio_postgres::Error,
     },
-    /// The environment named failed; the source says how.
-    #[error("auditing environment `{environment}`: {source}")]
-    InEnvironment {
-        /// The environment.
-        environment: String,
-        /// What went wrong there.
-        #[source]
-        source: Box<AuditError>,
-    },
 }
