@@ -1,6 +1,8 @@
 -- What `cotenant doctor` reports as routes into project data: SECURITY DEFINER routines and views
 -- (which run with their owner's rights) outside every project's schema, owned by a role that is
--- not a project's, which a project role can reach, and whose owner can read project data.
+-- not a project's, which a project role can reach, and whose owner can read project data (a
+-- superuser, a pg_read_all_data member, a BYPASSRLS role, the admin, or a role granted USAGE on
+-- a project's schema).
 -- Runs as the admin; reads the catalog only. One row per route.
 --
 -- A project is schema `x` owned by `x_owner`; its roles are `x_owner`, `x_app`, `x_login`,
@@ -27,6 +29,13 @@ reach (oid) AS (
 grantees AS (
     SELECT oid FROM reach UNION SELECT 0::oid
 ),
+-- Roles outside the projects granted USAGE on a project's schema: the first step to reading
+-- what it keeps (the audit names the grant itself). Project schemas' ACLs are short.
+project_grantees AS (
+    SELECT DISTINCT a.grantee AS oid
+    FROM projects p JOIN pg_namespace n ON n.oid = p.oid, aclexplode(n.nspacl) a
+    WHERE a.privilege_type = 'USAGE' AND a.grantee <> 0
+),
 -- Owners that can read what a project keeps, and why.
 readers AS (
     SELECT r.oid, r.rolname,
@@ -34,6 +43,7 @@ readers AS (
                 WHEN pg_has_role(r.oid, 'pg_read_all_data', 'USAGE') THEN 'pg_read_all_data'
                 WHEN r.rolbypassrls THEN 'bypassrls'
                 WHEN r.rolname = session_user THEN 'admin'
+                WHEN r.oid IN (SELECT oid FROM project_grantees) THEN 'project_privileges'
            END AS power
     FROM pg_roles r
     WHERE r.oid NOT IN (SELECT oid FROM project_roles)

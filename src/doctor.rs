@@ -7,6 +7,7 @@ use tokio_postgres::Client;
 
 mod routes;
 
+pub(crate) use routes::find as find_routes;
 pub use routes::{Finding, FindingCode, OwnerPower};
 
 /// How a check came out.

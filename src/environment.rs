@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use tokio_postgres::Client;
 
 use crate::ProjectName;
+use crate::audit;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
 use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
@@ -16,6 +17,7 @@ use crate::provision::{
     ProjectSettings, ProvisionError,
 };
 use crate::secret::{DbSecret, Login, SecretError, SecretNaming, SecretSource};
+use crate::usage;
 
 /// The length of generated login passwords: 32 alphanumeric characters, about 190 bits.
 const PASSWORD_LEN: usize = 32;
@@ -292,6 +294,33 @@ impl Environment {
             Ok(_) => false,
             Err(e) => e.code() == Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
         }
+    }
+
+    /// Audits this environment for the projects of `scope` (see [`audit::audit`]): reads the
+    /// catalog as the admin, changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(env: &cotenant::Environment) -> Result<(), cotenant::audit::AuditError> {
+    /// let report = env.audit(&cotenant::audit::Scope::all()).await?;
+    /// println!("{}: {} error(s)", env.name(), report.errors());
+    /// # Ok(()) }
+    /// ```
+    pub async fn audit(
+        &self,
+        scope: &audit::Scope,
+    ) -> Result<audit::AuditReport, audit::AuditError> {
+        let client = self.connect_admin().await?;
+        audit::audit(&client, scope).await
+    }
+
+    /// What `projects` (every project when empty) use of this environment now (see
+    /// [`usage::usage`]).
+    pub async fn usage(
+        &self,
+        projects: &[ProjectName],
+    ) -> Result<usage::UsageReport, usage::UsageError> {
+        let client = self.connect_admin().await?;
+        usage::usage(&client, projects).await
     }
 
     /// Drops `project` here (see [`provision::deprovision`]), then deletes its secrets.

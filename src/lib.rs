@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod config;
 pub mod connect;
 pub mod declare;
@@ -18,6 +19,7 @@ pub mod provision;
 pub mod relocate;
 pub mod rotate;
 pub mod secret;
+pub mod usage;
 
 pub use environment::{Cotenant, Environment};
 pub use project::{MAX_PROJECT_NAME_LEN, NameError, ProjectName, RoleNames};

@@ -58,6 +58,7 @@
 //! # }
 //! ```
 
+mod audit;
 mod env;
 mod environment;
 mod error;
@@ -121,6 +122,8 @@ pub struct Config {
     /// The `[projects.<p>]` tables: every declared project and its settings (see
     /// [`declare`](crate::declare)).
     pub projects: crate::declare::Declarations,
+    /// The `[projects.<p>.audit]` allow lists: findings each project accepts, with the reason.
+    pub audit: crate::audit::AllowList,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -302,8 +305,14 @@ impl RawConfig {
     fn validate(self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::invalid(file, key, message);
         let secrets = self.secrets.validate(file, base)?;
-        let loaded = projects::load(self.projects, file, base)?;
+        let mut loaded = projects::load(self.projects, file, base)?;
         let projects_file = loaded.file.clone();
+        let audits = loaded
+            .projects
+            .iter_mut()
+            .filter_map(|(name, p)| Some((name.clone(), p.audit.take()?)))
+            .collect();
+        let audit = audit::validate(audits, projects_file.as_deref())?;
         let (projects, platform_overrides) = projects::validate(loaded)?;
         let platform = platform::validate(
             self.platform,
@@ -390,6 +399,7 @@ impl RawConfig {
             secrets,
             platform,
             projects,
+            audit,
             environments,
             file: file.map(Path::to_path_buf),
         })

@@ -71,6 +71,8 @@ pub(super) struct RawProject {
     migrations: Option<PathBuf>,
     template: Option<String>,
     pub(super) platform: Option<RawOverride>,
+    /// Taken out by [`super::audit::validate`] before the rest is read.
+    pub(super) audit: Option<super::audit::RawAudit>,
 }
 
 /// `[projects.<p>.login]`, `[projects.<p>.migrator]`.

@@ -50,6 +50,8 @@ pub enum OwnerPower {
     BypassRls,
     /// The owner is the admin cotenant connects as, which can grant itself what it lacks.
     Admin,
+    /// The owner, a role outside the projects, was granted USAGE on a project's schema.
+    ProjectPrivileges,
 }
 
 impl OwnerPower {
@@ -59,6 +61,7 @@ impl OwnerPower {
             "pg_read_all_data" => OwnerPower::ReadAllData,
             "bypassrls" => OwnerPower::BypassRls,
             "admin" => OwnerPower::Admin,
+            "project_privileges" => OwnerPower::ProjectPrivileges,
             _ => return None,
         })
     }
@@ -69,6 +72,7 @@ impl OwnerPower {
             OwnerPower::ReadAllData => "holding pg_read_all_data",
             OwnerPower::BypassRls => "with BYPASSRLS",
             OwnerPower::Admin => "the admin",
+            OwnerPower::ProjectPrivileges => "granted privileges in a project's schema",
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Finding {
     pub reachable_through: String,
     /// What was found and what to do about it.
     pub message: String,
+    /// What to do about it alone: the statement that closes the route, or the other way out.
+    pub fix: String,
 }
 
 impl fmt::Display for Finding {
@@ -99,7 +105,7 @@ impl fmt::Display for Finding {
 }
 
 /// The routes into project data on the instance `client` is connected to, as the admin.
-pub(super) async fn find(client: &Client) -> Result<Vec<Finding>, tokio_postgres::Error> {
+pub(crate) async fn find(client: &Client) -> Result<Vec<Finding>, tokio_postgres::Error> {
     let rows = client
         .query(include_str!("../../sql/doctor_routes.sql"), &[])
         .await?;
@@ -190,6 +196,7 @@ fn finding(route: Route) -> Finding {
         owner_power: route.power,
         reachable_through: route.through,
         message,
+        fix,
     }
 }
 

@@ -24,6 +24,7 @@ pub use error::ProvisionError;
 pub use fleet::{FleetReadError, FleetState};
 pub use plan::{Actor, PasswordResets, Plan, Step};
 pub use settings::{LoginLimits, ProjectSettings};
+pub(crate) use settings::{parse_time, setting_millis};
 pub(crate) use summary::{differences, summary};
 pub use users::{LoginUser, LoginUsers};
 

@@ -95,7 +95,7 @@ impl LoginLimits {
 
 /// A time setting as a role default stores it (`30000`, `30s`, `5min`...; milliseconds without a
 /// unit): `Some(None)` for 0 (no timeout), `None` if it cannot be read.
-fn parse_time(value: &str) -> Option<Option<Duration>> {
+pub(crate) fn parse_time(value: &str) -> Option<Option<Duration>> {
     let value = value.trim();
     let split = value
         .find(|c: char| !c.is_ascii_digit())

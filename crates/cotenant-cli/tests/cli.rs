@@ -574,3 +574,82 @@ fn rotate_dry_runs_then_rotates_staging_first_without_showing_passwords() {
         refused.describe()
     );
 }
+
+#[test]
+fn audit_fails_on_a_planted_grant_until_it_is_allow_listed() {
+    let deployment = Deployment::new();
+    let p = project("cli_audit");
+    deployment.run(&["provision", "cli_audit"]).succeeded();
+    let clean = deployment.run(&["audit", "cli_audit"]).succeeded();
+    assert!(clean.stdout.contains("0 error(s)"), "{}", clean.describe());
+
+    block_on(async {
+        library()
+            .await
+            .environment("staging")
+            .unwrap()
+            .connect_login(&p, Login::Migrator)
+            .await
+            .unwrap()
+            .batch_execute("CREATE TABLE notes (id int); GRANT SELECT ON notes TO PUBLIC")
+            .await
+            .unwrap();
+    });
+    let failed = deployment
+        .run(&["--json", "audit", "cli_audit"])
+        .failed_with(1);
+    let outcomes = failed.json();
+    let staging = &outcomes[0];
+    assert_eq!(staging["environment"], "staging");
+    let findings = staging["report"]["findings"].as_array().unwrap();
+    let grant = findings
+        .iter()
+        .find(|f| f["code"] == "iso.foreign_privilege" && f["object"] == "cli_audit.notes")
+        .unwrap_or_else(|| panic!("the grant to PUBLIC is found: {}", failed.describe()));
+    assert_eq!(grant["severity"], "error");
+    assert_eq!(grant["project"], "cli_audit");
+    assert!(
+        failed.stderr.contains("`staging` has 1 error(s)"),
+        "{}",
+        failed.describe()
+    );
+
+    let mut config = std::fs::read_to_string(deployment.config()).unwrap();
+    config.push_str(
+        "\n[projects.cli_audit.audit]\nallow = [{ code = \"iso.foreign_privilege\", object = \"cli_audit.notes\", reason = \"a public notice board\" }]\n",
+    );
+    std::fs::write(deployment.config(), config).unwrap();
+    let allowed = deployment.run(&["audit", "cli_audit"]).succeeded();
+    assert!(
+        allowed.stdout.contains("(allowed: a public notice board)"),
+        "{}",
+        allowed.describe()
+    );
+}
+
+#[test]
+fn status_usage_shows_each_projects_usage_per_environment() {
+    let deployment = Deployment::new();
+    deployment.run(&["provision", "cli_usage"]).succeeded();
+    let text = deployment
+        .run(&["status", "--usage", "cli_usage"])
+        .succeeded();
+    let staging = text.position("staging:\n  cli_usage: schema ");
+    let prod = text.position("prod:\n  cli_usage: schema ");
+    assert!(staging < prod, "{}", text.describe());
+    assert!(
+        text.stdout.contains("connections app 0/20 migrator 0/5"),
+        "{}",
+        text.describe()
+    );
+    let json = deployment
+        .run(&["--json", "status", "--usage", "cli_usage"])
+        .succeeded()
+        .json();
+    for (env, name) in json.as_array().unwrap().iter().zip(["staging", "prod"]) {
+        assert_eq!(env["environment"], name);
+        let project = &env["projects"][0];
+        assert_eq!(project["project"], "cli_usage");
+        assert_eq!(project["app"]["limit"], 20);
+    }
+}

@@ -1,7 +1,17 @@
 //! The commands, one file each, and what they share: opening the configured environments and
 //! the two kinds of failure. A new command is a file here, a `mod` line and a variant below.
 
-mod apply;
+    Ok(open_with_config(global).await?.1)
+}
+
+/// [`open`], and the declared projects (`[projects.<p>]`).
+async fn open_declared(global: &Global) -> Result<(Cotenant, Declarations), Failure> {
+    let (config, cotenant) = open_with_config(global).await?;
+    Ok((cotenant, config.projects))
+}
+
+/// [`open`], with the configuration it was opened from.
+async fn open_with_config(global: &Global) -> Result<(Config, Cotenant), Failure> {
 mod deprovision;
 mod doctor;
 mod limits;
@@ -59,6 +69,9 @@ pub(crate) enum Command {
     Parity(parity::Args),
     /// Check that every table of a project has row-level security enabled.
     Rls(rls::Args),
+    /// Check from the catalog that isolation still holds (roles, memberships, grants, owners,
+    /// routes into project data) and lint project schemas; exit 1 on errors.
+    Audit(audit::Args),
     /// Give a project's logins new passwords, staging first, without downtime: staged
     /// AWSPENDING, set, tested by logging in, then promoted to AWSCURRENT.
     Rotate(rotate::Args),
@@ -79,6 +92,7 @@ impl Command {
             Command::Repair(args) => repair::run(args, global).await,
             Command::Parity(args) => parity::run(args, global).await,
             Command::Rls(args) => rls::run(args, global).await,
+            Command::Audit(args) => audit::run(args, global).await,
             Command::Rotate(args) => rotate::run(args, global).await,
         }
     }
@@ -127,20 +141,21 @@ fn stopped(error: ProvisionError, done: &str, order: &[&str]) -> Failure {
 
 /// The configured environments, limited to those `--env` names.
 async fn open(global: &Global) -> Result<Cotenant, Failure> {
-    Ok(open_declared(global).await?.0)
+    Ok(open_with_config(global).await?.1)
 }
 
-/// [`open`], and the declared projects (`[projects.<p>]`).
-async fn open_declared(global: &Global) -> Result<(Cotenant, Declarations), Failure> {
+/// [`open`], with the configuration it was opened from.
+async fn open_with_config(global: &Global) -> Result<(Config, Cotenant), Failure> {
     let config = Config::load(&global.config).map_err(Failure::usage)?;
-    let declarations = config.projects.clone();
     tracing::debug!(
         target: "cotenant_cli",
         config = %global.config.display(),
         environments = ?config.environments().iter().map(|e| &e.name).collect::<Vec<_>>(),
         "loaded the configuration"
     );
-    let cotenant = Cotenant::open(config).await.map_err(Failure::usage)?;
+    let cotenant = Cotenant::open(config.clone())
+        .await
+        .map_err(Failure::usage)?;
     let cotenant = if global.environments.is_empty() {
         cotenant
     } else {
@@ -148,5 +163,5 @@ async fn open_declared(global: &Global) -> Result<(Cotenant, Declarations), Fail
             .select(&global.environments)
             .map_err(Failure::usage)?
     };
-    Ok((cotenant, declarations))
+    Ok((config, cotenant))
 }
