@@ -56,6 +56,7 @@
 //! # }
 //! ```
 
+mod api;
 mod env;
 mod environment;
 mod error;
@@ -112,6 +113,8 @@ pub struct Config {
     /// The `[platform]` section with the `[projects.<p>.platform]` overrides: what projects may
     /// use of the shared Supabase schemas.
     pub platform: crate::platform::PlatformConfig,
+    /// The `[projects.<p>.api]` sections: each project's Data API roles (none unless declared).
+    pub api: crate::api::ApiConfig,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -293,6 +296,7 @@ impl RawConfig {
     fn validate(self, file: Option<&Path>, base: &Path) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::invalid(file, key, message);
         let secrets = self.secrets.validate(file, base)?;
+        let api = api::validate(&self.projects, file)?;
         let platform = platform::validate(self.platform, self.projects, file)?;
 
         if self.environments.is_empty() {
@@ -372,6 +376,7 @@ impl RawConfig {
         Ok(Config {
             secrets,
             platform,
+            api,
             environments,
             file: file.map(Path::to_path_buf),
         })

@@ -32,12 +32,13 @@ struct RawAllow {
     extensions: Vec<String>,
 }
 
-/// `[projects.<p>]`: one project's settings. Only `platform` for now; every other key is an
-/// error until it is defined.
+/// `[projects.<p>]`: one project's settings: `platform`, and `api` (read by `super::api`); every
+/// other key is an error until it is defined.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProject {
     platform: Option<RawOverride>,
+    pub(super) api: Option<super::api::RawApi>,
 }
 
 /// `[projects.<p>.platform]`: the keys of `[platform]` except `allow`.
