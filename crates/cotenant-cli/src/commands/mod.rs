@@ -1,6 +1,7 @@
 //! The commands, one file each, and what they share: opening the configured environments and
 //! the two kinds of failure. A new command is a file here, a `mod` line and a variant below.
 
+mod api;
 mod deprovision;
 mod doctor;
 mod limits;
@@ -38,6 +39,9 @@ pub(crate) enum Command {
     /// Converge what a project may use of the shared Supabase schemas (auth, extensions,
     /// Realtime, signup hooks) as cotenant.toml declares it, staging first.
     Platform(platform::Args),
+    /// Print what an operator sets up outside cotenant so that clients reach a project through
+    /// the Data API: PostgREST's exposed schema and the JWT role claims of its API roles.
+    Api(api::Args),
     /// Drop a project's schema, roles and login secrets, prod first.
     Deprovision(deprovision::Args),
     /// Move a project's existing objects out of `public` into its schema (metadata only,
@@ -66,6 +70,7 @@ impl Command {
             Command::Plan(args) => plan::run(args, global).await,
             Command::Provision(args) => provision::run(args, global).await,
             Command::Platform(args) => platform::run(args, global).await,
+            Command::Api(args) => api::run(args, global).await,
             Command::Deprovision(args) => deprovision::run(args, global).await,
             Command::Relocate(args) => relocate::run(args, global).await,
             Command::Migrate(args) => migrate::run(args, global).await,
