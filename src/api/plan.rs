@@ -788,3 +788,137 @@ fn attribute_changes(role: &ApiRoleState) -> Vec<(String, String)> {
     }
     changes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::TablePrivilege;
+
+    fn project() -> ProjectName {
+        "reli".parse().unwrap()
+    }
+
+    /// A hosted-Supabase-like instance where `reli` is provisioned and has no API roles yet.
+    fn supabase(server_major: u32) -> ApiState {
+        ApiState {
+            server_major,
+            admin: "postgres".into(),
+            admin_bypassrls: true,
+            authenticator_oid: Some(10_001),
+            owner_oid: Some(20_001),
+            schema_oid: Some(20_002),
+            auth_oid: Some(30_001),
+            admin_can_set_auth_admin: true,
+            ..ApiState::default()
+        }
+    }
+
+    fn sql(plan: &ApiPlan) -> Vec<String> {
+        plan.steps().map(Step::sql).collect()
+    }
+
+    #[test]
+    fn no_api_plans_nothing_even_without_authenticator() {
+        let plan = compute(
+            &ApiState::default(),
+            &project(),
+            &Api::none(),
+            &Access::none(),
+        )
+        .unwrap();
+        assert!(plan.is_empty());
+    }
+
+    #[test]
+    fn enabling_the_api_without_authenticator_is_a_plan_error() {
+        let mut state = supabase(17);
+        state.authenticator_oid = None;
+        let error = compute(&state, &project(), &Api::enabled(), &Access::none()).unwrap_err();
+        assert!(matches!(error, ApiError::NoAuthenticator { .. }), "{error}");
+        assert!(error.to_string().contains("[projects.reli.api]"), "{error}");
+    }
+
+    #[test]
+    fn new_api_roles_are_the_stewards_granted_to_authenticator_only_and_get_nothing_undeclared() {
+        let plan = compute(&supabase(17), &project(), &Api::enabled(), &Access::none()).unwrap();
+        let sql = sql(&plan);
+        for statement in [
+            r#"CREATE ROLE "reli_anon" NOLOGIN NOINHERIT"#,
+            r#"CREATE ROLE "reli_authenticated" NOLOGIN NOINHERIT"#,
+            r#"GRANT "reli_authenticated" TO authenticator WITH INHERIT FALSE, SET TRUE"#,
+            r#"ALTER ROLE "reli_anon" SET statement_timeout = 3000"#,
+            r#"ALTER ROLE "reli_authenticated" SET statement_timeout = 8000"#,
+            r#"GRANT USAGE ON SCHEMA "reli" TO "reli_anon""#,
+        ] {
+            assert!(
+                sql.iter().any(|s| s == statement),
+                "`{statement}` in {sql:#?}"
+            );
+        }
+        assert!(plan.steps().take(2).all(|s| s.actor() == Actor::Steward));
+        assert!(
+            !sql.iter().any(|s| s.contains("DEFAULT PRIVILEGES")),
+            "{sql:#?}"
+        );
+        assert!(!sql.iter().any(|s| s.contains("reli_service")), "{sql:#?}");
+        assert!(
+            !plan.needs_instance_lock(),
+            "nothing shared changes without platform access"
+        );
+    }
+
+    #[test]
+    fn declared_default_privileges_and_auth_are_granted_by_their_owners() {
+        let api = Api::enabled().with_role(ApiRoleKind::Authenticated, |r| {
+            r.with_tables([TablePrivilege::Select, TablePrivilege::Update])
+        });
+        let access = Access::default().with_auth(true);
+        let plan = compute(&supabase(15), &project(), &api, &access).unwrap();
+        let script = plan.to_sql();
+        assert!(
+            script.contains(r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "reli" GRANT SELECT, UPDATE ON TABLES TO "reli_authenticated""#),
+            "{script}"
+        );
+        assert!(
+            script.contains(r#"GRANT "reli_anon" TO authenticator;"#),
+            "15 has no grant options: {script}"
+        );
+        assert!(
+            script.contains("SET LOCAL ROLE \"supabase_auth_admin\""),
+            "{script}"
+        );
+        assert!(
+            script.contains(r#"GRANT EXECUTE ON FUNCTION auth."uid"() TO "reli_anon""#),
+            "{script}"
+        );
+        assert!(plan.needs_instance_lock(), "auth's ACLs are shared");
+        assert!(!script.contains("SELECT ON auth"), "{script}");
+    }
+
+    #[test]
+    fn the_service_role_gets_bypassrls_from_the_admin_on_16_and_is_refused_on_15() {
+        let api = Api::enabled().with_service(true);
+        let plan = compute(&supabase(17), &project(), &api, &Access::none()).unwrap();
+        let sql = sql(&plan);
+        let grant = sql
+            .iter()
+            .position(|s| s == r#"GRANT "reli_service" TO "postgres" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE"#)
+            .expect("the steward lends the admin ADMIN");
+        assert_eq!(sql[grant + 1], r#"ALTER ROLE "reli_service" BYPASSRLS"#);
+        assert_eq!(sql[grant + 2], r#"REVOKE "reli_service" FROM "postgres""#);
+
+        let error = compute(&supabase(15), &project(), &api, &Access::none()).unwrap_err();
+        assert!(matches!(error, ApiError::CannotBypassRls { .. }));
+        assert!(error.to_string().contains("only a superuser"), "{error}");
+
+        let mut plain = supabase(17);
+        plain.admin_bypassrls = false;
+        let error = compute(&plain, &project(), &api, &Access::none()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(r#"ALTER ROLE "postgres" BYPASSRLS"#),
+            "{error}"
+        );
+    }
+}
