@@ -798,7 +798,11 @@ async fn assert_api_invariants(cluster: &Cluster, project: &ProjectName, api: &A
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(members, ["authenticator"], "members of {name}");
+        let mut expected = vec!["authenticator"];
+        if api.realtime {
+            expected.push("supabase_realtime_admin");
+        }
+        assert_eq!(members, expected, "members of {name}");
         let member_of: i64 = su
             .query_one(
                 "SELECT count(*) FROM pg_auth_members WHERE member = to_regrole($1)",
@@ -825,4 +829,267 @@ async fn assert_api_invariants(cluster: &Cluster, project: &ProjectName, api: &A
             .collect();
         assert_eq!(schemas, [project.as_str()], "schemas {name} may use");
     }
+}
+
+/// What Realtime's `apply_rls` does for each subscriber of a changed row, as the role Realtime
+/// runs as: `set_config('role', <the claims' role>, true)`, the claims, then whether the row is
+/// visible by its primary key.
+async fn realtime_sees(
+    client: &mut Client,
+    role: &str,
+    claims: &str,
+    table: &str,
+    id: i32,
+) -> Result<bool, SqlState> {
+    let tx = client.transaction().await.unwrap();
+    let set = tx
+        .execute(
+            "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)",
+            &[&role, &claims],
+        )
+        .await;
+    if let Err(e) = set {
+        return Err(e.code().cloned().expect("a server error"));
+    }
+    tx.query_one(
+        &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = $1)"),
+        &[&id],
+    )
+    .await
+    .map(|row| row.get(0))
+    .map_err(|e| e.code().cloned().expect("a server error"))
+}
+
+#[tokio::test]
+async fn realtime_shows_a_change_to_the_owning_user_only_and_never_to_another_project() {
+    if !supabase() {
+        return;
+    }
+    let c = cluster("staging");
+    let names = ["api_rt_a", "api_rt_b", "api_rt_c"];
+    let api = api_for(c).with_realtime(true);
+    let cotenant = deployment_with(&names, &api).await;
+    let projects = provision_with_objects(&cotenant, &names).await;
+    // api_rt_c has the API without Realtime; the others publish their notes.
+    let mut platform = PlatformConfig::default();
+    let mut apis = ApiConfig::default();
+    for p in &projects {
+        let realtime = p.as_str() != "api_rt_c";
+        let access = Access::default().with_auth(true);
+        let access = if realtime {
+            access.with_realtime(["notes"])
+        } else {
+            access
+        };
+        platform = platform.with_project(p.clone(), AccessOverride::from(access));
+        apis = apis.with_project(p.clone(), api.clone().with_realtime(realtime));
+    }
+    let cotenant = deployment().await.with_platform(platform).with_api(apis);
+    for p in &projects {
+        cotenant
+            .environment("staging")
+            .unwrap()
+            .provision(p, &ProjectSettings::default())
+            .await
+            .unwrap_or_else(|e| panic!("provisioning {p} with Realtime: {e}"));
+    }
+    let [a, b, cp]: [ProjectName; 3] = projects.try_into().unwrap();
+    let id: i32 = login(&cotenant, "staging", &a, Login::Migrator)
+        .await
+        .query_one(
+            &format!(
+                "INSERT INTO notes (user_id, body) VALUES ('{ALICE}', 'for alice') RETURNING id"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (client, connection) = c
+        .login_config("supabase_realtime_admin")
+        .expect("Realtime's login")
+        .connect(NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut client = client;
+    let table = format!("{a}.notes");
+    let role = format!("{a}_authenticated");
+    assert_eq!(
+        realtime_sees(&mut client, &role, &claims(ALICE, &role), &table, id).await,
+        Ok(true),
+        "the owning user's subscription sees the change"
+    );
+    assert_eq!(
+        realtime_sees(&mut client, &role, &claims(BOB, &role), &table, id).await,
+        Ok(false),
+        "another user's does not"
+    );
+    let other = format!("{b}_authenticated");
+    assert_eq!(
+        realtime_sees(&mut client, &other, &claims(ALICE, &other), &table, id).await,
+        Err(SqlState::INSUFFICIENT_PRIVILEGE),
+        "another project's subscriber is refused"
+    );
+    // Without `realtime`, Realtime cannot act as the project's roles at all.
+    let not_granted = format!("{cp}_authenticated");
+    assert_eq!(
+        realtime_sees(
+            &mut client,
+            &not_granted,
+            &claims(ALICE, &not_granted),
+            &table,
+            id
+        )
+        .await,
+        Err(SqlState::INSUFFICIENT_PRIVILEGE)
+    );
+    let published: i64 = superuser(c)
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_publication_tables
+             WHERE pubname = 'supabase_realtime' AND schemaname = $1 AND tablename = 'notes'",
+            &[&a.as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(published, 1);
+    for p in [&a, &b] {
+        assert_api_invariants(c, p, &api).await;
+    }
+}
+
+#[tokio::test]
+async fn storage_objects_of_a_projects_bucket_are_reached_by_its_roles_only() {
+    if !supabase() {
+        return;
+    }
+    let c = cluster("staging");
+    let api = api_for(c).with_storage(true);
+    let names = ["api_st_a", "api_st_b"];
+    let cotenant = deployment_with(&names, &api).await;
+    let [a, b]: [ProjectName; 2] = provision_with_objects(&cotenant, &names)
+        .await
+        .try_into()
+        .unwrap();
+    let env = cotenant.environment("staging").unwrap();
+    assert!(
+        env.plan(&a, &ProjectSettings::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // As the Storage API runs a request: the JWT's role and claims, then its statements.
+    let mut client = authenticator(c).await;
+    let upload = |bucket: &ProjectName, name: &str, owner: &str| {
+        format!(
+            "INSERT INTO storage.objects (bucket_id, name, owner) VALUES ('{bucket}', '{name}', '{owner}')"
+        )
+    };
+    let (a_user, b_user) = (format!("{a}_authenticated"), format!("{b}_authenticated"));
+    request(
+        &mut client,
+        &a_user,
+        &claims(ALICE, &a_user),
+        &upload(&a, "alice/a.txt", ALICE),
+        true,
+    )
+    .await
+    .expect("a user of a uploads to bucket a");
+    request(
+        &mut client,
+        &b_user,
+        &claims(BOB, &b_user),
+        &upload(&b, "bob/b.txt", BOB),
+        true,
+    )
+    .await
+    .expect("a user of b uploads to bucket b");
+    assert_eq!(
+        request(
+            &mut client,
+            &b_user,
+            &claims(BOB, &b_user),
+            &upload(&a, "bob/x.txt", BOB),
+            false
+        )
+        .await,
+        Err(SqlState::INSUFFICIENT_PRIVILEGE),
+        "b's role cannot write into a's bucket"
+    );
+    let list = "SELECT bucket_id || '/' || name FROM storage.objects ORDER BY 1";
+    assert_eq!(
+        request(&mut client, &a_user, &claims(ALICE, &a_user), list, false).await,
+        Ok(vec![format!("{a}/alice/a.txt")])
+    );
+    assert_eq!(
+        request(&mut client, &b_user, &claims(BOB, &b_user), list, false).await,
+        Ok(vec![format!("{b}/bob/b.txt")])
+    );
+    let anon = format!("{a}_anon");
+    assert_eq!(
+        request(&mut client, &anon, r#"{"role": "anon"}"#, list, false).await,
+        Ok(vec![format!("{a}/alice/a.txt")]),
+        "anon reads its project's bucket"
+    );
+    assert_eq!(
+        request(
+            &mut client,
+            &anon,
+            r#"{"role": "anon"}"#,
+            &upload(&a, "spam", ALICE),
+            false
+        )
+        .await,
+        Err(SqlState::INSUFFICIENT_PRIVILEGE),
+        "anon does not write"
+    );
+    // Taken off with objects in the bucket: refused, naming what to do.
+    let off = deployment_with(&["api_st_a"], &api_for(c)).await;
+    let error = off
+        .environment("staging")
+        .unwrap()
+        .provision(&a, &ProjectSettings::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            api_error(&error),
+            Some(ApiError::BucketNotEmpty { objects: 1, .. })
+        ),
+        "{error}"
+    );
+    superuser(c)
+        .await
+        .batch_execute(&format!(
+            "DELETE FROM storage.objects WHERE bucket_id = '{a}'"
+        ))
+        .await
+        .unwrap();
+    off.environment("staging")
+        .unwrap()
+        .provision(&a, &ProjectSettings::default())
+        .await
+        .unwrap();
+    let su = superuser(c).await;
+    let left: i64 = su
+        .query_one(
+            "SELECT (SELECT count(*) FROM storage.buckets WHERE id = $1)
+                  + (SELECT count(*) FROM pg_policy WHERE polrelid = 'storage.objects'::regclass
+                     AND polname LIKE $1 || '\\_%')",
+            &[&a.as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the bucket and its policies are gone");
+    assert!(
+        off.environment("staging")
+            .unwrap()
+            .plan(&a, &ProjectSettings::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

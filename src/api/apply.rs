@@ -31,7 +31,7 @@ pub async fn plan(
     api: &Api,
     access: &Access,
 ) -> Result<ApiPlan, ApiError> {
-    let state = ApiState::read(client, project).await?;
+    let state = ApiState::read(client, project, api.storage).await?;
     plan::compute(&state, project, api, access)
 }
 
@@ -85,7 +85,7 @@ pub async fn apply_in(
         project: project.clone(),
         source,
     };
-    let mut state = ApiState::read(tx, project).await?;
+    let mut state = ApiState::read(tx, project, api.storage).await?;
     if api.enabled && (state.owner_oid.is_none() || state.schema_oid.is_none()) {
         return Err(ApiError::NotProvisioned {
             project: project.clone(),
@@ -94,7 +94,7 @@ pub async fn apply_in(
     let mut plan = plan::compute(&state, project, api, access)?;
     if plan.needs_instance_lock() {
         LockKey::instance().lock(tx).await.map_err(failed)?;
-        state = ApiState::read(tx, project).await?;
+        state = ApiState::read(tx, project, api.storage).await?;
         plan = plan::compute(&state, project, api, access)?;
     }
     if plan.is_empty() {
@@ -108,7 +108,7 @@ pub async fn apply_in(
     }
     batch.push_str(&plan.sql());
     tx.batch_execute(&batch).await.map_err(failed)?;
-    let after = ApiState::read(tx, project).await?;
+    let after = ApiState::read(tx, project, api.storage).await?;
     let left = plan::compute(&after, project, api, access)?;
     if !left.is_empty() {
         return Err(ApiError::NotConverged {

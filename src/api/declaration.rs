@@ -194,6 +194,12 @@ pub struct Api {
     pub enabled: bool,
     /// `<p>_service` exists too.
     pub service: bool,
+    /// Supabase Realtime may impersonate the API roles (`supabase_realtime_admin` is granted
+    /// them, SET only), as it does to check a subscriber's RLS on Postgres Changes.
+    pub realtime: bool,
+    /// A Storage bucket named after the project, with policies on `storage.objects` that let
+    /// `<p>_anon` and `<p>_authenticated` reach that bucket's objects only.
+    pub storage: bool,
     /// `<p>_anon`.
     pub anon: ApiRole,
     /// `<p>_authenticated`.
@@ -207,6 +213,8 @@ impl Default for Api {
         Self {
             enabled: false,
             service: false,
+            realtime: false,
+            storage: false,
             anon: ApiRole::default().with_statement_timeout(Some(Duration::from_secs(3))),
             authenticated: ApiRole::default().with_statement_timeout(Some(Duration::from_secs(8))),
             service_role: ApiRole::default(),
@@ -231,6 +239,18 @@ impl Api {
     /// With or without `<p>_service`.
     pub fn with_service(mut self, service: bool) -> Self {
         self.service = service;
+        self
+    }
+
+    /// With or without Realtime's impersonation of the API roles.
+    pub fn with_realtime(mut self, realtime: bool) -> Self {
+        self.realtime = realtime;
+        self
+    }
+
+    /// With or without the project's Storage bucket.
+    pub fn with_storage(mut self, storage: bool) -> Self {
+        self.storage = storage;
         self
     }
 

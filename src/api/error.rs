@@ -25,6 +25,32 @@ pub enum ApiError {
         /// The project.
         project: ProjectName,
     },
+    /// Realtime's impersonation was declared on an instance without Realtime's role.
+    #[error(
+        "project `{project}`: `realtime = true` needs role `supabase_realtime_admin` (the role Supabase Realtime runs as), and this instance has none: set `realtime = false` in [projects.{project}.api]"
+    )]
+    NoRealtime {
+        /// The project.
+        project: ProjectName,
+    },
+    /// A Storage bucket was declared on an instance without Supabase Storage's tables.
+    #[error(
+        "project `{project}`: `storage = true` needs tables `storage.buckets` and `storage.objects` (Supabase Storage's), and this instance lacks them: set `storage = false` in [projects.{project}.api]"
+    )]
+    NoStorage {
+        /// The project.
+        project: ProjectName,
+    },
+    /// The project's bucket still holds objects and would be removed.
+    #[error(
+        "project `{project}`: its Storage bucket `{project}` still holds {objects} object(s): delete them through the Storage API (which also removes the files), or keep `storage = true` in [projects.{project}.api]"
+    )]
+    BucketNotEmpty {
+        /// The project.
+        project: ProjectName,
+        /// How many objects are left.
+        objects: i64,
+    },
     /// `<p>_service` needs BYPASSRLS, which cotenant's admin cannot give on this server.
     #[error("project `{project}`: `{role}` needs BYPASSRLS, and {why}")]
     CannotBypassRls {

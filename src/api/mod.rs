@@ -44,3 +44,9 @@ pub use setup::OperatorSetup;
 
 /// The role PostgREST logs in as; every API role is granted to it.
 pub(crate) const AUTHENTICATOR: &str = "authenticator";
+
+/// The owner of schema `storage` on hosted Supabase.
+pub(crate) const STORAGE_OWNER: &str = "supabase_storage_admin";
+
+/// The role Supabase Realtime runs as; with `realtime`, the API roles are granted to it too.
+pub(crate) const REALTIME: &str = "supabase_realtime_admin";

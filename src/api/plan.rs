@@ -6,9 +6,10 @@ use std::fmt;
 
 use super::declaration::{Api, ApiRoleKind};
 use super::state::{ApiRoleState, ApiState, Membership};
-use super::{AUTHENTICATOR, ApiError};
+use super::{AUTHENTICATOR, ApiError, REALTIME};
 use crate::ProjectName;
-use crate::ident::quote_ident;
+use crate::api::TablePrivilege;
+use crate::ident::{quote_ident, quote_literal};
 use crate::lock::LockKey;
 use crate::platform::Access;
 use crate::provision::{Actor, Step};
@@ -213,12 +214,18 @@ impl<'a> Planner<'a> {
                 project: self.project.clone(),
             });
         }
+        if self.api.enabled && self.api.realtime && self.state.realtime_oid.is_none() {
+            return Err(ApiError::NoRealtime {
+                project: self.project.clone(),
+            });
+        }
         self.check_dropped()?;
         self.plan_roles()?;
         self.plan_settings();
         self.plan_memberships();
         self.plan_owner_grants();
         self.plan_platform()?;
+        self.plan_storage()?;
         for role in std::mem::take(&mut self.dropped) {
             self.push(
                 Actor::Steward,
@@ -262,6 +269,8 @@ impl<'a> Planner<'a> {
                 .named_by
                 .iter()
                 .filter(|n| &n.role == role)
+                // Its bucket policy is this plan's to drop first.
+                .filter(|n| n.object != format!("policy {role} on table storage.objects"))
                 .map(|n| n.object.clone())
                 .collect();
             if !objects.is_empty() {
@@ -419,9 +428,19 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Each API role is granted to `authenticator` (SET, no inheritance) and to nobody else,
-    /// and is a member of nothing.
+    /// Who may SET ROLE to the API roles: `authenticator`, and with `realtime` Realtime's role.
+    fn grantees(&self) -> Vec<&'static str> {
+        let mut grantees = vec![AUTHENTICATOR];
+        if self.api.realtime {
+            grantees.push(REALTIME);
+        }
+        grantees
+    }
+
+    /// Each API role is granted to `authenticator` (SET, no inheritance), with `realtime` to
+    /// Realtime's role too, and to nobody else, and is a member of nothing.
     fn plan_memberships(&mut self) {
+        let grantees = self.grantees();
         let mut kept = BTreeSet::new();
         let state = self.state;
         for m in &state.memberships {
@@ -429,9 +448,10 @@ impl<'a> Planner<'a> {
             if self.dropped.contains(&m.role) || self.dropped.contains(&m.member) {
                 continue;
             }
-            let is_wanted = self.wanted.contains_key(&m.role) && m.member == AUTHENTICATOR;
+            let is_wanted =
+                self.wanted.contains_key(&m.role) && grantees.contains(&m.member.as_str());
             if is_wanted && self.membership_is_right(m) {
-                kept.insert(m.role.clone());
+                kept.insert((m.role.clone(), m.member.clone()));
                 continue;
             }
             if !is_wanted && self.is_management_edge(m) {
@@ -445,8 +465,8 @@ impl<'a> Planner<'a> {
             };
             let why = if is_wanted {
                 format!(
-                    "`{AUTHENTICATOR}` may use `{}` only through SET ROLE (no ADMIN, no inheritance): re-grant it",
-                    m.role
+                    "`{}` may use `{}` only through SET ROLE (no ADMIN, no inheritance): re-grant it",
+                    m.member, m.role
                 )
             } else {
                 format!(
@@ -464,21 +484,28 @@ impl<'a> Planner<'a> {
                 why,
             );
         }
-        let missing: Vec<String> = self
-            .wanted
-            .keys()
-            .filter(|r| !kept.contains(*r))
-            .cloned()
-            .collect();
-        for role in missing {
+        let mut missing = Vec::new();
+        for role in self.wanted.keys() {
+            for grantee in &grantees {
+                if !kept.contains(&(role.clone(), (*grantee).to_owned())) {
+                    missing.push((role.clone(), *grantee));
+                }
+            }
+        }
+        for (role, grantee) in missing {
+            let who = if grantee == AUTHENTICATOR {
+                "PostgREST"
+            } else {
+                "Realtime"
+            };
             self.push(
                 Actor::Steward,
                 format!(
-                    "GRANT {} TO {AUTHENTICATOR}{}",
+                    "GRANT {} TO {grantee}{}",
                     quote_ident(&role),
                     self.grant_options(false, true)
                 ),
-                format!("PostgREST (`{AUTHENTICATOR}`) may SET ROLE `{role}`"),
+                format!("{who} (`{grantee}`) may SET ROLE `{role}`"),
             );
         }
     }
@@ -678,11 +705,32 @@ impl<'a> Planner<'a> {
                     "USAGE".to_owned(),
                 ));
             }
+            if self.api.storage {
+                want.insert((
+                    "schema storage".to_owned(),
+                    role.clone(),
+                    "USAGE".to_owned(),
+                ));
+                // Requests without a user only read the bucket.
+                let privileges: &[TablePrivilege] = if role.ends_with("_anon") {
+                    &[TablePrivilege::Select]
+                } else {
+                    &TablePrivilege::ALL
+                };
+                for privilege in privileges {
+                    want.insert((
+                        "table storage.objects".to_owned(),
+                        role.clone(),
+                        privilege.as_sql().to_owned(),
+                    ));
+                }
+            }
         }
         let revoke: Vec<_> = held.difference(&want).cloned().collect();
         let grant: Vec<_> = want.difference(&held).cloned().collect();
         let mut auth_steps = Vec::new();
         let mut admin_steps = Vec::new();
+        let mut storage_steps = Vec::new();
         for ((object, grantee, privilege), granting) in revoke
             .iter()
             .map(|g| (g, false))
@@ -690,6 +738,8 @@ impl<'a> Planner<'a> {
         {
             let target = if let Some(f) = object.strip_prefix("function auth.") {
                 format!("FUNCTION auth.{}()", quote_ident(f.trim_end_matches("()")))
+            } else if object == "table storage.objects" {
+                "TABLE storage.objects".to_owned()
             } else {
                 format!(
                     "SCHEMA {}",
@@ -712,6 +762,8 @@ impl<'a> Planner<'a> {
             };
             if object == "schema extensions" {
                 admin_steps.push(Step::new(Actor::Admin, sql, why));
+            } else if object.contains("storage") {
+                storage_steps.push(Step::new(Actor::StorageOwner, sql, why));
             } else {
                 auth_steps.push(Step::new(Actor::AuthOwner, sql, why));
             }
@@ -745,11 +797,138 @@ impl<'a> Planner<'a> {
                 ),
             });
         }
-        if !auth_steps.is_empty() || !admin_steps.is_empty() {
+        self.check_storage_owner(!storage_steps.is_empty())?;
+        if !auth_steps.is_empty() || !admin_steps.is_empty() || !storage_steps.is_empty() {
             self.needs_instance_lock = true;
         }
         self.steps.extend(auth_steps);
         self.steps.extend(admin_steps);
+        self.steps.extend(storage_steps);
+        Ok(())
+    }
+
+    /// Refuses Storage steps the admin cannot make: they are `supabase_storage_admin`'s.
+    fn check_storage_owner(&self, needed: bool) -> Result<(), ApiError> {
+        let s = self.state;
+        if needed && !s.admin_can_set_storage_admin {
+            return Err(ApiError::CannotGrantPlatform {
+                project: self.project.clone(),
+                admin: s.admin.clone(),
+                what: "a Storage bucket (the bucket, policies and grants on storage.objects)"
+                    .to_owned(),
+                how: format!("SET ROLE to `{}`, which owns them", super::STORAGE_OWNER),
+                fix: format!(
+                    "grant `{}` to `{}` (hosted Supabase does) or set `storage = false`",
+                    super::STORAGE_OWNER,
+                    s.admin
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The project's bucket (`storage.buckets` row `<p>`) and one policy per API role on
+    /// `storage.objects`, named after the role and scoped to the bucket: the Storage API runs
+    /// each request as the JWT's role, so `<p>_authenticated` reaches bucket `<p>`'s objects
+    /// (and whatever else its project's own policies allow) and nothing of another bucket's.
+    /// Taken off, the policies are dropped and the bucket deleted — only when it is empty.
+    fn plan_storage(&mut self) -> Result<(), ApiError> {
+        let s = self.state;
+        let want = self.api.enabled && self.api.storage;
+        if want && (s.storage_buckets_oid.is_none() || s.storage_objects_oid.is_none()) {
+            return Err(ApiError::NoStorage {
+                project: self.project.clone(),
+            });
+        }
+        let bucket = quote_literal(self.project.as_str());
+        let scope = format!("(bucket_id = {bucket}::text)");
+        let mut steps = Vec::new();
+        if want && !s.bucket_exists {
+            steps.push(Step::new(
+                Actor::StorageOwner,
+                format!("INSERT INTO storage.buckets (id, name) VALUES ({bucket}, {bucket})"),
+                format!("Storage bucket `{}` for the project's files", self.project),
+            ));
+        }
+        // `<p>_anon` reads the bucket; `<p>_authenticated` reads and writes it.
+        let policies: Vec<(String, &str, Option<&str>)> = self
+            .wanted
+            .iter()
+            .filter(|_| want)
+            .filter_map(|(n, k)| match k {
+                ApiRoleKind::Anon => Some((n.clone(), "r", None)),
+                ApiRoleKind::Authenticated => Some((n.clone(), "*", Some(scope.as_str()))),
+                _ => None,
+            })
+            .collect();
+        let is_right = |p: &super::state::StoragePolicy| {
+            policies.iter().any(|(name, cmd, check)| {
+                &p.name == name
+                    && p.cmd == *cmd
+                    && p.roles == [name.clone()]
+                    && p.using.as_deref() == Some(scope.as_str())
+                    && p.check.as_deref() == *check
+            })
+        };
+        for policy in &s.storage_policies {
+            if !is_right(policy) {
+                steps.push(Step::new(
+                    Actor::StorageOwner,
+                    format!(
+                        "DROP POLICY {} ON storage.objects",
+                        quote_ident(&policy.name)
+                    ),
+                    format!(
+                        "policy `{}` on storage.objects is not the project's bucket scope",
+                        policy.name
+                    ),
+                ));
+            }
+        }
+        for (role, cmd, check) in &policies {
+            let exists_right = s
+                .storage_policies
+                .iter()
+                .any(|p| &p.name == role && is_right(p));
+            if !exists_right {
+                let quoted = quote_ident(role);
+                let (command, with_check, what) = match (cmd, check) {
+                    (&"r", _) => ("SELECT", String::new(), "reads"),
+                    (_, Some(_)) => (
+                        "ALL",
+                        format!(" WITH CHECK (bucket_id = {bucket})"),
+                        "reads and writes",
+                    ),
+                    _ => ("ALL", String::new(), "reads and writes"),
+                };
+                steps.push(Step::new(
+                    Actor::StorageOwner,
+                    format!(
+                        "CREATE POLICY {quoted} ON storage.objects FOR {command} TO {quoted} USING (bucket_id = {bucket}){with_check}"
+                    ),
+                    format!("`{role}` {what} the objects of bucket `{}` only", self.project),
+                ));
+            }
+        }
+        // A bucket is deleted only where cotenant's policies show it made it.
+        if !want && s.bucket_exists && !s.storage_policies.is_empty() {
+            if s.bucket_objects > 0 {
+                return Err(ApiError::BucketNotEmpty {
+                    project: self.project.clone(),
+                    objects: s.bucket_objects,
+                });
+            }
+            steps.push(Step::new(
+                Actor::StorageOwner,
+                format!("DELETE FROM storage.buckets WHERE id = {bucket}"),
+                format!("the project has no Storage bucket `{}`", self.project),
+            ));
+        }
+        self.check_storage_owner(!steps.is_empty())?;
+        if !steps.is_empty() {
+            self.needs_instance_lock = true;
+        }
+        self.steps.extend(steps);
         Ok(())
     }
 }
@@ -792,7 +971,6 @@ fn attribute_changes(role: &ApiRoleState) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::TablePrivilege;
 
     fn project() -> ProjectName {
         "reli".parse().unwrap()

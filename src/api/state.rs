@@ -17,10 +17,19 @@ pub(crate) struct ApiState {
     pub(crate) admin: String,
     pub(crate) admin_bypassrls: bool,
     pub(crate) authenticator_oid: Option<u32>,
+    pub(crate) realtime_oid: Option<u32>,
     pub(crate) owner_oid: Option<u32>,
     pub(crate) schema_oid: Option<u32>,
     pub(crate) auth_oid: Option<u32>,
     pub(crate) extensions_oid: Option<u32>,
+    pub(crate) storage_oid: Option<u32>,
+    pub(crate) storage_objects_oid: Option<u32>,
+    pub(crate) storage_buckets_oid: Option<u32>,
+    pub(crate) admin_can_set_storage_admin: bool,
+    pub(crate) bucket_exists: bool,
+    pub(crate) bucket_objects: i64,
+    /// Policies on `storage.objects` named after the project's API roles.
+    pub(crate) storage_policies: Vec<StoragePolicy>,
     pub(crate) admin_can_set_auth_admin: bool,
     pub(crate) admin_can_grant_extensions: bool,
     pub(crate) role_oids: Vec<u32>,
@@ -75,6 +84,17 @@ pub(crate) struct DefaultAcl {
     pub(crate) privilege: String,
 }
 
+/// A policy on `storage.objects`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct StoragePolicy {
+    pub(crate) name: String,
+    /// `*` for all commands, `r` for SELECT.
+    pub(crate) cmd: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) using: Option<String>,
+    pub(crate) check: Option<String>,
+}
+
 /// An object naming an API role (a policy's `TO` list).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub(crate) struct NamedBy {
@@ -83,10 +103,12 @@ pub(crate) struct NamedBy {
 }
 
 impl ApiState {
-    /// Reads the state of `project`'s API roles.
+    /// Reads the state of `project`'s API roles; its Storage bucket and policies too when
+    /// `storage` is declared or an API role exists.
     pub(crate) async fn read(
         client: &impl GenericClient,
         project: &ProjectName,
+        storage: bool,
     ) -> Result<Self, ApiError> {
         let failed = |source| ApiError::Catalog {
             project: project.clone(),
@@ -105,6 +127,24 @@ impl ApiState {
         )
         .await
         .map_err(failed)?;
+        if (storage || !state.role_oids.is_empty())
+            && state.storage_buckets_oid.is_some()
+            && state.storage_objects_oid.is_some()
+        {
+            let of_storage: ApiState = fetch(
+                client,
+                STORAGE,
+                &[
+                    (&project.as_str(), PgType::TEXT),
+                    (&names, PgType::TEXT_ARRAY),
+                ],
+            )
+            .await
+            .map_err(failed)?;
+            state.bucket_exists = of_storage.bucket_exists;
+            state.bucket_objects = of_storage.bucket_objects;
+            state.storage_policies = of_storage.storage_policies;
+        }
         if state.role_oids.is_empty() {
             return Ok(state);
         }
@@ -118,6 +158,8 @@ impl ApiState {
                 (&oid(state.schema_oid), PgType::OID),
                 (&oid(state.auth_oid), PgType::OID),
                 (&oid(state.extensions_oid), PgType::OID),
+                (&oid(state.storage_oid), PgType::OID),
+                (&oid(state.storage_objects_oid), PgType::OID),
             ],
         )
         .await
@@ -137,6 +179,7 @@ impl ApiState {
 
 const NAMES: &str = include_str!("../../sql/api/state/names.sql");
 const ROLES: &str = include_str!("../../sql/api/state/roles.sql");
+const STORAGE: &str = include_str!("../../sql/api/state/storage.sql");
 
 type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
 

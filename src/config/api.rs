@@ -4,6 +4,8 @@
 //! [projects.reli.api]
 //! enabled = true                 # <p>_anon and <p>_authenticated behind `authenticator`
 //! service = true                 # and <p>_service (BYPASSRLS)
+//! realtime = true                # Supabase Realtime may impersonate them (RLS on Postgres Changes)
+//! storage = true                 # a Storage bucket `reli`, its objects reachable by reli's roles only
 //! [projects.reli.api.authenticated]
 //! tables = ["select", "insert", "update", "delete"]   # default privileges on new tables
 //! sequences = ["usage"]
@@ -31,6 +33,10 @@ pub(super) struct RawApi {
     enabled: bool,
     #[serde(default)]
     service: bool,
+    #[serde(default)]
+    realtime: bool,
+    #[serde(default)]
+    storage: bool,
     anon: Option<RawRole>,
     authenticated: Option<RawRole>,
     service_role: Option<RawRole>,
@@ -60,7 +66,10 @@ pub(super) fn validate(
         let project_name = name
             .parse()
             .map_err(|e| ConfigError::invalid(file, format!("projects.{name}"), format!("{e}")))?;
-        let mut api = Api::default().with_service(raw.service);
+        let mut api = Api::default()
+            .with_service(raw.service)
+            .with_realtime(raw.realtime)
+            .with_storage(raw.storage);
         api.enabled = raw.enabled;
         for (kind, role, key) in [
             (ApiRoleKind::Anon, &raw.anon, "anon"),

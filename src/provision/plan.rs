@@ -29,6 +29,10 @@ pub enum Actor {
     /// hosted Supabase), which the admin may SET ROLE to: grants on auth objects are made
     /// by it, so that they can be revoked later.
     AuthOwner,
+    /// The owner of schema `storage` and its tables (`supabase_storage_admin` on hosted
+    /// Supabase), which the admin may SET ROLE to: a project's bucket, its policies on
+    /// `storage.objects` and the grants its API roles get there are made by it.
+    StorageOwner,
     /// `cotenant_signup`: the role that owns the signup dispatcher (see
     /// [`platform`](crate::platform)).
     SignupDispatcher,
@@ -42,6 +46,7 @@ impl Actor {
             Actor::Steward => Some(steward::for_project(project)),
             Actor::Owner => Some(project.roles().owner),
             Actor::AuthOwner => Some(crate::platform::AUTH_OWNER.to_owned()),
+            Actor::StorageOwner => Some(crate::api::STORAGE_OWNER.to_owned()),
             Actor::SignupDispatcher => Some(crate::platform::SIGNUP_ROLE.to_owned()),
         }
     }

@@ -10,10 +10,19 @@ SELECT jsonb_build_object(
     'admin', session_user::text,
     'admin_bypassrls', (SELECT r.rolbypassrls FROM pg_roles r WHERE r.rolname = session_user),
     'authenticator_oid', to_regrole('authenticator')::int8,
+    'realtime_oid', to_regrole('supabase_realtime_admin')::int8,
     'owner_oid', to_regrole(quote_ident($2))::int8,
     'schema_oid', to_regnamespace(quote_ident($1))::int8,
     'auth_oid', to_regnamespace('auth')::int8,
     'extensions_oid', to_regnamespace('extensions')::int8,
+    'storage_oid', to_regnamespace('storage')::int8,
+    'storage_objects_oid', to_regclass('storage.objects')::int8,
+    'storage_buckets_oid', to_regclass('storage.buckets')::int8,
+    'admin_can_set_storage_admin', CASE
+        WHEN to_regrole('supabase_storage_admin') IS NULL THEN false
+        WHEN current_setting('server_version_num')::int >= 160000
+            THEN pg_has_role(session_user, 'supabase_storage_admin', 'SET')
+        ELSE pg_has_role(session_user, 'supabase_storage_admin', 'MEMBER') END,
     'admin_can_set_auth_admin', CASE
         WHEN to_regrole('supabase_auth_admin') IS NULL THEN false
         WHEN current_setting('server_version_num')::int >= 160000

@@ -1,7 +1,7 @@
 -- The Data API's catalog read, when one of the project's API roles exists: the roles, their
 -- memberships and every grant to them that the API room converges. $1 the API roles' OIDs, $2
 -- the project's owner (0 when missing), $3 its schema (0 when missing), $4 schema auth (0), $5
--- schema extensions (0). One JSON document.
+-- schema extensions (0), $6 schema storage (0), $7 table storage.objects (0). One JSON document.
 --
 -- Grants on the project's own objects are the project's business (a migration grants its tables
 -- to `<p>_authenticated`) and are not read: dropping a role revokes them with
@@ -37,9 +37,12 @@ SELECT jsonb_build_object(
             ORDER BY o.object, pg_get_userbyid(a.grantee), a.privilege_type), '[]')
         FROM (SELECT CASE n.oid WHEN $3 THEN 'schema project'
                                 WHEN $4 THEN 'schema auth'
+                                WHEN $6 THEN 'schema storage'
                                 ELSE 'schema extensions' END AS object,
                      n.nspacl AS acl
-              FROM pg_namespace n WHERE n.oid IN ($3, $4, $5)
+              FROM pg_namespace n WHERE n.oid IN ($3, $4, $5, $6)
+              UNION ALL
+              SELECT 'table storage.objects', c.relacl FROM pg_class c WHERE c.oid = $7
               UNION ALL
               SELECT 'function auth.' || p.proname || '()', p.proacl
               FROM pg_proc p
