@@ -16,7 +16,9 @@
 //!   WHERE user_id = $1`; `COMMIT`.
 //!
 //! `--clients` connections per arm run for `--seconds`, the arms alternating for `--rounds`
-//! rounds; statements are prepared once per connection. The ratio is API ÷ login.
+//! rounds; statements are prepared once per connection. Twice: with a round trip per statement
+//! (the API path has one more: its settings), and pipelined (the statements before `COMMIT` sent
+//! without waiting for each other, one round trip for either path). The ratio is API ÷ login.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,8 +56,10 @@ async fn main() {
         }
     }
     let moto = MotoServer::start().expect("moto (run scripts/setup.sh)");
-    println!("| | API path (qps) | login (qps) | API ÷ login |");
-    println!("| --- | --- | --- | --- |");
+    println!(
+        "| | API path, project roles (qps) | login (qps) | API ÷ login | API path, Supabase's shared `authenticated` (qps) | project roles ÷ shared |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
     for version in versions {
         let pair = Pair::start_flavor(version, Flavor::Supabase).expect("a local pair");
         let secrets = Arc::new(CachedSource::new(
@@ -94,6 +98,21 @@ async fn main() {
             ))
             .await
             .expect("the project's table");
+        // The same rows where Supabase's own API path reads them, as the admin writes apps.
+        env.connect_admin()
+            .await
+            .expect("the admin")
+            .batch_execute(&format!(
+                "CREATE TABLE public.notes_shared AS SELECT * FROM {p}.notes;
+                 CREATE INDEX ON public.notes_shared (user_id);
+                 ANALYZE public.notes_shared;
+                 ALTER TABLE public.notes_shared ENABLE ROW LEVEL SECURITY;
+                 CREATE POLICY own ON public.notes_shared TO authenticated
+                     USING (user_id = (SELECT auth.uid()));
+                 GRANT SELECT ON public.notes_shared TO authenticated;"
+            ))
+            .await
+            .expect("the shared table");
 
         let mut api_clients = Vec::new();
         let mut login_clients = Vec::new();
@@ -110,25 +129,47 @@ async fn main() {
                 env.connect_login(&p, Login::App).await.expect("the login"),
             ));
         }
-        let (mut api, mut login) = (0u64, 0u64);
         let window = Duration::from_secs(seconds);
-        for _ in 0..rounds {
-            api += run(&api_clients, window, Arm::Api(p.clone())).await;
-            login += run(&login_clients, window, Arm::Login).await;
+        for pipelined in [false, true] {
+            let (mut api, mut login, mut shared) = (0u64, 0u64, 0u64);
+            let arm = |kind| Arm { kind, pipelined };
+            for _ in 0..rounds {
+                api += run(&api_clients, window, arm(Kind::Api(p.clone()))).await;
+                login += run(&login_clients, window, arm(Kind::Login)).await;
+                shared += run(&api_clients, window, arm(Kind::Shared)).await;
+            }
+            let total = window.as_secs_f64() * rounds as f64;
+            let (api_qps, login_qps) = (api as f64 / total, login as f64 / total);
+            let shared_qps = shared as f64 / total;
+            println!(
+                "| PostgreSQL {version}, {clients} clients, {} | {api_qps:.0} | {login_qps:.0} | {:.3} | {shared_qps:.0} | {:.3} |",
+                if pipelined {
+                    "pipelined"
+                } else {
+                    "a round trip per statement"
+                },
+                api_qps / login_qps,
+                api_qps / shared_qps
+            );
         }
-        let total = window.as_secs_f64() * rounds as f64;
-        let (api_qps, login_qps) = (api as f64 / total, login as f64 / total);
-        println!(
-            "| PostgreSQL {version}, {clients} clients | {api_qps:.0} | {login_qps:.0} | {:.3} |",
-            api_qps / login_qps
-        );
     }
 }
 
 #[derive(Clone)]
-enum Arm {
+struct Arm {
+    kind: Kind,
+    /// The transaction's statements sent without waiting for each other's results (one round
+    /// trip, then COMMIT), instead of one round trip each.
+    pipelined: bool,
+}
+
+#[derive(Clone)]
+enum Kind {
     Api(ProjectName),
     Login,
+    /// The same table in `public`, behind a policy for Supabase's shared `authenticated`: the
+    /// API path without per-project roles.
+    Shared,
 }
 
 /// Transactions completed by `clients` running `arm` for `window`.
@@ -162,9 +203,9 @@ async fn transactions(client: &Client, window: Duration, arm: &Arm, seed: u32) -
         .expect("preparing the settings");
     // As authenticator the table is out of reach until the role is set: prepared in the first
     // transaction, as PostgREST's statements are.
-    let mut read = match arm {
-        Arm::Api(_) => None,
-        Arm::Login => Some(
+    let mut read = match arm.kind {
+        Kind::Api(_) | Kind::Shared => None,
+        Kind::Login => Some(
             client
                 .prepare("SELECT id, body FROM notes WHERE user_id = $1::text::uuid")
                 .await
@@ -177,38 +218,81 @@ async fn transactions(client: &Client, window: Duration, arm: &Arm, seed: u32) -
     while started.elapsed() < window {
         user = user.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         let sub = uuid_of((user >> 8) % USERS + 1);
-        client.execute(&begin, &[]).await.expect("BEGIN");
-        let rows = match arm {
-            Arm::Api(p) => {
-                let role = format!("{p}_authenticated");
+        let rows = match (&arm.kind, &read) {
+            (Kind::Api(_) | Kind::Shared, Some(prepared)) => {
+                let (role, schema) = arm.kind.role_and_schema();
                 let claims = format!(r#"{{"sub": "{sub}", "role": "{role}"}}"#);
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                    [&role, &claims, &schema];
+                if arm.pipelined {
+                    let (_, _, rows) = tokio::try_join!(
+                        client.execute(&begin, &[]),
+                        client.execute(&settings, &params),
+                        client.query(prepared, &[]),
+                    )
+                    .expect("the API request");
+                    rows
+                } else {
+                    client.execute(&begin, &[]).await.expect("BEGIN");
+                    client.execute(&settings, &params).await.expect("settings");
+                    client.query(prepared, &[]).await.expect("the API read")
+                }
+            }
+            (Kind::Api(_) | Kind::Shared, None) => {
+                let (role, schema) = arm.kind.role_and_schema();
+                let claims = format!(r#"{{"sub": "{sub}", "role": "{role}"}}"#);
+                client.execute(&begin, &[]).await.expect("BEGIN");
                 client
-                    .execute(&settings, &[&role, &claims, &p.as_str()])
+                    .execute(&settings, &[&role, &claims, &schema])
                     .await
                     .expect("the request's settings");
-                if read.is_none() {
-                    read = Some(
-                        client
-                            .prepare("SELECT id, body FROM notes")
-                            .await
-                            .expect("preparing the API read"),
-                    );
-                }
-                client
-                    .query(read.as_ref().expect("prepared"), &[])
+                let table = if matches!(arm.kind, Kind::Shared) {
+                    "notes_shared"
+                } else {
+                    "notes"
+                };
+                let prepared = client
+                    .prepare(&format!("SELECT id, body FROM {table}"))
                     .await
-                    .expect("the API read")
+                    .expect("preparing the API read");
+                let rows = client.query(&prepared, &[]).await.expect("the API read");
+                read = Some(prepared);
+                rows
             }
-            Arm::Login => client
-                .query(read.as_ref().expect("prepared"), &[&sub])
-                .await
-                .expect("the login's read"),
+            (Kind::Login, Some(prepared)) => {
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&sub];
+                if arm.pipelined {
+                    let (_, rows) = tokio::try_join!(
+                        client.execute(&begin, &[]),
+                        client.query(prepared, &params),
+                    )
+                    .expect("the login's transaction");
+                    rows
+                } else {
+                    client.execute(&begin, &[]).await.expect("BEGIN");
+                    client
+                        .query(prepared, &[&sub])
+                        .await
+                        .expect("the login's read")
+                }
+            }
+            (Kind::Login, None) => unreachable!("the login's read is prepared first"),
         };
         assert_eq!(rows.len(), 10, "one user's notes");
         client.execute(&commit, &[]).await.expect("COMMIT");
         done += 1;
     }
     done
+}
+
+impl Kind {
+    /// The role claim and the exposed schema of an API request.
+    fn role_and_schema(&self) -> (String, String) {
+        match self {
+            Kind::Api(p) => (format!("{p}_authenticated"), p.to_string()),
+            _ => ("authenticated".to_owned(), "public".to_owned()),
+        }
+    }
 }
 
 /// User `u`'s id, as the table's rows have it (`uuid_sql`).

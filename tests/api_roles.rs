@@ -812,12 +812,13 @@ async fn assert_api_invariants(cluster: &Cluster, project: &ProjectName, api: &A
             .unwrap()
             .get(0);
         assert_eq!(member_of, 0, "{name} is a member of nothing");
-        // USAGE on its own schema; on no other project's and not on public.
+        // USAGE on its own schema and on `auth` (platform access, as these tests declare it);
+        // on no other project's, not on public, not on any other shared schema.
         let schemas: Vec<String> = su
             .query(
                 "SELECT n.nspname::text FROM pg_namespace n
                  WHERE has_schema_privilege($1, n.oid, 'USAGE')
-                   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'auth', 'extensions', 'graphql_public')
+                   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                    AND n.nspname !~ '^pg_'
                  ORDER BY 1",
                 &[&name],
@@ -827,7 +828,12 @@ async fn assert_api_invariants(cluster: &Cluster, project: &ProjectName, api: &A
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(schemas, [project.as_str()], "schemas {name} may use");
+        let mut expected = vec![project.as_str(), "auth"];
+        if api.storage {
+            expected.push("storage");
+        }
+        expected.sort();
+        assert_eq!(schemas, expected, "schemas {name} may use");
     }
 }
 
@@ -1092,4 +1098,5 @@ async fn storage_objects_of_a_projects_bucket_are_reached_by_its_roles_only() {
             .unwrap()
             .is_empty()
     );
+    assert_api_invariants(c, &b, &api).await;
 }
