@@ -219,6 +219,15 @@ impl<'a> Planner<'a> {
                 project: self.project.clone(),
             });
         }
+        if self.api.enabled
+            && self.api.storage
+            && (self.state.storage_buckets_oid.is_none()
+                || self.state.storage_objects_oid.is_none())
+        {
+            return Err(ApiError::NoStorage {
+                project: self.project.clone(),
+            });
+        }
         self.check_dropped()?;
         self.plan_roles()?;
         self.plan_settings();
@@ -835,11 +844,6 @@ impl<'a> Planner<'a> {
     fn plan_storage(&mut self) -> Result<(), ApiError> {
         let s = self.state;
         let want = self.api.enabled && self.api.storage;
-        if want && (s.storage_buckets_oid.is_none() || s.storage_objects_oid.is_none()) {
-            return Err(ApiError::NoStorage {
-                project: self.project.clone(),
-            });
-        }
         let bucket = quote_literal(self.project.as_str());
         let scope = format!("(bucket_id = {bucket}::text)");
         let mut steps = Vec::new();
@@ -1098,5 +1102,46 @@ mod tests {
                 .contains(r#"ALTER ROLE "postgres" BYPASSRLS"#),
             "{error}"
         );
+    }
+
+    #[test]
+    fn realtime_is_granted_the_roles_and_storage_needs_its_tables() {
+        let mut state = supabase(17);
+        state.realtime_oid = Some(10_002);
+        let api = Api::enabled().with_realtime(true);
+        let sql = sql(&compute(&state, &project(), &api, &Access::none()).unwrap());
+        assert!(
+            sql.iter().any(|s| s
+                == r#"GRANT "reli_authenticated" TO supabase_realtime_admin WITH INHERIT FALSE, SET TRUE"#),
+            "{sql:#?}"
+        );
+        state.realtime_oid = None;
+        let error = compute(&state, &project(), &api, &Access::none()).unwrap_err();
+        assert!(matches!(error, ApiError::NoRealtime { .. }), "{error}");
+
+        let storage = Api::enabled().with_storage(true);
+        let error = compute(&supabase(17), &project(), &storage, &Access::none()).unwrap_err();
+        assert!(matches!(error, ApiError::NoStorage { .. }), "{error}");
+        let mut state = supabase(17);
+        state.storage_oid = Some(40_001);
+        state.storage_objects_oid = Some(40_002);
+        state.storage_buckets_oid = Some(40_003);
+        state.admin_can_set_storage_admin = true;
+        let plan = compute(&state, &project(), &storage, &Access::none()).unwrap();
+        let script = plan.to_sql();
+        for expected in [
+            "SET LOCAL ROLE \"supabase_storage_admin\"",
+            "INSERT INTO storage.buckets (id, name) VALUES ('reli', 'reli')",
+            r#"CREATE POLICY "reli_anon" ON storage.objects FOR SELECT TO "reli_anon" USING (bucket_id = 'reli')"#,
+            r#"GRANT SELECT ON TABLE storage.objects TO "reli_anon""#,
+            r#"GRANT DELETE ON TABLE storage.objects TO "reli_authenticated""#,
+        ] {
+            assert!(script.contains(expected), "`{expected}` in {script}");
+        }
+        assert!(
+            !script.contains(r#"INSERT ON TABLE storage.objects TO "reli_anon""#),
+            "{script}"
+        );
+        assert!(plan.needs_instance_lock());
     }
 }
