@@ -6,8 +6,8 @@
 -- Runs as the admin; reads the catalog only. One row per route.
 --
 -- A project is schema `x` owned by `x_owner`; its roles are `x_owner`, `x_app`, `x_login`,
--- `x_migrator` and the rotation twins. With no project yet, PUBLIC alone stands for every
--- project to come.
+-- `x_migrator`, the rotation twins and the Data API roles `x_anon`, `x_authenticated`,
+-- `x_service`. With no project yet, PUBLIC alone stands for every project to come.
 WITH RECURSIVE projects AS (
     SELECT n.oid, n.nspname
     FROM pg_namespace n JOIN pg_roles o ON o.oid = n.nspowner AND o.rolname = n.nspname || '_owner'
@@ -17,7 +17,8 @@ project_roles AS (
     FROM projects p
     JOIN pg_roles r ON r.rolname IN (p.nspname || '_owner', p.nspname || '_app', p.nspname || '_login',
                                      p.nspname || '_migrator', p.nspname || '_login_clone',
-                                     p.nspname || '_migrator_clone')
+                                     p.nspname || '_migrator_clone', p.nspname || '_anon',
+                                     p.nspname || '_authenticated', p.nspname || '_service')
 ),
 -- Every role whose privileges a project role can use (by inheritance or SET ROLE): the project
 -- roles, what they are members of, transitively, and PUBLIC (grantee 0).

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use tokio_postgres::Client;
 
 use crate::ProjectName;
+use crate::api::{self, Api, ApiConfig, ApiError, ApiPlan};
 use crate::audit;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
@@ -30,6 +31,7 @@ pub struct Environment {
     naming: SecretNaming,
     secrets: Arc<dyn SecretSource>,
     platform: Arc<PlatformConfig>,
+    api: Arc<ApiConfig>,
 }
 
 impl Environment {
@@ -44,7 +46,32 @@ impl Environment {
             naming,
             secrets,
             platform: Arc::default(),
+            api: Arc::default(),
         }
+    }
+
+    /// With `api` as the Data API roles that provisioning converges here (the configuration's
+    /// `[projects.<p>.api]`; none by default).
+    pub fn with_api(mut self, api: Arc<ApiConfig>) -> Self {
+        self.api = api;
+        self
+    }
+
+    /// The Data API declared for `project`.
+    pub fn api_of(&self, project: &ProjectName) -> Api {
+        self.api.api_of(project)
+    }
+
+    /// What converging `project`'s Data API roles here would change, changing nothing.
+    pub async fn plan_api(&self, project: &ProjectName) -> Result<ApiPlan, ApiError> {
+        let client = self.connect_admin().await?;
+        api::plan(
+            &client,
+            project,
+            &self.api_of(project),
+            &self.platform_access(project),
+        )
+        .await
     }
 
     /// With `platform` as the platform access that provisioning converges here (the
@@ -188,7 +215,8 @@ impl Environment {
             self.platform.allowed_extensions(),
         )
         .await?;
-        Ok(plan.with_platform(platform))
+        let api = api::plan(&client, project, &self.api_of(project), &access).await?;
+        Ok(plan.with_platform(platform).with_api(api))
     }
 
     /// Provisions `project` here: its logins' secrets are created if missing (existing ones
@@ -222,13 +250,14 @@ impl Environment {
             }
         }
         let access = self.platform_access(project);
-        provision::apply_with_platform(
+        provision::apply_with_api(
             &mut client,
             project,
             settings,
             &passwords,
             resets,
             Some((&access, self.platform.allowed_extensions())),
+            Some(&self.api_of(project)),
         )
         .await
     }
@@ -335,7 +364,10 @@ impl Environment {
         // access, and deprovisioning again finishes the job.
         let removed = platform::apply(&mut client, project, &Access::none(), &[]).await?;
         let plan = provision::deprovision(&mut client, project, drop_objects).await?;
-        let plan = plan.with_platform(removed);
+        // The API roles last, in a transaction of their own: once the schema is gone, no policy
+        // names them and nothing of the project's is granted to them.
+        let api = api::apply(&mut client, project, &Api::none(), &Access::none()).await?;
+        let plan = plan.with_platform(removed).with_api(api);
         for login in Login::ALL {
             self.secrets.delete(&self.secret_id(project, login)).await?;
         }
@@ -384,7 +416,28 @@ impl Cotenant {
             .iter()
             .map(|e| Environment::new(e.clone(), config.secrets.naming.clone(), secrets.clone()))
             .collect();
-        Self { environments }.with_platform(config.platform.clone())
+        Self { environments }
+            .with_platform(config.platform.clone())
+            .with_api(config.api.clone())
+    }
+
+    /// With `api` as the Data API roles provisioning converges on every environment.
+    pub fn with_api(mut self, api: ApiConfig) -> Self {
+        let api = Arc::new(api);
+        self.environments = self
+            .environments
+            .into_iter()
+            .map(|e| e.with_api(api.clone()))
+            .collect();
+        self
+    }
+
+    /// The Data API declared for `project`.
+    pub fn api_of(&self, project: &ProjectName) -> Api {
+        self.environments
+            .first()
+            .map(|e| e.api_of(project))
+            .unwrap_or_default()
     }
 
     /// With `platform` as the platform access provisioning converges on every environment.

@@ -58,6 +58,7 @@
 //! # }
 //! ```
 
+mod api;
 mod audit;
 mod env;
 mod environment;
@@ -124,6 +125,8 @@ pub struct Config {
     pub projects: crate::declare::Declarations,
     /// The `[projects.<p>.audit]` allow lists: findings each project accepts, with the reason.
     pub audit: crate::audit::AllowList,
+    /// The `[projects.<p>.api]` sections: each project's Data API roles (none unless declared).
+    pub api: crate::api::ApiConfig,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -313,6 +316,7 @@ impl RawConfig {
             .filter_map(|(name, p)| Some((name.clone(), p.audit.take()?)))
             .collect();
         let audit = audit::validate(audits, projects_file.as_deref())?;
+        let api = api::validate(&loaded.projects, projects_file.as_deref())?;
         let (projects, platform_overrides) = projects::validate(loaded)?;
         let platform = platform::validate(
             self.platform,
@@ -400,6 +404,7 @@ impl RawConfig {
             platform,
             projects,
             audit,
+            api,
             environments,
             file: file.map(Path::to_path_buf),
         })

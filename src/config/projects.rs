@@ -73,6 +73,8 @@ pub(super) struct RawProject {
     pub(super) platform: Option<RawOverride>,
     /// Taken out by [`super::audit::validate`] before the rest is read.
     pub(super) audit: Option<super::audit::RawAudit>,
+    /// Read by [`super::api::validate`].
+    pub(super) api: Option<super::api::RawApi>,
 }
 
 /// `[projects.<p>.login]`, `[projects.<p>.migrator]`.

@@ -72,7 +72,8 @@ impl PlatformPlan {
     }
 
     /// Whether the plan changes what all projects share (the dispatcher, the allowlist's
-    /// extensions), so it must run under cotenant's instance lock.
+    /// extensions, grants on the shared schemas' objects), so it must run under cotenant's
+    /// instance lock.
     pub(crate) fn needs_instance_lock(&self) -> bool {
         self.needs_instance_lock
     }
@@ -490,6 +491,11 @@ impl<'a> Planner<'a> {
         held: &BTreeSet<(String, String, String)>,
         wanted: &BTreeSet<(String, String, String)>,
     ) -> Result<(), PlatformError> {
+        // Every object here is shared by all projects, and PostgreSQL rejects two concurrent
+        // GRANTs on one catalog row ("tuple concurrently updated"): under the instance lock.
+        if held != wanted {
+            self.plan.needs_instance_lock = true;
+        }
         for (object, grantee, privilege) in held.difference(wanted) {
             let actor = self.grantor(object)?;
             self.push(

@@ -10,6 +10,7 @@ use super::state::ProjectState;
 use super::steward;
 use super::users::LoginUsers;
 use crate::ProjectName;
+use crate::api::Api;
 use crate::lock::LockKey;
 use crate::platform::Access;
 use crate::secret::Login;
@@ -147,6 +148,42 @@ pub async fn apply_with_platform(
     resets: PasswordResets,
     platform: Option<(&Access, &[String])>,
 ) -> Result<Plan, ProvisionError> {
+    apply_with_api(client, project, settings, passwords, resets, platform, None).await
+}
+
+/// [`apply_with_platform`], then converging the project's Data API roles to `api` in the same
+/// transaction (after platform access: the API roles get its `auth` and `extensions`). `None`
+/// leaves API roles alone. The returned plan's [`api`](Plan::api) part is what that changed.
+///
+/// ```no_run
+/// # async fn run(mut client: tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use cotenant::api::Api;
+/// use cotenant::platform::Access;
+/// use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
+///
+/// let access = Access::default().with_auth(true);
+/// let passwords = LoginPasswords::new("app-password", "migrator-password");
+/// provision::apply_with_api(
+///     &mut client,
+///     &"reli".parse()?,
+///     &ProjectSettings::default(),
+///     &passwords,
+///     PasswordResets::default(),
+///     Some((&access, &[])),
+///     Some(&Api::enabled()),
+/// )
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn apply_with_api(
+    client: &mut Client,
+    project: &ProjectName,
+    settings: &ProjectSettings,
+    passwords: &LoginPasswords,
+    resets: PasswordResets,
+    platform: Option<(&Access, &[String])>,
+    api: Option<&Api>,
+) -> Result<Plan, ProvisionError> {
     let failed = |source| ProvisionError::Apply {
         project: project.clone(),
         source,
@@ -185,6 +222,11 @@ pub async fn apply_with_platform(
     if let Some((access, allowlist)) = platform {
         let platform = crate::platform::apply_in(&tx, project, access, allowlist).await?;
         plan = plan.with_platform(platform);
+    }
+    if let Some(api) = api {
+        let access = platform.map(|(a, _)| a.clone()).unwrap_or_default();
+        let api = crate::api::apply_in(&tx, project, api, &access).await?;
+        plan = plan.with_api(api);
     }
     if plan.is_empty() {
         tx.rollback().await.map_err(failed)?;

@@ -21,6 +21,10 @@ pub enum ProvisionError {
     /// nothing of provisioning was committed either).
     #[error(transparent)]
     Platform(#[from] crate::platform::PlatformError),
+    /// Converging the project's Data API roles failed (in provisioning's transaction, so
+    /// nothing was committed).
+    #[error(transparent)]
+    Api(#[from] crate::api::ApiError),
     /// A login's secret could not be read or written.
     #[error(transparent)]
     Secret(#[from] crate::secret::SecretError),

@@ -16,8 +16,8 @@ mod steward;
 mod summary;
 mod users;
 
-pub use apply::apply_with_platform;
 pub use apply::{LoginPasswords, apply, plan};
+pub use apply::{apply_with_api, apply_with_platform};
 pub(crate) use apply::{current_settings, plan_with};
 pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;

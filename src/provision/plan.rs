@@ -9,6 +9,7 @@ use super::state::{Membership, ProjectState, RoleState};
 use super::steward;
 use super::users::{LoginUser, LoginUsers};
 use crate::ProjectName;
+use crate::api::ApiPlan;
 use crate::ident::{quote_ident, quote_literal};
 use crate::lock::LockKey;
 use crate::platform::PlatformPlan;
@@ -28,6 +29,10 @@ pub enum Actor {
     /// hosted Supabase), which the admin may SET ROLE to: grants on auth objects are made
     /// by it, so that they can be revoked later.
     AuthOwner,
+    /// The owner of schema `storage` and its tables (`supabase_storage_admin` on hosted
+    /// Supabase), which the admin may SET ROLE to: a project's bucket, its policies on
+    /// `storage.objects` and the grants its API roles get there are made by it.
+    StorageOwner,
     /// `cotenant_signup`: the role that owns the signup dispatcher (see
     /// [`platform`](crate::platform)).
     SignupDispatcher,
@@ -41,6 +46,7 @@ impl Actor {
             Actor::Steward => Some(steward::for_project(project)),
             Actor::Owner => Some(project.roles().owner),
             Actor::AuthOwner => Some(crate::platform::AUTH_OWNER.to_owned()),
+            Actor::StorageOwner => Some(crate::api::STORAGE_OWNER.to_owned()),
             Actor::SignupDispatcher => Some(crate::platform::SIGNUP_ROLE.to_owned()),
         }
     }
@@ -139,6 +145,8 @@ pub struct Plan {
     instance_steps: Vec<Step>,
     /// The project's platform access, converged in the same transaction after the steps.
     platform: Option<PlatformPlan>,
+    /// The project's Data API roles, converged in the same transaction after platform access.
+    api: Option<ApiPlan>,
     /// The plan must take the instance lock before it reads the catalog (it creates the
     /// steward, which other projects' provisioning may be creating at the same time).
     needs_instance_lock_first: bool,
@@ -159,6 +167,7 @@ impl Plan {
             steps,
             instance_steps,
             platform: None,
+            api: None,
             needs_instance_lock_first: false,
         }
     }
@@ -173,6 +182,7 @@ impl Plan {
         self.steps.is_empty()
             && self.instance_steps.is_empty()
             && self.platform.as_ref().is_none_or(PlatformPlan::is_empty)
+            && self.api.as_ref().is_none_or(ApiPlan::is_empty)
     }
 
     /// The project's platform access plan, when provisioning converges it too (the
@@ -187,17 +197,29 @@ impl Plan {
         self
     }
 
+    /// The project's Data API roles plan, when provisioning converges them too.
+    pub fn api(&self) -> Option<&ApiPlan> {
+        self.api.as_ref()
+    }
+
+    /// The plan with `api` as its Data API part.
+    pub(crate) fn with_api(mut self, api: ApiPlan) -> Self {
+        self.api = Some(api);
+        self
+    }
+
     /// The number of statements that change something.
     pub fn len(&self) -> usize {
         self.steps().count()
     }
 
-    /// The steps in the order they run, the platform access part's last.
+    /// The steps in the order they run, the platform access and Data API parts last.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.steps
             .iter()
             .chain(&self.instance_steps)
             .chain(self.platform.iter().flat_map(PlatformPlan::steps))
+            .chain(self.api.iter().flat_map(ApiPlan::steps))
     }
 
     /// The logins whose password the plan sets.
@@ -317,6 +339,9 @@ impl Plan {
                 out.push_str(&format!("-- note: {notice}\n"));
             }
             out.push_str(&platform.script_body());
+        }
+        if let Some(api) = &self.api {
+            out.push_str(&api.script_body());
         }
         out.push_str("COMMIT;\n");
         out
@@ -474,6 +499,7 @@ impl<'a> Planner<'a> {
             steps: self.steps,
             instance_steps: self.instance_steps,
             platform: None,
+            api: None,
             needs_instance_lock_first,
         }
     }
@@ -548,6 +574,13 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
+    }
+
+    /// Whether `role` is one of the project's Data API roles (`crate::api`).
+    fn is_api_role(&self, role: &str) -> bool {
+        crate::api::ApiRoleKind::ALL
+            .iter()
+            .any(|k| k.role(self.project) == role)
     }
 
     /// The project's roles, rotation twins included.
@@ -876,8 +909,10 @@ impl<'a> Planner<'a> {
                 }
                 s.acl
                     .iter()
-                    // The signup dispatcher's USAGE is platform access's to converge.
+                    // The signup dispatcher's USAGE is platform access's to converge, the
+                    // API roles' the Data API's.
                     .filter(|a| a.grantee != crate::platform::SIGNUP_ROLE)
+                    .filter(|a| !self.is_api_role(&a.grantee))
                     .map(|a| {
                         // After the owner change, the old owner's privileges are the new owner's.
                         let grantee = if a.grantee == s.owner {
@@ -949,10 +984,12 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_default_privileges(&self, schema: &str, steps: &mut Vec<Step>) {
+        // The API roles' default privileges are the Data API's to converge.
         let current: BTreeSet<(bool, String, String, String)> = self
             .state
             .default_acls
             .iter()
+            .filter(|d| !self.is_api_role(&d.grantee))
             .map(|d| {
                 (
                     d.in_schema,
@@ -1047,11 +1084,14 @@ impl<'a> Planner<'a> {
 
     fn plan_foreign_grants(&self, schema: &str, steps: &mut Vec<Step>) {
         // The signup dispatcher's EXECUTE on the project's hook is platform access's to converge.
+        // What the project grants its own API roles is the project's business, like its grants
+        // among its other roles.
         let foreign = self
             .state
             .foreign_grants
             .iter()
-            .filter(|g| g.grantee != crate::platform::SIGNUP_ROLE);
+            .filter(|g| g.grantee != crate::platform::SIGNUP_ROLE)
+            .filter(|g| !self.is_api_role(&g.grantee));
         for grant in foreign {
             let object = match &grant.args {
                 Some(args) => format!("{schema}.{}({args})", quote_ident(&grant.name)),

@@ -169,11 +169,11 @@ fn apply_shows_one_diff_converges_then_names_drift_and_repairs_it() {
     let staging = run
         .stdout
         .find("staging: 2 project(s) converged")
-        .expect(&run.describe());
+        .unwrap_or_else(|| panic!("{}", run.describe()));
     let prod = run
         .stdout
         .find("prod: 2 project(s) converged")
-        .expect(&run.describe());
+        .unwrap_or_else(|| panic!("{}", run.describe()));
     assert!(staging < prod, "staging first: {}", run.describe());
     // Not a terminal: one progress line per project on stderr.
     assert!(

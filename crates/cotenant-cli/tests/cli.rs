@@ -57,6 +57,14 @@ impl Deployment {
         self.dir.path().join("cotenant.toml")
     }
 
+    /// With `toml` appended to the config file (project sections).
+    fn with(self, toml: &str) -> Self {
+        let mut text = std::fs::read_to_string(self.config()).expect("reading the config");
+        text.push_str(toml);
+        std::fs::write(self.config(), text).expect("writing the config");
+        self
+    }
+
     /// Runs `cotenant --config <this config> <args>`.
     fn run(&self, args: &[&str]) -> Run {
         run_with_config(&self.config(), args)
@@ -282,6 +290,63 @@ fn provision_then_plan_has_nothing_to_do() {
             assert!(!output.stdout.contains(&password) && !output.stderr.contains(&password));
         }
     }
+}
+
+#[test]
+fn the_data_api_is_provisioned_planned_and_explained() {
+    let supabase = Pair::shared().flavor() == cotenant_testkit::Flavor::Supabase;
+    // RLS on auth.uid() needs platform access `auth`, which only a Supabase-like instance has.
+    let platform = if supabase {
+        "\n[projects.cli_api.platform]\nauth = true\n"
+    } else {
+        ""
+    };
+    let deployment = Deployment::new().with(&format!(
+        "{platform}\n[projects.cli_api.api]\nenabled = true\n\
+         [projects.cli_api.api.authenticated]\ntables = [\"select\"]\n"
+    ));
+    let setup = deployment.run(&["api", "cli_api"]).succeeded();
+    for expected in [
+        "add `cli_api` to `db-schemas`",
+        "Accept-Profile: cli_api",
+        r#""role": "cli_api_authenticated""#,
+        "instance-wide platform credentials",
+    ] {
+        assert!(setup.stdout.contains(expected), "{}", setup.describe());
+    }
+    let json = deployment
+        .run(&["api", "cli_api", "--json"])
+        .succeeded()
+        .json();
+    assert_eq!(json["exposed_schema"], "cli_api");
+    assert_eq!(json["role_claims"][1]["role"], "cli_api_authenticated");
+    if !supabase {
+        // No `authenticator` on a plain instance: refused before anything changes.
+        let run = deployment.run(&["provision", "cli_api"]).failed_with(1);
+        assert!(
+            run.stderr.contains("needs role `authenticator`"),
+            "{}",
+            run.describe()
+        );
+        return;
+    }
+    let plan = deployment
+        .run(&["plan", "cli_api", "--sql", "--env", "staging"])
+        .succeeded();
+    assert!(
+        plan.stdout.contains(
+            r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "cli_api" GRANT SELECT ON TABLES TO "cli_api_authenticated""#
+        ),
+        "{}",
+        plan.describe()
+    );
+    deployment.run(&["provision", "cli_api"]).succeeded();
+    let again = deployment.run(&["plan", "cli_api"]).succeeded();
+    assert_eq!(
+        again.stdout,
+        "staging: project `cli_api` on `postgres`: nothing to do\n\
+         prod: project `cli_api` on `postgres`: nothing to do\n"
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@
 -- superuser switches to (hosted Supabase's `dashboard_user`): hardening takes USAGE from
 -- cotenant's roles only. Left out: superusers (they bypass privileges), PostgreSQL's predefined
 -- `pg_*` roles, cotenant's stewards, and every project's roles — a project is schema `x` owned by
--- `x_owner`; its roles are `x_owner`, `x_app`, `x_login`, `x_migrator` and the rotation twins. A
+-- `x_owner`; its roles are `x_owner`, `x_app`, `x_login`, `x_migrator`, the rotation twins and the
+-- Data API roles `x_anon`, `x_authenticated`, `x_service` (src/api/). A
 -- role that keeps USAGE anyway — as the schema's owner, or through a grant to a role whose
 -- privileges it inherits — needs nothing.
 WITH project_roles AS (
@@ -17,7 +18,8 @@ WITH project_roles AS (
     JOIN pg_roles o ON o.oid = n.nspowner AND o.rolname = n.nspname || '_owner'
     JOIN pg_roles r ON r.rolname IN (n.nspname || '_owner', n.nspname || '_app', n.nspname || '_login',
                                      n.nspname || '_migrator', n.nspname || '_login_clone',
-                                     n.nspname || '_migrator_clone')
+                                     n.nspname || '_migrator_clone', n.nspname || '_anon',
+                                     n.nspname || '_authenticated', n.nspname || '_service')
     UNION
     SELECT unnest($1::oid[])
 ),

@@ -16,7 +16,7 @@ pub(crate) struct Args {
     /// Only these projects (default: every project found on each environment).
     projects: Vec<ProjectName>,
 
-    /// The limits the named projects' logins are held to (every project's, without names).
+    /// Limits the named projects' logins are held to instead of their declared ones.
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -33,13 +33,20 @@ struct Outcome {
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     let (config, cotenant) = open_with_config(global).await?;
-    let settings = args.limits.settings();
     let mut scope = if args.projects.is_empty() {
         Scope::all()
     } else {
         Scope::only(args.projects.iter().cloned())
     };
+    // The logins are held to what is declared; an option overrides it for the named projects.
+    for project in config.projects.names() {
+        scope = scope.with_settings(project.clone(), config.projects.settings_of(project));
+    }
     for project in &args.projects {
+        let (settings, notes) = args.limits.settings(project, &config.projects);
+        for note in notes {
+            eprintln!("{note}");
+        }
         scope = scope.with_settings(project.clone(), settings);
     }
     let scope = scope.with_allow_list(config.audit.clone());

@@ -1,17 +1,9 @@
 //! The commands, one file each, and what they share: opening the configured environments and
 //! the two kinds of failure. A new command is a file here, a `mod` line and a variant below.
 
-    Ok(open_with_config(global).await?.1)
-}
-
-/// [`open`], and the declared projects (`[projects.<p>]`).
-async fn open_declared(global: &Global) -> Result<(Cotenant, Declarations), Failure> {
-    let (config, cotenant) = open_with_config(global).await?;
-    Ok((cotenant, config.projects))
-}
-
-/// [`open`], with the configuration it was opened from.
-async fn open_with_config(global: &Global) -> Result<(Config, Cotenant), Failure> {
+mod api;
+mod apply;
+mod audit;
 mod deprovision;
 mod doctor;
 mod limits;
@@ -53,6 +45,9 @@ pub(crate) enum Command {
     /// Converge what a project may use of the shared Supabase schemas (auth, extensions,
     /// Realtime, signup hooks) as cotenant.toml declares it, staging first.
     Platform(platform::Args),
+    /// Print what an operator sets up outside cotenant so that clients reach a project through
+    /// the Data API: PostgREST's exposed schema and the JWT role claims of its API roles.
+    Api(api::Args),
     /// Drop a project's schema, roles and login secrets, prod first.
     Deprovision(deprovision::Args),
     /// Move a project's existing objects out of `public` into its schema (metadata only,
@@ -85,6 +80,7 @@ impl Command {
             Command::Provision(args) => provision::run(args, global).await,
             Command::Apply(args) => apply::run(args, global).await,
             Command::Platform(args) => platform::run(args, global).await,
+            Command::Api(args) => api::run(args, global).await,
             Command::Deprovision(args) => deprovision::run(args, global).await,
             Command::Relocate(args) => relocate::run(args, global).await,
             Command::Migrate(args) => migrate::run(args, global).await,
@@ -142,6 +138,12 @@ fn stopped(error: ProvisionError, done: &str, order: &[&str]) -> Failure {
 /// The configured environments, limited to those `--env` names.
 async fn open(global: &Global) -> Result<Cotenant, Failure> {
     Ok(open_with_config(global).await?.1)
+}
+
+/// [`open`], and the declared projects (`[projects.<p>]`).
+async fn open_declared(global: &Global) -> Result<(Cotenant, Declarations), Failure> {
+    let (config, cotenant) = open_with_config(global).await?;
+    Ok((cotenant, config.projects))
 }
 
 /// [`open`], with the configuration it was opened from.
