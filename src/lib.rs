@@ -18,6 +18,7 @@ pub mod pool;
 mod project;
 pub mod provision;
 pub mod relocate;
+mod room;
 pub mod rotate;
 pub mod secret;
 pub mod usage;

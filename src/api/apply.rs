@@ -8,8 +8,8 @@ use super::declaration::Api;
 use super::plan::{self, ApiPlan};
 use super::state::ApiState;
 use crate::ProjectName;
-use crate::lock::LockKey;
 use crate::platform::Access;
+use crate::room::{self, Room};
 
 /// Reads the catalog and returns what converging `project`'s API roles to `api` would change,
 /// changing nothing. `access` is the project's platform access: the API roles get its `auth`
@@ -53,22 +53,7 @@ pub async fn apply(
     api: &Api,
     access: &Access,
 ) -> Result<ApiPlan, ApiError> {
-    let failed = |source| ApiError::Apply {
-        project: project.clone(),
-        source,
-    };
-    let tx = client.transaction().await.map_err(failed)?;
-    LockKey::provision(project)
-        .lock(&tx)
-        .await
-        .map_err(failed)?;
-    let plan = apply_in(&tx, project, api, access).await?;
-    if plan.is_empty() {
-        tx.rollback().await.map_err(failed)?;
-    } else {
-        tx.commit().await.map_err(failed)?;
-    }
-    Ok(plan)
+    room::apply(&ApiRoom::new(project, api, access), client).await
 }
 
 /// Converges `project`'s API roles inside the caller's transaction `tx`, which must hold the
@@ -81,40 +66,63 @@ pub async fn apply_in(
     api: &Api,
     access: &Access,
 ) -> Result<ApiPlan, ApiError> {
-    let failed = |source| ApiError::Apply {
-        project: project.clone(),
-        source,
-    };
-    let mut state = ApiState::read(tx, project, api.storage).await?;
-    if api.enabled && (state.owner_oid.is_none() || state.schema_oid.is_none()) {
-        return Err(ApiError::NotProvisioned {
-            project: project.clone(),
-        });
+    room::apply_in(&ApiRoom::new(project, api, access), tx).await
+}
+
+/// One project's Data API roles, as the shared apply converges them.
+struct ApiRoom<'a> {
+    project: &'a ProjectName,
+    api: &'a Api,
+    access: &'a Access,
+}
+
+impl<'a> ApiRoom<'a> {
+    fn new(project: &'a ProjectName, api: &'a Api, access: &'a Access) -> Self {
+        Self {
+            project,
+            api,
+            access,
+        }
     }
-    let mut plan = plan::compute(&state, project, api, access)?;
-    if plan.needs_instance_lock() {
-        LockKey::instance().lock(tx).await.map_err(failed)?;
-        state = ApiState::read(tx, project, api.storage).await?;
-        plan = plan::compute(&state, project, api, access)?;
+}
+
+impl Room for ApiRoom<'_> {
+    type State = ApiState;
+    type Plan = ApiPlan;
+    type Error = ApiError;
+
+    fn project(&self) -> &ProjectName {
+        self.project
     }
-    if plan.is_empty() {
-        return Ok(plan);
+
+    async fn read(&self, tx: &Transaction<'_>) -> Result<ApiState, ApiError> {
+        ApiState::read(tx, self.project, self.api.storage).await
     }
-    let mut batch = String::new();
-    if state.server_major >= 16 {
-        // A server-wide createrole_self_grant would make the steward inherit the roles it
-        // creates.
-        batch.push_str("SET LOCAL createrole_self_grant = '';\n");
+
+    fn check(&self, state: &ApiState) -> Result<(), ApiError> {
+        if self.api.enabled && (state.owner_oid.is_none() || state.schema_oid.is_none()) {
+            return Err(ApiError::NotProvisioned {
+                project: self.project.clone(),
+            });
+        }
+        Ok(())
     }
-    batch.push_str(&plan.sql());
-    tx.batch_execute(&batch).await.map_err(failed)?;
-    let after = ApiState::read(tx, project, api.storage).await?;
-    let left = plan::compute(&after, project, api, access)?;
-    if !left.is_empty() {
-        return Err(ApiError::NotConverged {
-            project: project.clone(),
-            left: left.steps().map(|s| s.why().to_owned()).collect(),
-        });
+
+    fn plan(&self, state: &ApiState) -> Result<ApiPlan, ApiError> {
+        plan::compute(state, self.project, self.api, self.access)
     }
-    Ok(plan)
+
+    fn failed(&self, source: tokio_postgres::Error) -> ApiError {
+        ApiError::Apply {
+            project: self.project.clone(),
+            source,
+        }
+    }
+
+    fn not_converged(&self, left: Vec<String>) -> ApiError {
+        ApiError::NotConverged {
+            project: self.project.clone(),
+            left,
+        }
+    }
 }

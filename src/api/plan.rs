@@ -10,9 +10,9 @@ use super::{AUTHENTICATOR, ApiError, REALTIME};
 use crate::ProjectName;
 use crate::api::TablePrivilege;
 use crate::ident::{quote_ident, quote_literal};
-use crate::lock::LockKey;
 use crate::platform::Access;
 use crate::provision::{Actor, Step};
+use crate::room::{RoomPlan, Wording};
 
 /// The auth functions RLS policies call; the API roles get them with platform access `auth`.
 const AUTH_FUNCTIONS: [&str; 4] = ["email", "jwt", "role", "uid"];
@@ -22,132 +22,58 @@ const AUTH_FUNCTIONS: [&str; 4] = ["email", "jwt", "role", "uid"];
 /// Printed with [`Display`](fmt::Display) for people or [`to_sql`](ApiPlan::to_sql) as a
 /// script.
 #[derive(Debug, Clone)]
-pub struct ApiPlan {
-    project: ProjectName,
-    server_major: u32,
-    steps: Vec<Step>,
-    needs_instance_lock: bool,
-}
+pub struct ApiPlan(RoomPlan);
+
+/// How an API plan reads.
+const WORDING: Wording = Wording {
+    plan: "Data API",
+    subject: "Data API roles",
+    converged: "the API roles match the declaration",
+};
 
 impl ApiPlan {
     /// The project the plan is for.
     pub fn project(&self) -> &ProjectName {
-        &self.project
+        self.0.project()
     }
 
     /// True when nothing needs to change.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.0.is_empty()
     }
 
     /// The number of statements that change something.
     pub fn len(&self) -> usize {
-        self.steps.len()
+        self.0.len()
     }
 
     /// The steps in the order they run.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter()
-    }
-
-    /// Whether the plan changes ACLs all projects share (schemas `auth`, `extensions`), so it
-    /// runs under cotenant's instance lock: concurrent GRANTs on one catalog row fail.
-    pub(crate) fn needs_instance_lock(&self) -> bool {
-        self.needs_instance_lock
-    }
-
-    /// The steps with the role switches they need, as statements ready to send; ends as the
-    /// admin.
-    pub(crate) fn sql(&self) -> String {
-        let mut out = String::new();
-        self.render(&mut out, false);
-        out
-    }
-
-    fn render(&self, out: &mut String, comments: bool) {
-        let mut current = Actor::Admin;
-        for step in &self.steps {
-            if step.actor() != current {
-                // Between two non-admin roles through the admin, but for the steward to the
-                // owner it has just been granted.
-                if current != Actor::Admin
-                    && !(current == Actor::Steward && step.actor() == Actor::Owner)
-                {
-                    out.push_str("RESET ROLE;\n");
-                }
-                if let Some(role) = step.actor().role(&self.project) {
-                    out.push_str(&format!("SET LOCAL ROLE {};\n", quote_ident(&role)));
-                }
-                current = step.actor();
-            }
-            if comments {
-                out.push_str(&format!("-- {}\n", step.why()));
-            }
-            out.push_str(&step.sql());
-            out.push_str(";\n");
-        }
-        if current != Actor::Admin {
-            out.push_str("RESET ROLE;\n");
-        }
+        self.0.steps()
     }
 
     /// The steps as a script fragment with the reason for each as a comment: what provisioning's
-    /// script embeds.
+    /// script embeds. Changes to ACLs all projects share (schemas `auth`, `extensions`) run
+    /// under cotenant's instance lock: concurrent GRANTs on one catalog row fail.
     pub(crate) fn script_body(&self) -> String {
-        let mut out = String::new();
-        if self.needs_instance_lock {
-            out.push_str(&format!(
-                "SELECT pg_advisory_xact_lock({}); -- cotenant's instance-wide lock\n",
-                LockKey::instance().as_i64()
-            ));
-        }
-        self.render(&mut out, true);
-        out
+        self.0.script_body()
     }
 
     /// The plan as one SQL script in one transaction, the way cotenant applies it.
     pub fn to_sql(&self) -> String {
-        let mut out = format!(
-            "-- cotenant Data API plan: project `{}` (PostgreSQL {}), {} statement(s).\n",
-            self.project,
-            self.server_major,
-            self.len()
-        );
-        if self.is_empty() {
-            out.push_str("-- Nothing to do: the API roles match the declaration.\n");
-            return out;
-        }
-        out.push_str("BEGIN;\n");
-        out.push_str(&format!(
-            "SELECT pg_advisory_xact_lock({}); -- provisioning lock of `{}`\n",
-            LockKey::provision(&self.project).as_i64(),
-            self.project
-        ));
-        if self.server_major >= 16 {
-            out.push_str("SET LOCAL createrole_self_grant = '';\n");
-        }
-        out.push_str(&self.script_body());
-        out.push_str("COMMIT;\n");
-        out
+        self.0.to_sql()
+    }
+}
+
+impl AsRef<RoomPlan> for ApiPlan {
+    fn as_ref(&self) -> &RoomPlan {
+        &self.0
     }
 }
 
 impl fmt::Display for ApiPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return write!(f, "Data API roles of `{}`: nothing to do", self.project);
-        }
-        writeln!(
-            f,
-            "Data API roles of `{}`: {} statement(s)",
-            self.project,
-            self.len()
-        )?;
-        for step in &self.steps {
-            writeln!(f, "  - {}", step.why())?;
-            writeln!(f, "      {}", step.sql())?;
-        }
-        Ok(())
+        self.0.fmt(f)
     }
 }
 
@@ -174,8 +100,7 @@ struct Planner<'a> {
     wanted: BTreeMap<String, ApiRoleKind>,
     /// The API roles that exist and are to be dropped.
     dropped: Vec<String>,
-    steps: Vec<Step>,
-    needs_instance_lock: bool,
+    plan: RoomPlan,
 }
 
 impl<'a> Planner<'a> {
@@ -203,8 +128,7 @@ impl<'a> Planner<'a> {
             schema: quote_ident(project.as_str()),
             wanted,
             dropped,
-            steps: Vec::new(),
-            needs_instance_lock: false,
+            plan: RoomPlan::new(WORDING, project, state.server_major).creating_roles(),
         }
     }
 
@@ -245,16 +169,11 @@ impl<'a> Planner<'a> {
                 ),
             );
         }
-        Ok(ApiPlan {
-            project: self.project.clone(),
-            server_major: self.state.server_major,
-            steps: self.steps,
-            needs_instance_lock: self.needs_instance_lock,
-        })
+        Ok(ApiPlan(self.plan))
     }
 
     fn push(&mut self, actor: Actor, sql: String, why: impl Into<String>) {
-        self.steps.push(Step::new(actor, sql, why));
+        self.plan.push(actor, sql, why);
     }
 
     fn grant_options(&self, inherit: bool, set: bool) -> String {
@@ -601,7 +520,7 @@ impl<'a> Planner<'a> {
             ),
             format!("act as `{}` for this transaction", self.owner),
         );
-        self.steps.extend(owner_steps);
+        self.plan.extend(owner_steps);
         self.push(
             Actor::Steward,
             format!("REVOKE {owner} FROM {steward}"),
@@ -808,11 +727,11 @@ impl<'a> Planner<'a> {
         }
         self.check_storage_owner(!storage_steps.is_empty())?;
         if !auth_steps.is_empty() || !admin_steps.is_empty() || !storage_steps.is_empty() {
-            self.needs_instance_lock = true;
+            self.plan.require_instance_lock();
         }
-        self.steps.extend(auth_steps);
-        self.steps.extend(admin_steps);
-        self.steps.extend(storage_steps);
+        self.plan.extend(auth_steps);
+        self.plan.extend(admin_steps);
+        self.plan.extend(storage_steps);
         Ok(())
     }
 
@@ -930,9 +849,9 @@ impl<'a> Planner<'a> {
         }
         self.check_storage_owner(!steps.is_empty())?;
         if !steps.is_empty() {
-            self.needs_instance_lock = true;
+            self.plan.require_instance_lock();
         }
-        self.steps.extend(steps);
+        self.plan.extend(steps);
         Ok(())
     }
 }
@@ -1044,7 +963,7 @@ mod tests {
         );
         assert!(!sql.iter().any(|s| s.contains("reli_service")), "{sql:#?}");
         assert!(
-            !plan.needs_instance_lock(),
+            !plan.0.needs_instance_lock(),
             "nothing shared changes without platform access"
         );
     }
@@ -1073,7 +992,7 @@ mod tests {
             script.contains(r#"GRANT EXECUTE ON FUNCTION auth."uid"() TO "reli_anon""#),
             "{script}"
         );
-        assert!(plan.needs_instance_lock(), "auth's ACLs are shared");
+        assert!(plan.0.needs_instance_lock(), "auth's ACLs are shared");
         assert!(!script.contains("SELECT ON auth"), "{script}");
     }
 
@@ -1142,6 +1061,6 @@ mod tests {
             !script.contains(r#"INSERT ON TABLE storage.objects TO "reli_anon""#),
             "{script}"
         );
-        assert!(plan.needs_instance_lock());
+        assert!(plan.0.needs_instance_lock());
     }
 }

@@ -8,7 +8,7 @@ use super::declaration::Access;
 use super::plan::{self, PlatformPlan};
 use super::state::PlatformState;
 use crate::ProjectName;
-use crate::lock::LockKey;
+use crate::room::{self, Room};
 
 /// Reads the catalog and returns what converging `project`'s platform access to `access`
 /// would change, changing nothing. `allowlist` is the instance's `[platform.allow] extensions`.
@@ -50,22 +50,7 @@ pub async fn apply(
     access: &Access,
     allowlist: &[String],
 ) -> Result<PlatformPlan, PlatformError> {
-    let failed = |source| PlatformError::Apply {
-        project: project.clone(),
-        source,
-    };
-    let tx = client.transaction().await.map_err(failed)?;
-    LockKey::provision(project)
-        .lock(&tx)
-        .await
-        .map_err(failed)?;
-    let plan = apply_in(&tx, project, access, allowlist).await?;
-    if plan.is_empty() {
-        tx.rollback().await.map_err(failed)?;
-    } else {
-        tx.commit().await.map_err(failed)?;
-    }
-    Ok(plan)
+    room::apply(&PlatformRoom::new(project, access, allowlist), client).await
 }
 
 /// Converges `project`'s platform access inside the caller's transaction `tx`, which must
@@ -80,35 +65,7 @@ pub async fn apply_in(
     access: &Access,
     allowlist: &[String],
 ) -> Result<PlatformPlan, PlatformError> {
-    let failed = |source| PlatformError::Apply {
-        project: project.clone(),
-        source,
-    };
-    let mut state = read(tx, project, access, allowlist).await?;
-    if access.any() && !state.owner_exists {
-        return Err(PlatformError::NotProvisioned {
-            project: project.clone(),
-        });
-    }
-    let mut plan = plan::compute(&state, project, access, allowlist)?;
-    if plan.needs_instance_lock() {
-        LockKey::instance().lock(tx).await.map_err(failed)?;
-        state = read(tx, project, access, allowlist).await?;
-        plan = plan::compute(&state, project, access, allowlist)?;
-    }
-    if plan.is_empty() {
-        return Ok(plan);
-    }
-    tx.batch_execute(&plan.sql()).await.map_err(failed)?;
-    let after = read(tx, project, access, allowlist).await?;
-    let left = plan::compute(&after, project, access, allowlist)?;
-    if !left.is_empty() {
-        return Err(PlatformError::NotConverged {
-            project: project.clone(),
-            left: left.steps().map(|s| s.why().to_owned()).collect(),
-        });
-    }
-    Ok(plan)
+    room::apply_in(&PlatformRoom::new(project, access, allowlist), tx).await
 }
 
 async fn read(
@@ -125,4 +82,62 @@ async fn read(
         allowlist,
     )
     .await
+}
+
+/// One project's platform access, as the shared apply converges it.
+struct PlatformRoom<'a> {
+    project: &'a ProjectName,
+    access: &'a Access,
+    allowlist: &'a [String],
+}
+
+impl<'a> PlatformRoom<'a> {
+    fn new(project: &'a ProjectName, access: &'a Access, allowlist: &'a [String]) -> Self {
+        Self {
+            project,
+            access,
+            allowlist,
+        }
+    }
+}
+
+impl Room for PlatformRoom<'_> {
+    type State = PlatformState;
+    type Plan = PlatformPlan;
+    type Error = PlatformError;
+
+    fn project(&self) -> &ProjectName {
+        self.project
+    }
+
+    async fn read(&self, tx: &Transaction<'_>) -> Result<PlatformState, PlatformError> {
+        read(tx, self.project, self.access, self.allowlist).await
+    }
+
+    fn check(&self, state: &PlatformState) -> Result<(), PlatformError> {
+        if self.access.any() && !state.owner_exists {
+            return Err(PlatformError::NotProvisioned {
+                project: self.project.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn plan(&self, state: &PlatformState) -> Result<PlatformPlan, PlatformError> {
+        plan::compute(state, self.project, self.access, self.allowlist)
+    }
+
+    fn failed(&self, source: tokio_postgres::Error) -> PlatformError {
+        PlatformError::Apply {
+            project: self.project.clone(),
+            source,
+        }
+    }
+
+    fn not_converged(&self, left: Vec<String>) -> PlatformError {
+        PlatformError::NotConverged {
+            project: self.project.clone(),
+            left,
+        }
+    }
 }

@@ -11,8 +11,8 @@ use super::state::PlatformState;
 use super::{AUTH_OWNER, PlatformError, SIGNUP_ROLE};
 use crate::ProjectName;
 use crate::ident::quote_ident;
-use crate::lock::LockKey;
 use crate::provision::{Actor, Step};
+use crate::room::{RoomPlan, Wording};
 
 /// The schema cotenant keeps what all hooking projects share in.
 pub(crate) const PLATFORM_SCHEMA: &str = "cotenant_platform";
@@ -26,154 +26,63 @@ const AUTH_FUNCTIONS: [&str; 4] = ["email", "jwt", "role", "uid"];
 /// script. [`notices`](PlatformPlan::notices) say what the declaration asks for that cannot be
 /// done yet (a hook whose function a migration has still to create).
 #[derive(Debug, Clone)]
-pub struct PlatformPlan {
-    project: ProjectName,
-    server_major: u32,
-    steps: Vec<Step>,
-    notices: Vec<String>,
-    needs_instance_lock: bool,
-}
+pub struct PlatformPlan(RoomPlan);
+
+/// How a platform plan reads.
+const WORDING: Wording = Wording {
+    plan: "platform",
+    subject: "platform access",
+    converged: "platform access matches the declaration",
+};
 
 impl PlatformPlan {
-    /// The plan that changes nothing.
-    pub(crate) fn empty(project: &ProjectName, server_major: u32) -> Self {
-        Self {
-            project: project.clone(),
-            server_major,
-            steps: Vec::new(),
-            notices: Vec::new(),
-            needs_instance_lock: false,
-        }
-    }
-
     /// The project the plan is for.
     pub fn project(&self) -> &ProjectName {
-        &self.project
+        self.0.project()
     }
 
     /// True when nothing needs to change.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.0.is_empty()
     }
 
     /// The number of statements that change something.
     pub fn len(&self) -> usize {
-        self.steps.len()
+        self.0.len()
     }
 
     /// The steps in the order they run.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter()
+        self.0.steps()
     }
 
     /// What the declaration asks for that cannot be done yet, and what to do about it.
     pub fn notices(&self) -> &[String] {
-        &self.notices
-    }
-
-    /// Whether the plan changes what all projects share (the dispatcher, the allowlist's
-    /// extensions, grants on the shared schemas' objects), so it must run under cotenant's
-    /// instance lock.
-    pub(crate) fn needs_instance_lock(&self) -> bool {
-        self.needs_instance_lock
-    }
-
-    /// The steps with the role switches they need, as statements ready to send; ends as the
-    /// admin.
-    pub(crate) fn sql(&self) -> String {
-        let mut out = String::new();
-        self.render(&mut out, false);
-        out
-    }
-
-    fn render(&self, out: &mut String, comments: bool) {
-        let mut current = Actor::Admin;
-        for step in &self.steps {
-            if step.actor() != current {
-                // Switching between two non-admin roles goes through the admin: the steward
-                // cannot SET ROLE to the auth owner, nor the owner back to the steward.
-                if current != Actor::Admin
-                    && !(current == Actor::Steward && step.actor() == Actor::Owner)
-                {
-                    out.push_str("RESET ROLE;\n");
-                }
-                if let Some(role) = step.actor().role(&self.project) {
-                    out.push_str(&format!("SET LOCAL ROLE {};\n", quote_ident(&role)));
-                }
-                current = step.actor();
-            }
-            if comments {
-                out.push_str(&format!("-- {}\n", step.why()));
-            }
-            out.push_str(&step.sql());
-            out.push_str(";\n");
-        }
-        if current != Actor::Admin {
-            out.push_str("RESET ROLE;\n");
-        }
+        self.0.notices()
     }
 
     /// The steps as a script fragment with the reason for each as a comment: what provisioning's
-    /// script embeds.
+    /// script embeds. Changes to what all projects share (the dispatcher, the allowlist's
+    /// extensions, grants on the shared schemas' objects) run under cotenant's instance lock.
     pub(crate) fn script_body(&self) -> String {
-        let mut out = String::new();
-        if self.needs_instance_lock {
-            out.push_str(&format!(
-                "SELECT pg_advisory_xact_lock({}); -- cotenant's instance-wide lock\n",
-                LockKey::instance().as_i64()
-            ));
-        }
-        self.render(&mut out, true);
-        out
+        self.0.script_body()
     }
 
     /// The plan as one SQL script in one transaction, the way cotenant applies it.
     pub fn to_sql(&self) -> String {
-        let mut out = format!(
-            "-- cotenant platform plan: project `{}` (PostgreSQL {}), {} statement(s).\n",
-            self.project,
-            self.server_major,
-            self.len()
-        );
-        for notice in &self.notices {
-            out.push_str(&format!("-- note: {notice}\n"));
-        }
-        if self.is_empty() {
-            out.push_str("-- Nothing to do: platform access matches the declaration.\n");
-            return out;
-        }
-        out.push_str("BEGIN;\n");
-        out.push_str(&format!(
-            "SELECT pg_advisory_xact_lock({}); -- provisioning lock of `{}`\n",
-            LockKey::provision(&self.project).as_i64(),
-            self.project
-        ));
-        out.push_str(&self.script_body());
-        out.push_str("COMMIT;\n");
-        out
+        self.0.to_sql()
+    }
+}
+
+impl AsRef<RoomPlan> for PlatformPlan {
+    fn as_ref(&self) -> &RoomPlan {
+        &self.0
     }
 }
 
 impl fmt::Display for PlatformPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            write!(f, "platform access of `{}`: nothing to do", self.project)?;
-        } else {
-            writeln!(
-                f,
-                "platform access of `{}`: {} statement(s)",
-                self.project,
-                self.len()
-            )?;
-            for step in &self.steps {
-                writeln!(f, "  - {}", step.why())?;
-                writeln!(f, "      {}", step.sql())?;
-            }
-        }
-        for notice in &self.notices {
-            write!(f, "\n  note: {notice}")?;
-        }
-        Ok(())
+        self.0.fmt(f)
     }
 }
 
@@ -196,7 +105,7 @@ struct Planner<'a> {
     owner: String,
     app: String,
     schema: String,
-    plan: PlatformPlan,
+    plan: RoomPlan,
 }
 
 impl<'a> Planner<'a> {
@@ -215,7 +124,7 @@ impl<'a> Planner<'a> {
             owner: roles.owner,
             app: roles.app,
             schema: quote_ident(project.as_str()),
-            plan: PlatformPlan::empty(project, state.server_major),
+            plan: RoomPlan::new(WORDING, project, state.server_major),
         };
         planner.check_supabase()?;
         Ok(planner)
@@ -312,11 +221,11 @@ impl<'a> Planner<'a> {
         self.plan_registration(hook.as_ref());
         self.plan_grants(&held, &wanted)?;
         self.plan_realtime()?;
-        Ok(self.plan)
+        Ok(PlatformPlan(self.plan))
     }
 
     fn push(&mut self, actor: Actor, sql: String, why: impl Into<String>) {
-        self.plan.steps.push(Step::new(actor, sql, why));
+        self.plan.push(actor, sql, why);
     }
 
     /// The declared hook, validated; `None` (with a notice) while its function does not exist.
@@ -341,7 +250,7 @@ impl<'a> Planner<'a> {
                     other.args
                 )));
             }
-            self.plan.notices.push(format!(
+            self.plan.notice(format!(
                 "signup hook `{}.{function}({PLATFORM_SCHEMA}.signup_user)` does not exist yet: create it in a migration, then provision again to register it",
                 self.project
             ));
@@ -391,7 +300,7 @@ impl<'a> Planner<'a> {
                     why: "is not trusted, so only a superuser can create it".to_owned(),
                 });
             }
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::Admin,
                 format!(
@@ -414,7 +323,7 @@ impl<'a> Planner<'a> {
         let schema = quote_ident(PLATFORM_SCHEMA);
         let auth_owner = quote_ident(AUTH_OWNER);
         if !s.signup_role_exists {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::Admin,
                 format!("CREATE ROLE {signup} NOLOGIN NOINHERIT"),
@@ -422,7 +331,7 @@ impl<'a> Planner<'a> {
             );
         }
         if !s.admin_can_set_signup {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             let options = if s.server_major >= 16 {
                 " WITH INHERIT FALSE, SET TRUE"
             } else {
@@ -438,7 +347,7 @@ impl<'a> Planner<'a> {
             );
         }
         if !s.platform_schema {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::Admin,
                 format!("CREATE SCHEMA {schema}"),
@@ -451,7 +360,7 @@ impl<'a> Planner<'a> {
             );
         }
         if !s.signup_can_create {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::Admin,
                 format!("GRANT USAGE, CREATE ON SCHEMA {schema} TO {signup}"),
@@ -459,7 +368,7 @@ impl<'a> Planner<'a> {
             );
         }
         if !s.signup_type {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             let columns: Vec<String> = hooks::SIGNUP_COLUMNS
                 .iter()
                 .map(|(name, ty)| format!("{} {ty}", quote_ident(name)))
@@ -494,7 +403,7 @@ impl<'a> Planner<'a> {
         // Every object here is shared by all projects, and PostgreSQL rejects two concurrent
         // GRANTs on one catalog row ("tuple concurrently updated"): under the instance lock.
         if held != wanted {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
         }
         for (object, grantee, privilege) in held.difference(wanted) {
             let actor = self.grantor(object)?;
@@ -719,7 +628,7 @@ impl<'a> Planner<'a> {
                 format!("GRANT {owner} TO {steward}{options}"),
                 format!("act as `{}` for this transaction", self.owner),
             );
-            self.plan.steps.extend(owner_steps);
+            self.plan.extend(owner_steps);
             self.push(
                 Actor::Steward,
                 format!("REVOKE {owner} FROM {steward}"),
@@ -744,7 +653,7 @@ impl<'a> Planner<'a> {
         let current = s.dispatcher.as_ref().map(|d| d.source.as_str());
         let wants_trigger = !all.is_empty();
         if current != Some(body.as_str()) && (current.is_some() || wants_trigger) {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::SignupDispatcher,
                 hooks::dispatcher_sql(&body),
@@ -778,7 +687,7 @@ impl<'a> Planner<'a> {
             }
         }
         if wants_trigger && !s.trigger {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::AuthOwner,
                 format!(
@@ -790,7 +699,7 @@ impl<'a> Planner<'a> {
             );
         }
         if !wants_trigger && s.trigger {
-            self.plan.needs_instance_lock = true;
+            self.plan.require_instance_lock();
             self.push(
                 Actor::AuthOwner,
                 format!("DROP TRIGGER {} ON auth.users", quote_ident(hooks::TRIGGER)),
@@ -962,7 +871,7 @@ mod tests {
         let access = Access::default().with_signup_hook(Some("handle_new_user"));
         let plan = compute(&supabase(), &project(), &access, &[]).unwrap();
         assert_eq!(plan.notices().len(), 1);
-        assert!(plan.needs_instance_lock());
+        assert!(plan.0.needs_instance_lock());
         let sql = plan.to_sql();
         assert!(
             sql.contains("CREATE TYPE \"cotenant_platform\".signup_user"),
