@@ -145,18 +145,12 @@ mod tests {
     use std::time::Duration;
 
     use crate::api::{ApiRoleKind, TablePrivilege};
-    use crate::config::Config;
-
-    const ENVIRONMENTS: &str = r#"
-        [environments.staging]
-        host = "localhost"
-        admin_secret = "cotenant/staging/admin"
-    "#;
+    use crate::config::testing::read_with_staging;
 
     #[test]
     fn a_projects_api_is_off_unless_declared_and_keeps_supabases_timeouts() {
-        let config = Config::from_toml_str(&format!(
-            r#"{ENVIRONMENTS}
+        let config = read_with_staging(
+            r#"
             [projects.reli.api]
             enabled = true
             service = true
@@ -165,8 +159,8 @@ mod tests {
             functions = true
             [projects.reli.api.anon]
             statement_timeout = "0s"
-            "#
-        ))
+            "#,
+        )
         .unwrap();
         let reli = config.api.api_of(&"reli".parse().unwrap());
         assert!(reli.enabled && reli.service);
@@ -187,18 +181,14 @@ mod tests {
 
     #[test]
     fn truncate_and_unknown_keys_are_refused_naming_the_key_path() {
-        let error = Config::from_toml_str(&format!(
-            "{ENVIRONMENTS}\n[projects.reli.api.anon]\ntables = [\"truncate\"]\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let error = read_with_staging("[projects.reli.api.anon]\ntables = [\"truncate\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("projects.reli.api.anon.tables"), "{error}");
         assert!(error.contains("row-level security"), "{error}");
-        let error = Config::from_toml_str(&format!(
-            "{ENVIRONMENTS}\n[projects.reli.api]\nenable = true\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let error = read_with_staging("[projects.reli.api]\nenable = true\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("enable"), "{error}");
     }
 }

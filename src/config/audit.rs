@@ -67,22 +67,16 @@ pub(super) fn validate(
 #[cfg(test)]
 mod tests {
     use crate::audit::Code;
-    use crate::config::Config;
-
-    const ENVIRONMENTS: &str = r#"
-        [environments.staging]
-        host = "localhost"
-        admin_secret = "cotenant/staging/admin"
-    "#;
+    use crate::config::testing::read_with_staging;
 
     #[test]
     fn allowances_are_read_per_project() {
-        let config = Config::from_toml_str(&format!(
-            r#"{ENVIRONMENTS}
+        let config = read_with_staging(
+            r#"
             [projects.reli.audit]
-            allow = [{{ code = "lint.rls_disabled", object = "reli.countries", reason = "reference data" }}]
-            "#
-        ))
+            allow = [{ code = "lint.rls_disabled", object = "reli.countries", reason = "reference data" }]
+            "#,
+        )
         .unwrap();
         let reli = config.audit.of(&"reli".parse().unwrap());
         assert_eq!(reli.len(), 1);
@@ -111,11 +105,9 @@ mod tests {
                 "until",
             ),
         ] {
-            let error = Config::from_toml_str(&format!(
-                "{ENVIRONMENTS}\n[projects.reli.audit]\nallow = [{entry}]\n"
-            ))
-            .unwrap_err()
-            .to_string();
+            let error = read_with_staging(&format!("[projects.reli.audit]\nallow = [{entry}]\n"))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(key), "{entry}: {error}");
         }
     }

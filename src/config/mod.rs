@@ -67,6 +67,8 @@ mod platform;
 mod pooler;
 mod projects;
 mod secrets;
+#[cfg(test)]
+mod testing;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

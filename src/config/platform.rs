@@ -114,18 +114,12 @@ pub(super) fn validate(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-
-    const ENVIRONMENTS: &str = r#"
-        [environments.staging]
-        host = "localhost"
-        admin_secret = "cotenant/staging/admin"
-    "#;
+    use crate::config::testing::read_with_staging;
 
     #[test]
     fn the_default_and_a_project_override_merge_into_its_effective_access() {
-        let config = Config::from_toml_str(&format!(
-            r#"{ENVIRONMENTS}
+        let config = read_with_staging(
+            r#"
             [platform]
             auth = true
             extensions = true
@@ -135,8 +129,8 @@ mod tests {
             [projects.reli.platform]
             realtime = ["notes", "messages"]
             signup_hook = "handle_new_user"
-            "#
-        ))
+            "#,
+        )
         .unwrap();
         let reli = config.platform.access_of(&"reli".parse().unwrap());
         assert!(reli.auth && reli.extensions);
@@ -152,29 +146,24 @@ mod tests {
 
     #[test]
     fn unknown_platform_keys_are_errors_naming_the_key_path() {
-        let error = Config::from_toml_str(&format!(
-            "{ENVIRONMENTS}\n[projects.reli.platform]\nrealtim = [\"notes\"]\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let error = read_with_staging("[projects.reli.platform]\nrealtim = [\"notes\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("projects.reli.platform") && error.contains("realtim"),
             "{error}"
         );
-        let error = Config::from_toml_str(&format!(
-            "{ENVIRONMENTS}\n[projects.reli.platform]\nallow = {{ extensions = [\"x\"] }}\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let error =
+            read_with_staging("[projects.reli.platform]\nallow = { extensions = [\"x\"] }\n")
+                .unwrap_err()
+                .to_string();
         assert!(
             error.contains("allow"),
             "the allowlist is instance-wide: {error}"
         );
-        let error = Config::from_toml_str(&format!(
-            "{ENVIRONMENTS}\n[projects.Bad-Name.platform]\nauth = true\n"
-        ))
-        .unwrap_err()
-        .to_string();
+        let error = read_with_staging("[projects.Bad-Name.platform]\nauth = true\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("projects.Bad-Name"), "{error}");
     }
 }
