@@ -59,6 +59,18 @@ fn api_for(cluster: &Cluster) -> Api {
     Api::enabled().with_service(cluster.version().major() >= 16)
 }
 
+/// A deployment where `names` have the Data API (`api`) and platform access `auth`, each
+/// provisioned on staging with its migration's objects.
+async fn deployed_with_objects<const N: usize>(
+    names: [&str; N],
+    api: &Api,
+) -> (Cotenant, [ProjectName; N]) {
+    let cotenant = deployment_with(&names, api).await;
+    let projects = provision_with_objects(&cotenant, &names).await;
+    let projects = projects.try_into().expect("one project a name");
+    (cotenant, projects)
+}
+
 async fn provision_with_objects(cotenant: &Cotenant, names: &[&str]) -> Vec<ProjectName> {
     let mut projects = Vec::new();
     for name in names {
@@ -152,11 +164,7 @@ async fn two_users_in_two_projects_each_read_exactly_their_own_rows() {
         return;
     }
     let c = cluster("staging");
-    let cotenant = deployment_with(&["api_cl_a", "api_cl_b"], &api_for(c)).await;
-    let [a, b]: [ProjectName; 2] = provision_with_objects(&cotenant, &["api_cl_a", "api_cl_b"])
-        .await
-        .try_into()
-        .unwrap();
+    let (_, [a, b]) = deployed_with_objects(["api_cl_a", "api_cl_b"], &api_for(c)).await;
     let mut client = authenticator(c).await;
     let (a_user, b_user) = (format!("{a}_authenticated"), format!("{b}_authenticated"));
     // Alice uses project a, Bob project b, Carol both; each writes a note.
@@ -218,8 +226,7 @@ async fn isolation_matrix_with_api_roles_as_attackers_and_as_victims() {
     let c = cluster("staging");
     let api = api_for(c);
     let names = ["api_iso_a", "api_iso_b"];
-    let cotenant = deployment_with(&names, &api).await;
-    let projects = provision_with_objects(&cotenant, &names).await;
+    let (cotenant, projects) = deployed_with_objects(names, &api).await;
     let mut client = authenticator(c).await;
     for b in &projects {
         // Each API role reaches what its project granted it, and nothing more.
@@ -302,10 +309,7 @@ async fn anon_sees_only_what_the_project_granted_it() {
         return;
     }
     let c = cluster("staging");
-    let cotenant = deployment_with(&["api_anon"], &api_for(c)).await;
-    let p = provision_with_objects(&cotenant, &["api_anon"])
-        .await
-        .remove(0);
+    let (_, [p]) = deployed_with_objects(["api_anon"], &api_for(c)).await;
     let mut client = authenticator(c).await;
     let anon = format!("{p}_anon");
     let none = r#"{"role": "anon"}"#;
@@ -336,10 +340,7 @@ async fn malformed_claims_are_the_servers_error() {
         return;
     }
     let c = cluster("staging");
-    let cotenant = deployment_with(&["api_claims"], &api_for(c)).await;
-    let p = provision_with_objects(&cotenant, &["api_claims"])
-        .await
-        .remove(0);
+    let (cotenant, [p]) = deployed_with_objects(["api_claims"], &api_for(c)).await;
     login(&cotenant, "staging", &p, Login::Migrator)
         .await
         .batch_execute(&format!(
@@ -493,15 +494,12 @@ async fn api_roles_converge_drift_is_repaired_and_disabling_drops_them() {
     let applied = env.provision(&p, &ProjectSettings::default()).await;
     // What the project granted them (on `later`) is revoked before the drop.
     applied.unwrap();
-    let left: i64 = su
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'api\\_conv\\_%' AND rolname ~ '_(anon|authenticated|service)$'
+    let left: i64 = query_value(
+        &su,
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'api\\_conv\\_%' AND rolname ~ '_(anon|authenticated|service)$'
                AND rolname NOT LIKE 'api\\_conv\\_other%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    )
+    .await;
     assert_eq!(left, 0, "the API roles are dropped");
     assert!(
         env.plan(&p, &ProjectSettings::default())
@@ -516,14 +514,11 @@ async fn api_roles_converge_drift_is_repaired_and_disabling_drops_them() {
         .deprovision(&other, &cotenant::provision::DropObjects::Refuse)
         .await
         .unwrap();
-    let left: i64 = su
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'api\\_conv\\_other\\_%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left: i64 = query_value(
+        &su,
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'api\\_conv\\_other\\_%'",
+    )
+    .await;
     assert_eq!(left, 0, "deprovisioning drops every role of the project");
 }
 
@@ -533,10 +528,7 @@ async fn a_policy_naming_an_api_role_blocks_disabling_the_api_with_a_typed_error
         return;
     }
     let c = cluster("staging");
-    let cotenant = deployment_with(&["api_named"], &api_for(c)).await;
-    let p = provision_with_objects(&cotenant, &["api_named"])
-        .await
-        .remove(0);
+    let (_, [p]) = deployed_with_objects(["api_named"], &api_for(c)).await;
     let off = deployment().await;
     let error = off
         .environment("staging")
@@ -576,11 +568,7 @@ async fn an_rpc_of_one_project_can_switch_to_another_projects_api_role() {
         return;
     }
     let c = cluster("staging");
-    let cotenant = deployment_with(&["api_rpc_a", "api_rpc_b"], &api_for(c)).await;
-    let [a, b]: [ProjectName; 2] = provision_with_objects(&cotenant, &["api_rpc_a", "api_rpc_b"])
-        .await
-        .try_into()
-        .unwrap();
+    let (cotenant, [a, b]) = deployed_with_objects(["api_rpc_a", "api_rpc_b"], &api_for(c)).await;
     login(&cotenant, "staging", &b, Login::Migrator)
         .await
         .batch_execute(&format!(
@@ -645,14 +633,11 @@ async fn on_15_the_service_role_needs_a_superuser_once() {
         );
         // Nothing was made: not even the project.
         let su = superuser(c).await;
-        let n: i64 = su
-            .query_one(
-                "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'api\\_svc\\_%'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let n: i64 = query_value(
+            &su,
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'api\\_svc\\_%'",
+        )
+        .await;
         assert_eq!(n, 0);
         // The one superuser step, on both environments, then cotenant adopts the role.
         for (_, cluster) in Pair::shared().environments() {
@@ -874,8 +859,7 @@ async fn realtime_shows_a_change_to_the_owning_user_only_and_never_to_another_pr
     let c = cluster("staging");
     let names = ["api_rt_a", "api_rt_b", "api_rt_c"];
     let api = api_for(c).with_realtime(true);
-    let cotenant = deployment_with(&names, &api).await;
-    let projects = provision_with_objects(&cotenant, &names).await;
+    let (_, projects) = deployed_with_objects(names, &api).await;
     // api_rt_c has the API without Realtime; the others publish their notes.
     let mut platform = PlatformConfig::default();
     let mut apis = ApiConfig::default();
@@ -974,11 +958,7 @@ async fn storage_objects_of_a_projects_bucket_are_reached_by_its_roles_only() {
     let c = cluster("staging");
     let api = api_for(c).with_storage(true);
     let names = ["api_st_a", "api_st_b"];
-    let cotenant = deployment_with(&names, &api).await;
-    let [a, b]: [ProjectName; 2] = provision_with_objects(&cotenant, &names)
-        .await
-        .try_into()
-        .unwrap();
+    let (cotenant, [a, b]) = deployed_with_objects(names, &api).await;
     let env = cotenant.environment("staging").unwrap();
     assert!(
         env.plan(&a, &ProjectSettings::default())

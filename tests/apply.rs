@@ -184,14 +184,11 @@ async fn drift_made_by_hand_is_named_by_the_plan_and_repaired_by_apply() {
             .unwrap()
             .is_empty()
     );
-    let limit: i32 = su
-        .query_one(
-            "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'drift_00_login'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let limit: i32 = query_value(
+        &su,
+        "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'drift_00_login'",
+    )
+    .await;
     assert_eq!(limit, 20, "repaired to the declared limit");
 }
 

@@ -560,14 +560,11 @@ async fn staging_failure_leaves_prod_untouched() {
         "{err}"
     );
     let prod = superuser(cluster("prod")).await;
-    let n: i64 = prod
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'gated\\_%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = query_value(
+        &prod,
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'gated\\_%'",
+    )
+    .await;
     assert_eq!(n, 0, "prod must not be touched when staging fails");
 }
 

@@ -8,6 +8,7 @@ use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Cluster, Flavor, MotoServer, Pair};
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSql;
 use tokio_postgres::{Client, NoTls};
 
 /// The shared pair as a cotenant deployment, its secrets in the shared moto server.
@@ -215,4 +216,13 @@ pub fn cluster(env: &str) -> &'static Cluster {
         "staging" => &pair.staging,
         _ => &pair.prod,
     }
+}
+
+/// The one value `sql` returns (a count, a setting), failing the test when the query fails.
+pub async fn query_value<T: for<'a> FromSql<'a>>(client: &Client, sql: &str) -> T {
+    client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}`: {e}"))
+        .get(0)
 }
