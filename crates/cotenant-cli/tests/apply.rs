@@ -1,10 +1,12 @@
 //! `cotenant apply` and the declarations as the binary reads them: a pair of its own (apply
 //! plans the whole instance), moto's Secrets Manager, a cotenant.toml with `[projects.<p>]`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::{Run, block_on, config_toml, run_with_config};
 use cotenant_testkit::{MotoServer, Pair, test_version};
 use tempfile::TempDir;
 use tokio_postgres::NoTls;
@@ -38,20 +40,7 @@ impl Fleet {
 
     /// Rewrites the config with `projects` as its declarations.
     fn declare(&self, projects: &str) {
-        let prefix = self.prefix;
-        let mut toml = format!(
-            "[secrets]\nstore = \"aws\"\nendpoint_url = \"{}\"\nregion = \"{}\"\nprefix = \"{prefix}\"\n",
-            MotoServer::shared().endpoint_url(),
-            MotoServer::REGION,
-        );
-        for (name, cluster) in self.pair.environments() {
-            toml.push_str(&format!(
-                "\n[environments.{name}]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{prefix}/{name}/admin\"\ntls = \"disable\"\n",
-                cluster.host(),
-                cluster.port(),
-                cluster.database(),
-            ));
-        }
+        let mut toml = config_toml(&self.pair, self.prefix, |_, port| port);
         toml.push_str(projects);
         std::fs::write(self.config(), toml).expect("writing the config");
     }
@@ -76,66 +65,6 @@ impl Fleet {
                 .expect("the hand-made change");
         });
     }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: String,
-}
-
-impl Run {
-    fn succeeded(self) -> Run {
-        assert_eq!(self.code, Some(0), "{}", self.describe());
-        self
-    }
-
-    fn failed_with(self, code: i32) -> Run {
-        assert_eq!(self.code, Some(code), "{}", self.describe());
-        self
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "cotenant {} exited with {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run_with_config(config: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cotenant"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "cotenant-test")
-        .env("AWS_SECRET_ACCESS_KEY", "cotenant-test")
-        .env("AWS_REGION", MotoServer::REGION)
-        .env_remove("COTENANT_CONFIG")
-        .env_remove("COTENANT_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the cotenant binary");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        args: args.join(" "),
-    }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
 }
 
 const DECLARED: &str = r#"

@@ -2,10 +2,13 @@
 //! moto's Secrets Manager, configured the way an operator would: a TOML file naming the
 //! instances and the admin secrets' ids, AWS credentials in the command's environment.
 
+mod common;
+
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
+
+use common::{Run, block_on, config_toml, run_with_config};
 
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
@@ -30,24 +33,9 @@ impl Deployment {
     /// Prod pointed at `port` instead (a closed one, to see it unreachable).
     fn with_prod_port(prod_port: u16) -> Self {
         write_admin_secrets();
-        let pair = Pair::shared();
-        let mut toml = format!(
-            "[secrets]\nstore = \"aws\"\nendpoint_url = \"{}\"\nregion = \"{}\"\nprefix = \"{PREFIX}\"\n",
-            MotoServer::shared().endpoint_url(),
-            MotoServer::REGION,
-        );
-        for (name, cluster) in pair.environments() {
-            let port = if name == "prod" {
-                prod_port
-            } else {
-                cluster.port()
-            };
-            toml.push_str(&format!(
-                "\n[environments.{name}]\nhost = \"{}\"\nport = {port}\ndatabase = \"{}\"\nadmin_secret = \"{PREFIX}/{name}/admin\"\ntls = \"disable\"\n",
-                cluster.host(),
-                cluster.database(),
-            ));
-        }
+        let toml = config_toml(Pair::shared(), PREFIX, |name, port| {
+            if name == "prod" { prod_port } else { port }
+        });
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(dir.path().join("cotenant.toml"), toml).expect("writing the config");
         Self { dir }
@@ -69,77 +57,6 @@ impl Deployment {
     fn run(&self, args: &[&str]) -> Run {
         run_with_config(&self.config(), args)
     }
-}
-
-/// What one run of the binary did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: String,
-}
-
-impl Run {
-    fn succeeded(self) -> Run {
-        assert_eq!(self.code, Some(0), "{}", self.describe());
-        self
-    }
-
-    fn failed_with(self, code: i32) -> Run {
-        assert_eq!(self.code, Some(code), "{}", self.describe());
-        self
-    }
-
-    /// Where `text` starts in stdout; fails the test, showing the run, when it is not there.
-    fn position(&self, text: &str) -> usize {
-        self.stdout
-            .find(text)
-            .unwrap_or_else(|| panic!("no `{text}` in the output of {}", self.describe()))
-    }
-
-    /// Stdout as JSON.
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "cotenant {} exited with {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs the binary with dummy AWS credentials on the command alone (never on this process:
-/// tests run in parallel threads), without stdin, as in CI.
-fn run_with_config(config: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cotenant"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "cotenant-test")
-        .env("AWS_SECRET_ACCESS_KEY", "cotenant-test")
-        .env("AWS_REGION", MotoServer::REGION)
-        .env_remove("COTENANT_CONFIG")
-        .env_remove("COTENANT_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the cotenant binary");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        args: args.join(" "),
-    }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
 }
 
 /// The shared pair as the library sees it, with the same secrets as the binary.

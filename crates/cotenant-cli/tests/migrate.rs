@@ -1,10 +1,12 @@
 //! `cotenant migrate|status|repair|parity|rls` against a real prod+staging pair (the version in
 //! `COTENANT_TEST_PG`) and moto's Secrets Manager, configured as an operator would.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 
+use common::{Run, block_on, config_toml, run_with_config};
 use cotenant::secret::Login;
 use cotenant_testkit::{MotoServer, Pair};
 use tempfile::TempDir;
@@ -33,19 +35,7 @@ impl Deployment {
                     .expect("writing the admin secrets to moto");
             })
         });
-        let mut toml = format!(
-            "[secrets]\nstore = \"aws\"\nendpoint_url = \"{}\"\nregion = \"{}\"\nprefix = \"{PREFIX}\"\n",
-            MotoServer::shared().endpoint_url(),
-            MotoServer::REGION,
-        );
-        for (name, cluster) in Pair::shared().environments() {
-            toml.push_str(&format!(
-                "\n[environments.{name}]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{PREFIX}/{name}/admin\"\ntls = \"disable\"\n",
-                cluster.host(),
-                cluster.port(),
-                cluster.database(),
-            ));
-        }
+        let toml = config_toml(Pair::shared(), PREFIX, |_, port| port);
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(dir.path().join("cotenant.toml"), toml).expect("writing the config");
         Self { dir }
@@ -62,68 +52,8 @@ impl Deployment {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_cotenant"))
-            .arg("--config")
-            .arg(self.dir.path().join("cotenant.toml"))
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", "cotenant-test")
-            .env("AWS_SECRET_ACCESS_KEY", "cotenant-test")
-            .env("AWS_REGION", MotoServer::REGION)
-            .env_remove("COTENANT_CONFIG")
-            .env_remove("COTENANT_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .expect("running the cotenant binary");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            args: args.join(" "),
-        }
+        run_with_config(&self.dir.path().join("cotenant.toml"), args)
     }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: String,
-}
-
-impl Run {
-    fn exited(self, code: i32) -> Run {
-        assert_eq!(self.code, Some(code), "{}", self.describe());
-        self
-    }
-
-    fn says(&self, text: &str) -> &Run {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "no `{text}` in {}",
-            self.describe()
-        );
-        self
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "cotenant {} exited with {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
 }
 
 #[test]
@@ -131,38 +61,38 @@ fn the_template_migrates_staging_then_prod_and_status_parity_and_rls_agree() {
     let deployment = Deployment::new();
     let dir = template_dir();
     let dir = dir.to_str().unwrap();
-    deployment.run(&["provision", "clitmpl"]).exited(0);
+    deployment.run(&["provision", "clitmpl"]).succeeded();
     deployment
         .run(&["migrate", "clitmpl", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("staging: 1 project(s)")
         .says("prod: 1 project(s)")
         .says("clitmpl: 000 -> 006 (6 migration(s)");
     let again = deployment
         .run(&["--json", "migrate", "clitmpl", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .json();
     assert_eq!(again[1]["environment"], "prod");
     assert_eq!(again[1]["projects"][0]["status"], "up_to_date");
     deployment
         .run(&["status", "clitmpl", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("staging: 1 of 1 project(s) up to date")
         .says("prod: 1 of 1 project(s) up to date");
     deployment
         .run(&["parity", "clitmpl"])
-        .exited(0)
+        .succeeded()
         .says("`clitmpl`: `staging` and `prod` match");
     deployment
         .run(&["rls", "clitmpl"])
-        .exited(0)
+        .succeeded()
         .says("row-level security is enabled on all 21 table(s)");
 }
 
 #[test]
 fn prod_alone_is_still_gated_by_staging() {
     let deployment = Deployment::new();
-    deployment.run(&["provision", "cligate"]).exited(0);
+    deployment.run(&["provision", "cligate"]).succeeded();
     let one = deployment.files("one", &[("001_a.sql", "CREATE TABLE a (id int);")]);
     let two = deployment.files(
         "two",
@@ -180,7 +110,7 @@ fn prod_alone_is_still_gated_by_staging() {
             "--dir",
             one.to_str().unwrap(),
         ])
-        .exited(0);
+        .succeeded();
     deployment
         .run(&[
             "--env",
@@ -190,7 +120,7 @@ fn prod_alone_is_still_gated_by_staging() {
             "--dir",
             two.to_str().unwrap(),
         ])
-        .exited(1)
+        .failed_with(1)
         .says("`staging` has not applied `002_b.sql`");
     deployment
         .run(&[
@@ -201,18 +131,18 @@ fn prod_alone_is_still_gated_by_staging() {
             "--dir",
             one.to_str().unwrap(),
         ])
-        .exited(0)
+        .succeeded()
         .says("cligate: 000 -> 001");
 }
 
 #[test]
 fn parity_exits_1_on_drift_and_bad_files_are_a_usage_error() {
     let deployment = Deployment::new();
-    deployment.run(&["provision", "clidrift"]).exited(0);
+    deployment.run(&["provision", "clidrift"]).succeeded();
     let files = deployment.files("drift", &[("001_a.sql", "CREATE TABLE a (id int);")]);
     deployment
         .run(&["migrate", "clidrift", "--dir", files.to_str().unwrap()])
-        .exited(0);
+        .succeeded();
     // A change made by hand on prod, outside any migration, as the project's own migrator.
     block_on(async {
         let secrets = Arc::new(MotoServer::shared().secrets_manager());
@@ -230,21 +160,21 @@ fn parity_exits_1_on_drift_and_bad_files_are_a_usage_error() {
     });
     deployment
         .run(&["parity", "clidrift"])
-        .exited(1)
+        .failed_with(1)
         .says("+ column a.by_hand #2 text")
         .says("drift in clidrift");
 
     let bad = deployment.files("bad", &[("001_a.sql", ""), ("003_c.sql", "")]);
     deployment
         .run(&["migrate", "clidrift", "--dir", bad.to_str().unwrap()])
-        .exited(2)
+        .failed_with(2)
         .says("migration version 2 is missing (the next file is `003_c.sql`)");
 }
 
 #[test]
 fn a_failing_migration_is_reported_once_with_its_file_and_position() {
     let deployment = Deployment::new();
-    deployment.run(&["provision", "clifail"]).exited(0);
+    deployment.run(&["provision", "clifail"]).succeeded();
     let files = deployment.files(
         "fail",
         &[
@@ -256,7 +186,7 @@ fn a_failing_migration_is_reported_once_with_its_file_and_position() {
         ],
     );
     let run = deployment.run(&["migrate", "clifail", "--dir", files.to_str().unwrap()]);
-    let run = run.exited(1);
+    let run = run.failed_with(1);
     run.says("clifail: after applying `001_a.sql` to `clifail`: migration `002_b.sql` of `clifail` failed at line 2, column 8 and was rolled back")
         .says("ERROR 42703: column \"nope\" does not exist")
         .says("1 project run(s) failed; 1 later environment(s) were not touched");
