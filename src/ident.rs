@@ -18,6 +18,16 @@ pub(crate) fn quote_ident(name: &str) -> String {
     out
 }
 
+/// A grantee as GRANT and REVOKE take it: `PUBLIC` is a keyword there, any other name a role
+/// (quoted).
+pub(crate) fn quote_grantee(grantee: &str) -> String {
+    if grantee == "PUBLIC" {
+        "PUBLIC".to_owned()
+    } else {
+        quote_ident(grantee)
+    }
+}
+
 /// Quotes a string literal for PostgreSQL, as the server's own `quote_literal` does:
 /// single quotes doubled, and an `E''` literal with doubled backslashes when the value
 /// has a backslash (so the result is right whatever `standard_conforming_strings` says).

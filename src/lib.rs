@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod audit;
+mod catalog;
 pub mod config;
 pub mod connect;
 pub mod declare;

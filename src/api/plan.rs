@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::declaration::{Api, ApiRoleKind};
-use super::state::{ApiRoleState, ApiState, Membership};
+use super::state::{ApiState, DefaultAcl, Membership, RoleState};
 use super::{AUTHENTICATOR, ApiError, REALTIME};
 use crate::ProjectName;
 use crate::api::TablePrivilege;
 use crate::ident::{quote_ident, quote_literal};
 use crate::platform::Access;
 use crate::provision::{Actor, Step};
+use crate::room::default_privileges::{self, DefaultPrivilege};
 use crate::room::{RoomPlan, Wording};
 
 /// The auth functions RLS policies call; the API roles get them with platform access `auth`.
@@ -529,18 +530,11 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_default_privileges(&self, steps: &mut Vec<Step>) {
-        let current: BTreeSet<(bool, String, String, String)> = self
+        let current: BTreeSet<DefaultPrivilege> = self
             .state
             .default_acls
             .iter()
-            .map(|d| {
-                (
-                    d.in_schema,
-                    d.objtype.clone(),
-                    d.grantee.clone(),
-                    d.privilege.clone(),
-                )
-            })
+            .map(DefaultAcl::to_privilege)
             .collect();
         let mut wanted = BTreeSet::new();
         for (name, kind) in &self.wanted {
@@ -558,49 +552,20 @@ impl<'a> Planner<'a> {
                 add("f", "EXECUTE");
             }
         }
-        let schema = &self.schema;
-        for (in_schema, objtype, grantee, privilege) in current.difference(&wanted) {
-            let scope = if *in_schema {
-                format!(" IN SCHEMA {schema}")
-            } else {
-                String::new()
-            };
-            steps.push(Step::new(
-                Actor::Owner,
+        steps.extend(default_privileges::converge(
+            &self.schema,
+            &current,
+            &wanted,
+            |objects, grantee, privilege| {
+                format!("`{grantee}` is not declared to get {privilege} on new {objects}")
+            },
+            |objects, grantee, privileges| {
                 format!(
-                    "ALTER DEFAULT PRIVILEGES{scope} REVOKE {privilege} ON {} FROM {}",
-                    objtype_keyword(objtype),
-                    quote_ident(grantee)
-                ),
-                format!(
-                    "`{grantee}` is not declared to get {privilege} on new {}",
-                    objtype_keyword(objtype).to_lowercase()
-                ),
-            ));
-        }
-        let mut missing: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
-        for (_, objtype, grantee, privilege) in wanted.difference(&current) {
-            missing
-                .entry((objtype, grantee))
-                .or_default()
-                .push(privilege);
-        }
-        for ((objtype, grantee), privileges) in missing {
-            let privileges = privileges.join(", ");
-            steps.push(Step::new(
-                Actor::Owner,
-                format!(
-                    "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {privileges} ON {} TO {}",
-                    objtype_keyword(objtype),
-                    quote_ident(grantee)
-                ),
-                format!(
-                    "`{grantee}` gets {privileges} on new {} in `{}`, as declared",
-                    objtype_keyword(objtype).to_lowercase(),
+                    "`{grantee}` gets {privileges} on new {objects} in `{}`, as declared",
                     self.project
-                ),
-            ));
-        }
+                )
+            },
+        ));
     }
 
     /// What the API roles use of the platform, as `<p>_app` does: USAGE on `auth` and EXECUTE
@@ -856,19 +821,9 @@ impl<'a> Planner<'a> {
     }
 }
 
-fn objtype_keyword(objtype: &str) -> &'static str {
-    match objtype {
-        "r" => "TABLES",
-        "S" => "SEQUENCES",
-        "f" => "FUNCTIONS",
-        "T" => "TYPES",
-        _ => "SCHEMAS",
-    }
-}
-
 /// The attribute clauses (BYPASSRLS aside) that bring an API role to NOLOGIN NOINHERIT with
 /// nothing else, with the reason for each.
-fn attribute_changes(role: &ApiRoleState) -> Vec<(String, String)> {
+fn attribute_changes(role: &RoleState) -> Vec<(String, String)> {
     let mut changes = Vec::new();
     for (has, clause, attribute) in [
         (role.superuser, "NOSUPERUSER", "SUPERUSER"),

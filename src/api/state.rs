@@ -8,6 +8,7 @@ use tokio_postgres::types::{ToSql, Type as PgType};
 use super::ApiError;
 use super::declaration::ApiRoleKind;
 use crate::ProjectName;
+pub(crate) use crate::catalog::{DefaultAcl, Membership, RoleState};
 
 /// The catalog as [`ApiState::read`] sees it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,53 +34,17 @@ pub(crate) struct ApiState {
     pub(crate) admin_can_set_auth_admin: bool,
     pub(crate) admin_can_grant_extensions: bool,
     pub(crate) role_oids: Vec<u32>,
-    pub(crate) roles: Vec<ApiRoleState>,
+    pub(crate) roles: Vec<RoleState>,
     pub(crate) memberships: Vec<Membership>,
     pub(crate) grants: Vec<Grant>,
     pub(crate) default_acls: Vec<DefaultAcl>,
     pub(crate) named_by: Vec<NamedBy>,
 }
 
-/// One API role as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct ApiRoleState {
-    pub(crate) name: String,
-    pub(crate) login: bool,
-    pub(crate) inherit: bool,
-    pub(crate) superuser: bool,
-    pub(crate) createdb: bool,
-    pub(crate) createrole: bool,
-    pub(crate) replication: bool,
-    pub(crate) bypassrls: bool,
-    pub(crate) connection_limit: i32,
-    /// Role defaults as PostgreSQL stores them: `name=value`.
-    pub(crate) settings: Vec<String>,
-}
-
-/// One row of `pg_auth_members` with an API role on either side.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct Membership {
-    pub(crate) role: String,
-    pub(crate) member: String,
-    pub(crate) grantor: Option<String>,
-    pub(crate) admin_option: bool,
-    pub(crate) inherit_option: Option<bool>,
-    pub(crate) set_option: Option<bool>,
-}
-
 /// A grant to an API role on the project's schema (`schema project`) or a platform object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 pub(crate) struct Grant {
     pub(crate) object: String,
-    pub(crate) grantee: String,
-    pub(crate) privilege: String,
-}
-
-/// A default privilege of the project's owner for an API role.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-pub(crate) struct DefaultAcl {
-    pub(crate) in_schema: bool,
-    pub(crate) objtype: String,
     pub(crate) grantee: String,
     pub(crate) privilege: String,
 }
@@ -172,7 +137,7 @@ impl ApiState {
         Ok(state)
     }
 
-    pub(crate) fn role(&self, name: &str) -> Option<&ApiRoleState> {
+    pub(crate) fn role(&self, name: &str) -> Option<&RoleState> {
         self.roles.iter().find(|r| r.name == name)
     }
 }

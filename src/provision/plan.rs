@@ -5,14 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::settings::{LoginLimits, ProjectSettings, setting_millis};
-use super::state::{Membership, ProjectState, RoleState};
+use super::state::{DefaultAcl, Membership, ProjectState, RoleState};
 use super::steward;
 use super::users::{LoginUser, LoginUsers};
 use crate::ProjectName;
 use crate::api::ApiPlan;
-use crate::ident::{quote_ident, quote_literal};
+use crate::ident::{quote_grantee, quote_ident, quote_literal};
 use crate::lock::LockKey;
 use crate::platform::PlatformPlan;
+use crate::room::default_privileges::{self, DefaultPrivilege, objtype_keyword};
 use crate::secret::Login;
 
 /// Which role a step runs as.
@@ -436,25 +437,6 @@ const APP_DEFAULT_PRIVILEGES: &[(&str, &str, &[&str])] = &[
     ("f", "FUNCTIONS", &["EXECUTE"]),
     ("T", "TYPES", &["USAGE"]),
 ];
-
-fn objtype_keyword(objtype: &str) -> &'static str {
-    match objtype {
-        "r" => "TABLES",
-        "S" => "SEQUENCES",
-        "f" => "FUNCTIONS",
-        "T" => "TYPES",
-        "n" => "SCHEMAS",
-        _ => "LARGE OBJECTS",
-    }
-}
-
-fn grantee_sql(grantee: &str) -> String {
-    if grantee == "PUBLIC" {
-        "PUBLIC".to_owned()
-    } else {
-        quote_ident(grantee)
-    }
-}
 
 impl<'a> Planner<'a> {
     fn new(
@@ -936,7 +918,7 @@ impl<'a> Planner<'a> {
                 Actor::Owner,
                 format!(
                     "REVOKE {privilege} ON SCHEMA {schema} FROM {}",
-                    grantee_sql(grantee)
+                    quote_grantee(grantee)
                 ),
                 format!(
                     "only `{}` may use schema `{}`: `{grantee}` holds {privilege}",
@@ -985,19 +967,12 @@ impl<'a> Planner<'a> {
 
     fn plan_default_privileges(&self, schema: &str, steps: &mut Vec<Step>) {
         // The API roles' default privileges are the Data API's to converge.
-        let current: BTreeSet<(bool, String, String, String)> = self
+        let current: BTreeSet<DefaultPrivilege> = self
             .state
             .default_acls
             .iter()
             .filter(|d| !self.is_api_role(&d.grantee))
-            .map(|d| {
-                (
-                    d.in_schema,
-                    d.objtype.clone(),
-                    d.grantee.clone(),
-                    d.privilege.clone(),
-                )
-            })
+            .map(DefaultAcl::to_privilege)
             .collect();
         let mut wanted = BTreeSet::new();
         for (objtype, _, privileges) in APP_DEFAULT_PRIVILEGES {
@@ -1010,53 +985,23 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
-        let scope = |in_schema: bool| {
-            if in_schema {
-                format!(" IN SCHEMA {schema}")
-            } else {
-                String::new()
-            }
-        };
-        for (in_schema, objtype, grantee, privilege) in current.difference(&wanted) {
-            steps.push(Step::new(
-                Actor::Owner,
+        steps.extend(default_privileges::converge(
+            schema,
+            &current,
+            &wanted,
+            |objects, grantee, privilege| {
                 format!(
-                    "ALTER DEFAULT PRIVILEGES{} REVOKE {privilege} ON {} FROM {}",
-                    scope(*in_schema),
-                    objtype_keyword(objtype),
-                    grantee_sql(grantee)
-                ),
-                format!(
-                    "new {} of `{}` must not grant {privilege} to `{grantee}`",
-                    objtype_keyword(objtype).to_lowercase(),
+                    "new {objects} of `{}` must not grant {privilege} to `{grantee}`",
                     self.owner
-                ),
-            ));
-        }
-        // One statement per object type and grantee: a new project needs four, not eight.
-        let mut missing: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
-        for (_, objtype, grantee, privilege) in wanted.difference(&current) {
-            missing
-                .entry((objtype, grantee))
-                .or_default()
-                .push(privilege);
-        }
-        for ((objtype, grantee), privileges) in missing {
-            let privileges = privileges.join(", ");
-            steps.push(Step::new(
-                Actor::Owner,
+                )
+            },
+            |objects, grantee, privileges| {
                 format!(
-                    "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {privileges} ON {} TO {}",
-                    objtype_keyword(objtype),
-                    quote_ident(grantee)
-                ),
-                format!(
-                    "`{grantee}` gets {privileges} on new {} in `{}`",
-                    objtype_keyword(objtype).to_lowercase(),
+                    "`{grantee}` gets {privileges} on new {objects} in `{}`",
                     self.project
-                ),
-            ));
-        }
+                )
+            },
+        ));
         // Without a global row PostgreSQL's built-in default lets PUBLIC execute new functions
         // and use new types; a per-schema REVOKE cannot take that back, a global one can.
         for (objtype, privilege) in [("f", "EXECUTE"), ("T", "USAGE")] {
@@ -1102,7 +1047,7 @@ impl<'a> Planner<'a> {
                 format!(
                     "REVOKE ALL ON {} {object} FROM {}",
                     grant.kind,
-                    grantee_sql(&grant.grantee)
+                    quote_grantee(&grant.grantee)
                 ),
                 format!(
                     "`{}` is outside project `{}` yet holds privileges on {} {object}",

@@ -14,6 +14,7 @@ use tokio_postgres::types::{ToSql, Type as PgType};
 
 use super::ProvisionError;
 use crate::ProjectName;
+pub(crate) use crate::catalog::{DefaultAcl, Membership, RoleState};
 
 /// The catalog as [`ProjectState::read`] sees it.
 #[derive(Debug, Clone)]
@@ -40,33 +41,6 @@ pub(crate) struct ProjectState {
     pub(crate) instance: InstanceState,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct RoleState {
-    pub(crate) name: String,
-    pub(crate) login: bool,
-    pub(crate) inherit: bool,
-    pub(crate) superuser: bool,
-    pub(crate) createdb: bool,
-    pub(crate) createrole: bool,
-    pub(crate) replication: bool,
-    pub(crate) bypassrls: bool,
-    pub(crate) connection_limit: i32,
-    /// Role defaults as PostgreSQL stores them: `name=value`.
-    pub(crate) settings: Vec<String>,
-}
-
-/// One row of `pg_auth_members`. PostgreSQL 15 has neither `inherit_option` nor `set_option`:
-/// there, membership always allows SET ROLE and inheritance follows the member's INHERIT.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct Membership {
-    pub(crate) role: String,
-    pub(crate) member: String,
-    pub(crate) grantor: Option<String>,
-    pub(crate) admin_option: bool,
-    pub(crate) inherit_option: Option<bool>,
-    pub(crate) set_option: Option<bool>,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct SchemaState {
     pub(crate) owner: String,
@@ -75,14 +49,6 @@ pub(crate) struct SchemaState {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 pub(crate) struct AclEntry {
-    pub(crate) grantee: String,
-    pub(crate) privilege: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-pub(crate) struct DefaultAcl {
-    pub(crate) in_schema: bool,
-    pub(crate) objtype: String,
     pub(crate) grantee: String,
     pub(crate) privilege: String,
 }

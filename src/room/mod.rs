@@ -4,9 +4,11 @@
 //! [`apply_in`] over a [`Room`]).
 //!
 //! Provisioning's own plan is richer (passwords, instance-wide steps after the project's) and
-//! embeds these plans through [`RoomPlan::script_body`].
+//! embeds these plans through [`RoomPlan::script_body`]; it shares [`default_privileges`] with
+//! the Data API.
 
 mod converge;
+pub(crate) mod default_privileges;
 mod plan;
 
 pub(crate) use converge::{Room, apply, apply_in};
