@@ -10,6 +10,7 @@ pub mod connect;
 pub mod declare;
 pub mod doctor;
 mod environment;
+mod error_chain;
 mod ident;
 mod lock;
 pub mod migrate;
@@ -25,4 +26,5 @@ pub mod secret;
 pub mod usage;
 
 pub use environment::{Cotenant, Environment};
+pub use error_chain::error_chain;
 pub use project::{MAX_PROJECT_NAME_LEN, NameError, ProjectName, RoleNames};

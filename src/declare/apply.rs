@@ -231,7 +231,7 @@ pub async fn apply(
                 .await
                 .map_err(|e| DeclareError::FinalCheck {
                     environment: env.name().to_owned(),
-                    message: chain(e.as_ref()),
+                    message: crate::error_chain(e.as_ref()),
                 })?;
         }
     }
@@ -301,19 +301,4 @@ async fn converge(
         results.push(result);
     }
     results
-}
-
-/// The error's message and its sources' (those it does not quote already).
-fn chain(error: &(dyn Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }

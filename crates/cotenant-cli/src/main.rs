@@ -8,7 +8,6 @@
 
 mod commands;
 
-use std::error::Error;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +77,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// How the commands print an error: its message and its sources', each once.
+pub(crate) use cotenant::error_chain as chain;
+
 /// Prints the failure with the chain of its sources and returns its exit code.
 fn report(failure: &Failure) -> ExitCode {
     let (error, code) = match failure {
@@ -86,23 +88,6 @@ fn report(failure: &Failure) -> ExitCode {
     };
     eprintln!("error: {}", chain(error.as_ref()));
     ExitCode::from(code)
-}
-
-/// The error's message followed by each source's, skipping sources the message before them
-/// already quotes (many of the library's errors embed their source, as `"on environment
-/// `prod`: {source}"`). Only `Display` is used: a `Debug` form could show a secret.
-fn chain(error: &(dyn Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// Logs go to stderr, so that stdout stays the command's output (and valid JSON with `--json`).
@@ -121,45 +106,4 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-}
-
-#[cfg(test)]
-mod tests {
-    use std::fmt;
-
-    use super::*;
-
-    /// An error with a message and an optional source, like the library's.
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<Layer>>);
-
-    impl fmt::Display for Layer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl Error for Layer {
-        fn source(&self) -> Option<&(dyn Error + 'static)> {
-            self.1.as_deref().map(|e| e as _)
-        }
-    }
-
-    #[test]
-    fn the_chain_names_every_source_once() {
-        let refused = Layer("connection refused", None);
-        let embedded = Layer(
-            "on environment `prod`: connecting to db:5432: connection refused",
-            Some(Box::new(refused)),
-        );
-        assert_eq!(
-            chain(&embedded),
-            "on environment `prod`: connecting to db:5432: connection refused"
-        );
-        let wrapped = Layer("reading the catalog", Some(Box::new(embedded)));
-        assert_eq!(
-            chain(&wrapped),
-            "reading the catalog: on environment `prod`: connecting to db:5432: connection refused"
-        );
-    }
 }
