@@ -20,6 +20,8 @@
 //! (the API path has one more: its settings), and pipelined (the statements before `COMMIT` sent
 //! without waiting for each other, one round trip for either path). The ratio is API ÷ login.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,12 +46,7 @@ async fn main() {
             "--clients" => clients = value.parse().expect("--clients N"),
             "--seconds" => seconds = value.parse().expect("--seconds N"),
             "--rounds" => rounds = value.parse().expect("--rounds N"),
-            "--versions" => {
-                versions = value
-                    .split(',')
-                    .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
-                    .collect()
-            }
+            "--versions" => versions = common::versions(&value),
             other => panic!(
                 "unknown argument {other}: use --clients N --seconds N --rounds N --versions 15,17"
             ),

@@ -15,6 +15,8 @@
 //!    included), and N `provision::plan` reads over one connection (the cheapest per-project
 //!    read there is). The ratios are of the same run.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,17 +49,7 @@ fn args() -> Args {
         match arg.as_str() {
             "--projects" => args.projects = number("--projects"),
             "--runs" => args.runs = number("--runs").max(1),
-            "--versions" => {
-                args.versions = it
-                    .next()
-                    .expect("--versions 15,17")
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&it.next().expect("--versions 15,17")),
             other => panic!("unknown argument {other}: use --projects N --versions 15,17 --runs N"),
         }
     }

@@ -19,6 +19,8 @@
 //! Set against `bench_pool`'s connect ratios, it separates what the check costs on the server
 //! and the wire from what the pool around it adds.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,15 +54,7 @@ async fn main() {
         let value = args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
         match arg.as_str() {
             "--connects" => connects = value.parse().expect("--connects N"),
-            "--versions" => {
-                versions = value
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => versions = common::versions(&value),
             other => panic!("unknown argument {other}: use --connects N --versions 15,17"),
         }
     }

@@ -20,6 +20,8 @@
 //! synchronous_commit and full_page_writes back on (data still where the test kit put it; set
 //! COTENANT_TEST_TMPDIR to a disk directory for disk-backed numbers).
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,15 +68,7 @@ fn args() -> Args {
             "--concurrency" => {
                 args.concurrency = value("a number").parse().expect("--concurrency N")
             }
-            "--versions" => {
-                args.versions = value("a list")
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&value("a list")),
             "--durable" => args.durable = true,
             other => panic!(
                 "unknown argument {other}: use --projects N --versions 15,17 --concurrency N --durable"

@@ -13,6 +13,8 @@
 //!    hooks registered (each hook inserts one row into its project's table): mean per signup,
 //!    and per hook = (with N − with 0) / N.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use cotenant::ProjectName;
@@ -43,14 +45,7 @@ fn args() -> Args {
         match arg.as_str() {
             "--projects" => args.projects = number("--projects"),
             "--signups" => args.signups = number("--signups"),
-            "--versions" => {
-                args.versions = it
-                    .next()
-                    .expect("--versions 15,17")
-                    .split(',')
-                    .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&it.next().expect("--versions 15,17")),
             other => {
                 panic!("unknown argument {other}: use --projects N --signups N --versions 15,17")
             }

@@ -22,6 +22,8 @@
 //! 3. **Secret lookups.** The credential read through the `CachedSource` (a hit) against a
 //!    read from the store (moto).
 
+mod common;
+
 #[cfg(not(all(feature = "sqlx", feature = "deadpool")))]
 fn main() {
     eprintln!("bench_pool needs the features `sqlx` and `deadpool`");
@@ -74,15 +76,7 @@ mod bench {
             let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
             let number = || -> usize { v.parse().unwrap_or_else(|_| panic!("{flag} N")) };
             match flag.as_str() {
-                "--versions" => {
-                    args.versions = v
-                        .split(',')
-                        .map(|v| {
-                            v.parse()
-                                .unwrap_or_else(|error| panic!("--versions: {error}"))
-                        })
-                        .collect()
-                }
+                "--versions" => args.versions = super::common::versions(&v),
                 "--workers" => args.workers = number(),
                 "--size" => args.size = number(),
                 "--rounds" => args.rounds = number(),

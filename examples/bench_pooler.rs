@@ -20,6 +20,8 @@
 //! per round for `--rounds` rounds, the four in an order rotated every round. Reports operations
 //! per second and scoped/plain per driver (over all rounds, and the median of the rounds' ratios).
 
+mod common;
+
 #[cfg(not(all(feature = "sqlx", feature = "deadpool")))]
 fn main() {
     eprintln!("bench_pooler needs the features `sqlx` and `deadpool`");
@@ -73,15 +75,7 @@ mod bench {
             let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
             let number = || -> usize { v.parse().unwrap_or_else(|_| panic!("{flag} N")) };
             match flag.as_str() {
-                "--versions" => {
-                    args.versions = v
-                        .split(',')
-                        .map(|v| {
-                            v.parse()
-                                .unwrap_or_else(|error| panic!("--versions: {error}"))
-                        })
-                        .collect()
-                }
+                "--versions" => args.versions = super::common::versions(&v),
                 "--workers" => args.workers = number(),
                 "--size" => args.size = number(),
                 "--server-pool" => args.server_pool = v.parse().expect("--server-pool N"),

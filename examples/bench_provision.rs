@@ -18,6 +18,8 @@
 //!    password set that way against the empty string, which for a verifier means running its
 //!    4096 PBKDF2 rounds (PostgreSQL's `plain_crypt_verify`).
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,17 +49,7 @@ fn args() -> Args {
                     .and_then(|n| n.parse().ok())
                     .expect("--projects N")
             }
-            "--versions" => {
-                args.versions = it
-                    .next()
-                    .expect("--versions 15,17")
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&it.next().expect("--versions 15,17")),
             other => panic!("unknown argument {other}: use --projects N --versions 15,17"),
         }
     }

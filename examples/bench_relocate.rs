@@ -20,6 +20,8 @@
 //!    whose pg_dump is not installed, the same data path with `COPY … TO STDOUT | COPY … FROM
 //!    STDIN` through psql, then the primary key).
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,17 +57,7 @@ fn args() -> Args {
             "--rows" => args.rows = number(it.next(), "--rows"),
             "--small" => args.small = number(it.next(), "--small"),
             "--repeat" => args.repeat = number(it.next(), "--repeat") as usize,
-            "--versions" => {
-                args.versions = it
-                    .next()
-                    .expect("--versions 15,17")
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&it.next().expect("--versions 15,17")),
             other => panic!(
                 "unknown argument {other}: use --rows N --small N --repeat N --versions 15,17"
             ),

@@ -21,6 +21,8 @@
 //!
 //! Prints both and copy ÷ relocation per repetition and at the median.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use cotenant::ProjectName;
@@ -58,12 +60,7 @@ fn args() -> Args {
             "--users" => args.users = value("--users").parse().expect("--users N"),
             "--metadata-only" => args.verification = Verification::Metadata,
             "--repeat" => args.repeat = value("--repeat").parse().expect("--repeat N"),
-            "--versions" => {
-                args.versions = value("--versions")
-                    .split(',')
-                    .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&value("--versions")),
             other => panic!(
                 "unknown argument {other}: use --users N --metadata-only --repeat N --versions 15,17"
             ),

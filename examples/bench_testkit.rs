@@ -11,6 +11,8 @@
 //! hosted-like setup, once); run it twice to see only warm starts. Target (issue 2): well under
 //! 3 s per pair.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use cotenant_testkit::{Cluster, Pair, PgVersion};
@@ -38,17 +40,7 @@ async fn main() {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--pairs" => pairs = args.next().and_then(|n| n.parse().ok()).expect("--pairs N"),
-            "--versions" => {
-                versions = args
-                    .next()
-                    .expect("--versions 15,17")
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => versions = common::versions(&args.next().expect("--versions 15,17")),
             other => panic!("unknown argument {other}: use --pairs N --versions 15,17"),
         }
     }

@@ -883,7 +883,7 @@ async fn realtime_shows_a_change_to_the_owning_user_only_and_never_to_another_pr
             .await
             .unwrap_or_else(|e| panic!("provisioning {p} with Realtime: {e}"));
     }
-    let [a, b, cp]: [ProjectName; 3] = projects.try_into().unwrap();
+    let [a, b, cp] = projects;
     let id: i32 = login(&cotenant, "staging", &a, Login::Migrator)
         .await
         .query_one(
