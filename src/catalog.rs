@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::ident::quote_ident;
 use crate::room::default_privileges::DefaultPrivilege;
 
 /// One role as `pg_roles` shows it.
@@ -31,6 +32,23 @@ pub(crate) struct Membership {
     pub(crate) admin_option: bool,
     pub(crate) inherit_option: Option<bool>,
     pub(crate) set_option: Option<bool>,
+}
+
+impl Membership {
+    /// The statement that revokes the membership, run as `steward`. On 16+ (`grant_options`)
+    /// PostgreSQL keeps one grant per grantor and a plain REVOKE takes back only the revoker's:
+    /// another grantor's is named with `GRANTED BY`.
+    pub(crate) fn revoke_sql(&self, steward: &str, grant_options: bool) -> String {
+        let granted_by = match &self.grantor {
+            Some(g) if grant_options && g != steward => format!(" GRANTED BY {}", quote_ident(g)),
+            _ => String::new(),
+        };
+        format!(
+            "REVOKE {} FROM {}{granted_by}",
+            quote_ident(&self.role),
+            quote_ident(&self.member)
+        )
+    }
 }
 
 /// A default privilege of a project's owner, global or in its schema (`in_schema`).

@@ -386,12 +386,6 @@ impl<'a> Planner<'a> {
             if !is_wanted && self.is_management_edge(m) {
                 continue;
             }
-            let granted_by = match &m.grantor {
-                Some(g) if state.server_major >= 16 && *g != self.steward => {
-                    format!(" GRANTED BY {}", quote_ident(g))
-                }
-                _ => String::new(),
-            };
             let why = if is_wanted {
                 format!(
                     "`{}` may use `{}` only through SET ROLE (no ADMIN, no inheritance): re-grant it",
@@ -405,11 +399,7 @@ impl<'a> Planner<'a> {
             };
             self.push(
                 Actor::Steward,
-                format!(
-                    "REVOKE {} FROM {}{granted_by}",
-                    quote_ident(&m.role),
-                    quote_ident(&m.member)
-                ),
+                m.revoke_sql(&self.steward, state.server_major >= 16),
                 why,
             );
         }

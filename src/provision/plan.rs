@@ -732,12 +732,6 @@ impl<'a> Planner<'a> {
     }
 
     fn revoke_membership(&mut self, m: &Membership, is_wanted: bool) {
-        let granted_by = match &m.grantor {
-            Some(g) if self.state.has_grant_options() && *g != self.steward => {
-                format!(" GRANTED BY {}", quote_ident(g))
-            }
-            _ => String::new(),
-        };
         let why = if is_wanted {
             format!(
                 "`{}` may use `{}` only through SET ROLE (no ADMIN, no inheritance): re-grant it",
@@ -751,11 +745,7 @@ impl<'a> Planner<'a> {
         };
         self.steps.push(Step::new(
             Actor::Steward,
-            format!(
-                "REVOKE {} FROM {}{granted_by}",
-                quote_ident(&m.role),
-                quote_ident(&m.member)
-            ),
+            m.revoke_sql(&self.steward, self.state.has_grant_options()),
             why,
         ));
     }
