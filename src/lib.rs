@@ -20,6 +20,7 @@ pub mod provision;
 pub mod relocate;
 pub mod rotate;
 pub mod secret;
+pub mod transfer;
 pub mod usage;
 
 pub use environment::{Cotenant, Environment};
