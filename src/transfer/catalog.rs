@@ -65,9 +65,9 @@ fn in_dependency_order(mut tables: Vec<Table>) -> Vec<Table> {
     let mut ordered: Vec<Table> = Vec::with_capacity(tables.len());
     while !tables.is_empty() {
         let ready = tables.iter().position(|t| {
-            t.references
-                .iter()
-                .all(|r| ordered.iter().any(|o| &o.name == r) || !tables.iter().any(|x| &x.name == r))
+            t.references.iter().all(|r| {
+                ordered.iter().any(|o| &o.name == r) || !tables.iter().any(|x| &x.name == r)
+            })
         });
         ordered.push(tables.remove(ready.unwrap_or(0)));
     }

@@ -33,7 +33,8 @@ pub(crate) async fn copy_tables(
     ))
     .await?;
     let tgt = target.transaction().await?;
-    tgt.batch_execute(&act_as_owner(project, target_major)).await?;
+    tgt.batch_execute(&act_as_owner(project, target_major))
+        .await?;
     if !tables.is_empty() {
         let all: Vec<String> = tables.iter().map(|t| qualified(project, &t.name)).collect();
         tgt.batch_execute(&format!("TRUNCATE {}", all.join(", ")))
@@ -58,10 +59,14 @@ async fn copy_table(
     let name = qualified(project, &table.name);
     let columns = column_list(table);
     let out = src
-        .copy_out(&format!("COPY {name} ({columns}) TO STDOUT (FORMAT binary)"))
+        .copy_out(&format!(
+            "COPY {name} ({columns}) TO STDOUT (FORMAT binary)"
+        ))
         .await?;
     let sink = tgt
-        .copy_in(&format!("COPY {name} ({columns}) FROM STDIN (FORMAT binary)"))
+        .copy_in(&format!(
+            "COPY {name} ({columns}) FROM STDIN (FORMAT binary)"
+        ))
         .await?;
     futures_util::pin_mut!(out);
     futures_util::pin_mut!(sink);

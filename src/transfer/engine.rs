@@ -42,10 +42,11 @@ pub async fn plan(
     options: &MoveOptions,
 ) -> Result<TransferPlan, TransferError> {
     let admin = source.environment().connect_admin().await?;
-    let recorded = match state::read(&admin, project)
-        .await
-        .map_err(sql(project, source, "reading the move's state"))?
-    {
+    let recorded = match state::read(&admin, project).await.map_err(sql(
+        project,
+        source,
+        "reading the move's state",
+    ))? {
         Some(record) => {
             let record = record?;
             Some((record.mechanism, record.step))
@@ -173,7 +174,8 @@ pub async fn abort(
     target: &Instance,
     project: &ProjectName,
 ) -> Result<(), TransferError> {
-    let none = migrate::Migrations::from_migrations(Vec::new()).expect("no migrations is a valid set");
+    let none =
+        migrate::Migrations::from_migrations(Vec::new()).expect("no migrations is a valid set");
     let options = MoveOptions::new(none);
     let mut mv = Move::open(source, target, project, &options).await?;
     let record = mv.recorded().await?;
@@ -276,12 +278,16 @@ impl<'a> Move<'a> {
     ) -> Result<Self, TransferError> {
         let src = source.environment().connect_admin().await?;
         let tgt = target.environment().connect_admin().await?;
-        let src_privileges = catalog::privileges(&src)
-            .await
-            .map_err(sql(project, source, "reading the admin's privileges"))?;
-        let tgt_privileges = catalog::privileges(&tgt)
-            .await
-            .map_err(sql(project, target, "reading the admin's privileges"))?;
+        let src_privileges = catalog::privileges(&src).await.map_err(sql(
+            project,
+            source,
+            "reading the admin's privileges",
+        ))?;
+        let tgt_privileges = catalog::privileges(&tgt).await.map_err(sql(
+            project,
+            target,
+            "reading the admin's privileges",
+        ))?;
         Ok(Self {
             source,
             target,
@@ -298,11 +304,17 @@ impl<'a> Move<'a> {
         })
     }
 
-    fn on_source(&self, doing: &'static str) -> impl FnOnce(tokio_postgres::Error) -> TransferError + use<> {
+    fn on_source(
+        &self,
+        doing: &'static str,
+    ) -> impl FnOnce(tokio_postgres::Error) -> TransferError + use<> {
         sql(self.project, self.source, doing)
     }
 
-    fn on_target(&self, doing: &'static str) -> impl FnOnce(tokio_postgres::Error) -> TransferError + use<> {
+    fn on_target(
+        &self,
+        doing: &'static str,
+    ) -> impl FnOnce(tokio_postgres::Error) -> TransferError + use<> {
         sql(self.project, self.target, doing)
     }
 
@@ -359,17 +371,14 @@ impl<'a> Move<'a> {
     /// The migrations given must be the ones the source applied: same versions, same checksums.
     async fn check_migrations(&self) -> Result<u32, TransferError> {
         let recorded = migrate::read_status(&self.src, Some(self.project)).await?;
-        let summary = recorded
-            .first()
-            .and_then(|r| r.summary)
-            .unwrap_or(Summary {
-                version: 0,
-                history: self
-                    .options
-                    .migrations
-                    .history_checksum(0)
-                    .expect("the empty history is always there"),
-            });
+        let summary = recorded.first().and_then(|r| r.summary).unwrap_or(Summary {
+            version: 0,
+            history: self
+                .options
+                .migrations
+                .history_checksum(0)
+                .expect("the empty history is always there"),
+        });
         let differ = |reason: String| TransferError::MigrationsDiffer {
             project: self.project.clone(),
             reason,
@@ -456,9 +465,15 @@ impl<'a> Move<'a> {
             Step::SequencesSynced => {
                 let sequences = self.sequences().await?;
                 let majors = self.majors();
-                data::sync_sequences(&mut self.src, &mut self.tgt, self.project, majors, &sequences)
-                    .await
-                    .map_err(sql(self.project, self.target, "setting the sequences"))
+                data::sync_sequences(
+                    &mut self.src,
+                    &mut self.tgt,
+                    self.project,
+                    majors,
+                    &sequences,
+                )
+                .await
+                .map_err(sql(self.project, self.target, "setting the sequences"))
             }
             Step::Verified => self.verify().await,
             Step::Flipped => self.flip().await,
@@ -697,7 +712,10 @@ impl<'a> Move<'a> {
             let mut next = current.clone();
             next.host = config.host.clone();
             next.port = config.port;
-            environment.secrets().put(&id, &next, Stage::Current).await?;
+            environment
+                .secrets()
+                .put(&id, &next, Stage::Current)
+                .await?;
             environment.secrets().invalidate(&id);
         }
         Ok(())

@@ -41,7 +41,9 @@ pub enum TransferError {
         source: tokio_postgres::Error,
     },
     /// Source and target are the same server.
-    #[error("moving `{project}`: source and target are both {host}:{port}; name another instance with `--to`")]
+    #[error(
+        "moving `{project}`: source and target are both {host}:{port}; name another instance with `--to`"
+    )]
     SameInstance {
         /// The project.
         project: ProjectName,
@@ -51,7 +53,9 @@ pub enum TransferError {
         port: u16,
     },
     /// The project is not on the source instance.
-    #[error("moving `{project}`: it is not provisioned on `{instance}` (no schema `{project}`); check where it is with `cotenant status`")]
+    #[error(
+        "moving `{project}`: it is not provisioned on `{instance}` (no schema `{project}`); check where it is with `cotenant status`"
+    )]
     NotOnSource {
         /// The project.
         project: ProjectName,
@@ -59,7 +63,9 @@ pub enum TransferError {
         instance: String,
     },
     /// The target already has the project's schema, and no move of ours put it there.
-    #[error("moving `{project}`: `{instance}` already has schema `{project}`; a move needs an empty target (deprovision it there, or `--resume` the move that created it)")]
+    #[error(
+        "moving `{project}`: `{instance}` already has schema `{project}`; a move needs an empty target (deprovision it there, or `--resume` the move that created it)"
+    )]
     TargetNotEmpty {
         /// The project.
         project: ProjectName,
@@ -67,7 +73,9 @@ pub enum TransferError {
         instance: String,
     },
     /// The migrations given are not the ones the source has applied.
-    #[error("moving `{project}`: the migrations given do not match its history on the source ({reason}); pass the project's own migration files, as `cotenant migrate` uses them")]
+    #[error(
+        "moving `{project}`: the migrations given do not match its history on the source ({reason}); pass the project's own migration files, as `cotenant migrate` uses them"
+    )]
     MigrationsDiffer {
         /// The project.
         project: ProjectName,
@@ -92,7 +100,9 @@ pub enum TransferError {
         tables: Vec<String>,
     },
     /// A move of the project is already recorded: continue or undo it.
-    #[error("moving `{project}`: a move to `{target}` is already recorded at step `{step}`; continue it with `--resume` or undo it with `--abort`")]
+    #[error(
+        "moving `{project}`: a move to `{target}` is already recorded at step `{step}`; continue it with `--resume` or undo it with `--abort`"
+    )]
     InProgress {
         /// The project.
         project: ProjectName,
@@ -102,7 +112,9 @@ pub enum TransferError {
         step: String,
     },
     /// `--resume`, `--abort` or `--finish` found no move of the project on the source.
-    #[error("moving `{project}`: no move is recorded on `{instance}`; start one without `--resume`/`--abort`/`--finish`")]
+    #[error(
+        "moving `{project}`: no move is recorded on `{instance}`; start one without `--resume`/`--abort`/`--finish`"
+    )]
     NoMove {
         /// The project.
         project: ProjectName,
@@ -110,7 +122,9 @@ pub enum TransferError {
         instance: String,
     },
     /// The recorded move goes elsewhere than the target given.
-    #[error("moving `{project}`: the recorded move goes to `{recorded}`, not `{given}`; resume or abort it with `--to {recorded}`")]
+    #[error(
+        "moving `{project}`: the recorded move goes to `{recorded}`, not `{given}`; resume or abort it with `--to {recorded}`"
+    )]
     OtherTarget {
         /// The project.
         project: ProjectName,
@@ -120,7 +134,9 @@ pub enum TransferError {
         given: String,
     },
     /// The recorded state cannot be read (a step name this version does not know).
-    #[error("moving `{project}`: recorded step `{step}` is not one this version of cotenant knows; use the version that started the move")]
+    #[error(
+        "moving `{project}`: recorded step `{step}` is not one this version of cotenant knows; use the version that started the move"
+    )]
     UnknownStep {
         /// The project.
         project: ProjectName,
@@ -128,7 +144,9 @@ pub enum TransferError {
         step: String,
     },
     /// `--abort` after the flip: the target already serves the project.
-    #[error("moving `{project}`: the logins already point at the target (step `{step}`): too late to abort; finish with `--resume`, then move it back if needed")]
+    #[error(
+        "moving `{project}`: the logins already point at the target (step `{step}`): too late to abort; finish with `--resume`, then move it back if needed"
+    )]
     PastTheFlip {
         /// The project.
         project: ProjectName,
@@ -136,13 +154,17 @@ pub enum TransferError {
         step: String,
     },
     /// `--resume` on a move being aborted.
-    #[error("moving `{project}`: the move is being aborted; run `--abort` again to finish undoing it")]
+    #[error(
+        "moving `{project}`: the move is being aborted; run `--abort` again to finish undoing it"
+    )]
     Aborting {
         /// The project.
         project: ProjectName,
     },
     /// `--finish` before the move is complete.
-    #[error("moving `{project}`: the move is at step `{step}`; `--finish` drops the source copy only after the move completed (`--resume` first)")]
+    #[error(
+        "moving `{project}`: the move is at step `{step}`; `--finish` drops the source copy only after the move completed (`--resume` first)"
+    )]
     NotComplete {
         /// The project.
         project: ProjectName,
@@ -150,7 +172,9 @@ pub enum TransferError {
         step: String,
     },
     /// Waiting for something took longer than allowed.
-    #[error("moving `{project}`: {what} did not happen within {waited:?}; the move stays at step `{step}` (resume to wait again)")]
+    #[error(
+        "moving `{project}`: {what} did not happen within {waited:?}; the move stays at step `{step}` (resume to wait again)"
+    )]
     Timeout {
         /// The project.
         project: ProjectName,

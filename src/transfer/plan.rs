@@ -181,7 +181,9 @@ pub(crate) fn choose(
     }
     let unreadable: Vec<&str> = tables
         .iter()
-        .filter(|t| !source.superuser && (!t.admin_can_read || (t.row_security && !source.bypass_rls)))
+        .filter(|t| {
+            !source.superuser && (!t.admin_can_read || (t.row_security && !source.bypass_rls))
+        })
         .map(|t| t.name.as_str())
         .collect();
     if !unreadable.is_empty() {
@@ -271,7 +273,11 @@ pub(crate) async fn measure_copy_rate(
     let columns: Vec<String> = largest.columns.iter().map(|c| quote_ident(c)).collect();
     let sql = format!(
         "COPY (SELECT {} FROM {} LIMIT {SAMPLE_ROWS}) TO STDOUT (FORMAT binary)",
-        if columns.is_empty() { "*".to_owned() } else { columns.join(", ") },
+        if columns.is_empty() {
+            "*".to_owned()
+        } else {
+            columns.join(", ")
+        },
         qualified(project, &largest.name)
     );
     let started = Instant::now();
@@ -302,7 +308,11 @@ pub(crate) async fn measure_copy_rate(
 
 /// The fence of fence-then-COPY: the copy at `rate` rows/s, the deadline, and a fixed second for
 /// verification, sequences and the flip.
-pub(crate) fn fence_estimate(tables: &[Table], rate: Option<f64>, options: &MoveOptions) -> Duration {
+pub(crate) fn fence_estimate(
+    tables: &[Table],
+    rate: Option<f64>,
+    options: &MoveOptions,
+) -> Duration {
     let rows: i64 = tables.iter().map(|t| t.estimated_rows).sum();
     #[allow(clippy::cast_precision_loss)]
     let copy = rate.map_or(0.0, |r| rows as f64 / r);
@@ -371,9 +381,7 @@ pub(crate) async fn compute(
                 .map_err(sql(source, "measuring the copy rate"))?;
             (rate, fence_estimate(&tables, rate, options))
         }
-        Mechanism::LogicalReplication => {
-            (None, options.fence_deadline + Duration::from_secs(1))
-        }
+        Mechanism::LogicalReplication => (None, options.fence_deadline + Duration::from_secs(1)),
     };
     Ok(TransferPlan {
         project: project.clone(),
@@ -432,8 +440,14 @@ mod tests {
     fn pg_15_without_a_superuser_falls_back_and_says_why() {
         let (mechanism, reasons) = choose(&privileges(15), &privileges(15), &[table()], true);
         assert_eq!(mechanism, Mechanism::FenceThenCopy);
-        assert!(reasons.iter().any(|r| r.contains("needs a superuser")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("lacks REPLICATION")), "{reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r.contains("needs a superuser")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("lacks REPLICATION")),
+            "{reasons:?}"
+        );
     }
 
     #[test]

@@ -178,7 +178,12 @@ pub(crate) async fn subscribe(
     }
     super::data::truncate(target, project, major, tables).await?;
     let name = quote_ident(&name(project));
-    let connection = conninfo(publisher.host, publisher.port, publisher.admin, publisher.tls);
+    let connection = conninfo(
+        publisher.host,
+        publisher.port,
+        publisher.admin,
+        publisher.tls,
+    );
     target
         .batch_execute(&format!(
             "CREATE SUBSCRIPTION {name} CONNECTION {} PUBLICATION {name}",
@@ -231,7 +236,8 @@ pub(crate) async fn unsubscribe(
         .get(0);
     if granted && !superuser && major >= 16 {
         let tx = target.transaction().await?;
-        tx.batch_execute(&owner_grant(project, admin, false)).await?;
+        tx.batch_execute(&owner_grant(project, admin, false))
+            .await?;
         tx.commit().await?;
     }
     Ok(())

@@ -47,7 +47,9 @@ impl MoveRecord {
     }
 }
 
-pub(crate) async fn ensure_schema(client: &impl GenericClient) -> Result<(), tokio_postgres::Error> {
+pub(crate) async fn ensure_schema(
+    client: &impl GenericClient,
+) -> Result<(), tokio_postgres::Error> {
     client
         .batch_execute(include_str!("../../sql/transfer/state.sql"))
         .await
