@@ -26,9 +26,11 @@ pub(crate) async fn copy_tables(
     (source_major, target_major): (i32, i32),
     tables: &[Table],
 ) -> Result<u64, tokio_postgres::Error> {
+    // Repeatable read: one snapshot for every table. Not READ ONLY: acting as the owner is a
+    // GRANT, rolled back with the transaction.
     let src = source.transaction().await?;
     src.batch_execute(&format!(
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n{}",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n{}",
         act_as_owner(project, source_major)
     ))
     .await?;

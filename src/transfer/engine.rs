@@ -136,6 +136,9 @@ pub async fn run(
         .await
         .map_err(mv.on_source("recording the move"))?;
     mv.mechanism = plan.mechanism;
+    if options.stop_after == Some(Step::Started) {
+        return Ok(mv.report(plan, Step::Started, true));
+    }
     mv.drive(plan, Step::Started).await
 }
 
@@ -634,7 +637,7 @@ impl<'a> Move<'a> {
                 let majors = self.majors();
                 data::copy_tables(&mut self.src, &mut self.tgt, self.project, majors, &tables)
                     .await
-                    .map_err(sql(self.project, self.target, "copying the rows"))?;
+                    .map_err(sql(self.project, self.target, "copying the rows from the source"))?;
                 Ok(())
             }
             Mechanism::LogicalReplication => {

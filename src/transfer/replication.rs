@@ -20,7 +20,8 @@ pub(crate) fn name(project: &ProjectName) -> String {
 ///
 /// A table list needs the tables' owner, and CREATE PUBLICATION needs CREATE on the database:
 /// the admin (the database's owner) grants CREATE to `<p>_owner`, the steward lends `<p>_owner`,
-/// the owner creates the publication, and both loans end before commit — so the publication
+/// the owner creates the publication, and both loans end before commit (under cotenant's
+/// instance lock, as every change to the database's ACL) — so the publication
 /// belongs to `<p>_owner`, which can only ever add its own tables to it.
 pub(crate) async fn publish(
     source: &mut Client,
@@ -50,7 +51,8 @@ pub(crate) async fn publish(
     };
     let tx = source.transaction().await?;
     tx.batch_execute(&format!(
-        "GRANT CREATE ON DATABASE {database} TO {owner};\n{}CREATE PUBLICATION {}{what};\n{}REVOKE CREATE ON DATABASE {database} FROM {owner};\n",
+        "SELECT pg_advisory_xact_lock({});\nGRANT CREATE ON DATABASE {database} TO {owner};\n{}CREATE PUBLICATION {}{what};\n{}REVOKE CREATE ON DATABASE {database} FROM {owner};\n",
+        crate::provision::instance_lock_key(),
         act_as_owner(project, major),
         quote_ident(&name),
         end_acting(project),
