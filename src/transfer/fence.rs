@@ -69,8 +69,9 @@ async fn sessions(client: &Client, users: &[String]) -> Result<i64, tokio_postgr
 
 /// Waits up to `deadline` for the project's sessions to end, then ends the rest with
 /// `pg_terminate_backend` and waits until they are gone. Terminating needs the privileges of the
-/// sessions' role: the steward grants itself the logins (it holds ADMIN on them) inside the
-/// transaction and revokes them before commit. Returns how many sessions were terminated.
+/// sessions' role: the steward lends itself each login (it holds ADMIN on them) inside the
+/// transaction, acts as it, and revokes it before commit. Returns how many sessions were
+/// terminated.
 pub(crate) async fn end_sessions(
     client: &mut Client,
     project: &ProjectName,
@@ -88,32 +89,36 @@ pub(crate) async fn end_sessions(
     if sessions(client, &users).await? == 0 {
         return Ok(0);
     }
+    // Acting as each login (the steward lends it to itself, SET only): a role may signal its
+    // own sessions, and a NOINHERIT steward on 15 would not have the login's privileges.
     let steward = quote_ident(&crate::provision::steward_of(project));
     let options = if major >= 16 {
-        " WITH INHERIT TRUE, SET FALSE"
+        " WITH INHERIT FALSE, SET TRUE"
     } else {
         ""
     };
-    let quoted: Vec<String> = users.iter().map(|u| quote_ident(u)).collect();
     let tx = client.transaction().await?;
-    tx.batch_execute(&format!(
-        "SET LOCAL ROLE {steward};\nGRANT {} TO {steward}{options};\n",
-        quoted.join(", ")
-    ))
-    .await?;
-    let terminated: i64 = tx
-        .query_one(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE usename = ANY($1) AND pid <> pg_backend_pid()",
-            &[&users],
-        )
-        .await?
-        .get(0);
-    tx.batch_execute(&format!(
-        "REVOKE {} FROM {steward};\nRESET ROLE;\n",
-        quoted.join(", ")
-    ))
-    .await?;
+    let mut terminated = 0;
+    for user in &users {
+        let quoted = quote_ident(user);
+        tx.batch_execute(&format!(
+            "SET LOCAL ROLE {steward};\nGRANT {quoted} TO {steward}{options};\nSET LOCAL ROLE {quoted};\n"
+        ))
+        .await?;
+        let ended: i64 = tx
+            .query_one(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE usename = $1 AND pid <> pg_backend_pid()",
+                &[user],
+            )
+            .await?
+            .get(0);
+        terminated += ended;
+        tx.batch_execute(&format!(
+            "SET LOCAL ROLE {steward};\nREVOKE {quoted} FROM {steward};\nRESET ROLE;\n"
+        ))
+        .await?;
+    }
     tx.commit().await?;
     // pg_terminate_backend only signals: a session is gone once it left pg_stat_activity, and
     // with it any transaction it had open.
