@@ -637,7 +637,11 @@ impl<'a> Move<'a> {
                 let majors = self.majors();
                 data::copy_tables(&mut self.src, &mut self.tgt, self.project, majors, &tables)
                     .await
-                    .map_err(sql(self.project, self.target, "copying the rows from the source"))?;
+                    .map_err(sql(
+                        self.project,
+                        self.target,
+                        "copying the rows from the source",
+                    ))?;
                 Ok(())
             }
             Mechanism::LogicalReplication => {
