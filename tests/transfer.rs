@@ -553,6 +553,35 @@ async fn bad_input_is_refused_and_changes_nothing() {
             .unwrap()
             .is_none()
     );
+    // A table that forces row-level security on its owner: neither mechanism can write it.
+    let forced = project("tr_forced");
+    seeded(inst.a.environment(), &forced, 1, 1).await;
+    let mut files = MIGRATIONS.to_vec();
+    files.push((
+        "003_force.sql",
+        "ALTER TABLE notes FORCE ROW LEVEL SECURITY;",
+    ));
+    let with_force = Migrations::from_embedded(&files).unwrap();
+    inst.a
+        .environment()
+        .migrate(
+            &forced,
+            &cotenant::migrate::Runner::new(with_force.clone()),
+            &cotenant::migrate::Gate::open(),
+        )
+        .await
+        .unwrap();
+    let error = transfer::run(&inst.a, &inst.b, &forced, &MoveOptions::new(with_force))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TransferError::ForcedRowSecurity { ref tables, .. } if tables == &["notes"]),
+        "{error}"
+    );
+    assert!(
+        !has_schema(inst.cluster("b"), &forced).await,
+        "refused before touching the target"
+    );
     // A target that already has the project.
     seeded(inst.b.environment(), &p, 1, 1).await;
     let error = transfer::run(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))

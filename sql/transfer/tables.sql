@@ -25,7 +25,8 @@ SELECT c.relname::text AS name,
            AS has_replica_identity,
        has_table_privilege(c.oid, 'SELECT') AS admin_can_read,
        pg_table_size(c.oid)::bigint AS bytes,
-       greatest(c.reltuples, 0)::bigint AS estimated_rows
+       -- -1: never analyzed (the plan counts those tables instead).
+       c.reltuples::bigint AS estimated_rows
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> 'cotenant_migrations'

@@ -120,7 +120,7 @@ pub async fn run(
     }
     mv.check_migrations().await?;
     let plan = plan::compute(source, target, project, options, None).await?;
-    state::ensure_schema(&mv.src)
+    state::ensure_schema(&mut mv.src)
         .await
         .map_err(mv.on_source("creating the state schema"))?;
     let record = MoveRecord {
@@ -592,11 +592,10 @@ impl<'a> Move<'a> {
                 .await
                 .map_err(self.on_target("reading the subscription's progress"))?;
             if errors > 0 {
-                return Err(TransferError::Timeout {
+                return Err(TransferError::SubscriptionFailed {
                     project: self.project.clone(),
-                    what: "the subscription's initial copy (its workers report errors: see the target's server log)",
-                    waited: started.elapsed(),
-                    step: Step::Replicating.to_string(),
+                    instance: self.target.name().to_owned(),
+                    errors,
                 });
             }
             if copying == 0 {

@@ -185,6 +185,19 @@ pub enum TransferError {
         /// The last completed step.
         step: String,
     },
+    /// The subscription's workers on the target report errors (their messages are in the
+    /// target's server log, not readable by a non-superuser admin).
+    #[error(
+        "moving `{project}`: the subscription on `{instance}` reports {errors} error(s) of its workers; read the target's server log, fix the cause, then `--resume` (or `--abort`)"
+    )]
+    SubscriptionFailed {
+        /// The project.
+        project: ProjectName,
+        /// The target instance.
+        instance: String,
+        /// How many errors `pg_stat_subscription_stats` counts.
+        errors: i64,
+    },
     /// The target's rows differ from the fenced source's.
     #[error("moving `{project}`: the target's rows differ from the source's: {}", tables.join(", "))]
     Mismatch {

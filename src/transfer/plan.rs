@@ -54,7 +54,7 @@ impl fmt::Display for Mechanism {
 pub struct PlannedTable {
     /// The table's name in the project's schema.
     pub name: String,
-    /// The planner's row estimate (`reltuples`).
+    /// The planner's row estimate (`reltuples`), or the exact count of a table never analyzed.
     pub estimated_rows: i64,
     /// Its size on disk without indexes.
     pub bytes: i64,
@@ -345,9 +345,25 @@ pub(crate) async fn compute(
     let target_privileges = catalog::privileges(&tgt)
         .await
         .map_err(sql(target, "reading the admin's privileges"))?;
-    let tables = catalog::tables(&src, project)
+    let mut tables = catalog::tables(&src, project)
         .await
         .map_err(sql(source, "reading the project's tables"))?;
+    // A table never analyzed has no estimate: counted, so the fence estimate is not zero.
+    let unknown: Vec<Table> = tables
+        .iter()
+        .filter(|t| t.estimated_rows < 0)
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        let counted = super::data::counts(&mut src, project, source_privileges.major, &unknown)
+            .await
+            .map_err(sql(source, "counting rows"))?;
+        for (table, rows) in unknown.iter().zip(counted) {
+            if let Some(t) = tables.iter_mut().find(|t| t.name == table.name) {
+                t.estimated_rows = rows;
+            }
+        }
+    }
     let sequences = catalog::sequences(&src, project)
         .await
         .map_err(sql(source, "reading the project's sequences"))?;

@@ -1,6 +1,6 @@
 //! The durable state of moves: one row per project in `cotenant_transfer.moves` on the source.
 
-use tokio_postgres::GenericClient;
+use tokio_postgres::{Client, GenericClient};
 
 use super::{Mechanism, Step, TransferError};
 use crate::ProjectName;
@@ -47,12 +47,17 @@ impl MoveRecord {
     }
 }
 
-pub(crate) async fn ensure_schema(
-    client: &impl GenericClient,
-) -> Result<(), tokio_postgres::Error> {
-    client
-        .batch_execute(include_str!("../../sql/transfer/state.sql"))
-        .await
+/// Creates the state schema and table if missing, under cotenant's instance lock: two first
+/// moves on one instance would otherwise race to create the same schema.
+pub(crate) async fn ensure_schema(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!(
+        "SELECT pg_advisory_xact_lock({});\n{}",
+        crate::provision::instance_lock_key(),
+        include_str!("../../sql/transfer/state.sql")
+    ))
+    .await?;
+    tx.commit().await
 }
 
 /// Reads `project`'s move; `None` when there is none (or no state schema at all).
