@@ -34,7 +34,7 @@ use cotenant::config::Config;
 use cotenant::migrate::{Gate, Migrations, Runner};
 use cotenant::provision::ProjectSettings;
 use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
-use cotenant::transfer::{self, Instance, MoveOptions};
+use cotenant::transfer::{self, Instance, MoveOptions, Verification};
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Cluster, Flavor, MotoServer, Pair, PgVersion};
 use secrecy::ExposeSecret;
@@ -182,9 +182,10 @@ fn pg_bin(version: PgVersion) -> Option<PathBuf> {
 async fn dump_restore(source: &Cluster, target: &Cluster, schema: &str) -> Option<Duration> {
     let bin = pg_bin(source.version())?;
     let su = connect(target.superuser_config()).await;
-    su.batch_execute("DROP DATABASE IF EXISTS bench_restore; CREATE DATABASE bench_restore")
+    su.batch_execute("DROP DATABASE IF EXISTS bench_restore")
         .await
         .unwrap();
+    su.batch_execute("CREATE DATABASE bench_restore").await.unwrap();
     let url = |cluster: &Cluster, db: &str| {
         let config = cluster.superuser_config();
         let password = String::from_utf8(config.get_password().unwrap().to_vec()).unwrap();
@@ -260,64 +261,83 @@ async fn bench_version(version: PgVersion, args: &Args, moto: &MotoServer) {
         .await
         .unwrap();
     println!("loaded {} rows in {:.1?}", args.rows, loading.elapsed());
-    let options = MoveOptions::new(migrations);
-    let plan = transfer::plan(&a, &b, &p, &options).await.unwrap();
-    print!("{plan}");
-    let stop = Arc::new(AtomicBool::new(false));
-    let writing = writer(
-        secrets.clone(),
-        a.environment().secret_id(&p, Login::App),
-        stop.clone(),
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let started = Instant::now();
-    let report = transfer::run(&a, &b, &p, &options).await.unwrap();
-    let took = started.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (committed, pause) = writing.await.unwrap();
-    let on_b = connect({
-        let mut config = pair.staging.superuser_config();
-        config.dbname(pair.staging.database());
-        config
-    })
-    .await;
-    let found: Vec<i64> = on_b
-        .query(
-            "SELECT id FROM bench.events WHERE kind = 'live' ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let lost = committed
-        .iter()
-        .filter(|id| found.binary_search(id).is_err())
-        .count();
-    let total: i64 = on_b
-        .query_one("SELECT count(*) FROM bench.events", &[])
-        .await
-        .unwrap()
-        .get(0);
-    println!(
-        "move by {}: {took:.1?} in all; fence (engine) {:.0?}; write pause (writer) {pause:.0?}; {} inserts during the run, {lost} lost; {total} rows on b",
-        report.plan.mechanism,
-        report.fenced_for.unwrap_or_default(),
-        committed.len()
-    );
+    let mut pauses = Vec::new();
+    for (from, to, to_cluster, verification) in [
+        (&a, &b, &pair.staging, Verification::Checksums),
+        (&b, &a, &pair.prod, Verification::Counts),
+    ] {
+        let options = MoveOptions::new(migrations.clone()).verification(verification);
+        let plan = transfer::plan(from, to, &p, &options).await.unwrap();
+        print!("{plan}");
+        let stop = Arc::new(AtomicBool::new(false));
+        let writing = writer(
+            secrets.clone(),
+            from.environment().secret_id(&p, Login::App),
+            stop.clone(),
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let report = transfer::run(from, to, &p, &options).await.unwrap();
+        let took = started.elapsed();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.store(true, Ordering::Relaxed);
+        let (committed, pause) = writing.await.unwrap();
+        let on_target = connect({
+            let mut config = to_cluster.superuser_config();
+            config.dbname(to_cluster.database());
+            config
+        })
+        .await;
+        let found: Vec<i64> = on_target
+            .query(
+                "SELECT id FROM bench.events WHERE kind = 'live' ORDER BY id",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let lost = committed
+            .iter()
+            .filter(|id| found.binary_search(id).is_err())
+            .count();
+        let total: i64 = on_target
+            .query_one("SELECT count(*) FROM bench.events", &[])
+            .await
+            .unwrap()
+            .get(0);
+        println!(
+            "move {} -> {} by {}, verifying {verification:?}: {took:.1?} in all; fence (engine) {:.0?}; write pause (writer) {pause:.0?}; {} inserts during the run, {lost} lost; {total} rows on {}",
+            from.name(),
+            to.name(),
+            report.plan.mechanism,
+            report.fenced_for.unwrap_or_default(),
+            committed.len(),
+            to.name()
+        );
+        let steps: Vec<String> = report
+            .steps
+            .iter()
+            .map(|(step, took)| format!("{step} {took:.0?}"))
+            .collect();
+        println!("steps: {}", steps.join(", "));
+        transfer::finish(from, &p).await.unwrap();
+        pauses.push(pause);
+    }
+    // The project is back on `a`: the baseline dumps it from there into a database on `b`.
+    let pause = pauses[0];
     match dump_restore(&pair.prod, &pair.staging, "bench").await {
         Some(downtime) => println!(
-            "pg_dump -n bench | psql: {downtime:.1?} of downtime: {:.1}x the move's write pause",
-            downtime.as_secs_f64() / pause.as_secs_f64().max(1e-3)
+            "pg_dump -n bench | psql: {downtime:.1?} of downtime: {:.1}x the move's write pause with checksums, {:.1}x with counts",
+            downtime.as_secs_f64() / pause.as_secs_f64().max(1e-3),
+            downtime.as_secs_f64() / pauses[1].as_secs_f64().max(1e-3)
         ),
         None => println!(
             "pg_dump {} is not installed: no dump baseline",
             version.major()
         ),
     }
-    transfer::finish(&a, &p).await.unwrap();
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]

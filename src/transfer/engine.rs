@@ -8,7 +8,7 @@ use super::catalog::{self, Privileges, Table};
 use super::plan::{self, Mechanism, TransferPlan};
 use super::replication::{self, Publisher};
 use super::state::{self, MoveRecord};
-use super::{Instance, MoveOptions, Step, TransferError, data, fence};
+use super::{Instance, MoveOptions, Step, TransferError, Verification, data, fence};
 use crate::ProjectName;
 use crate::api::Api;
 use crate::migrate::{self, Gate, ParityReport, Runner, Summary};
@@ -31,6 +31,8 @@ pub struct MoveReport {
     pub fenced_for: Option<Duration>,
     /// How many sessions the fence ended with `pg_terminate_backend`.
     pub terminated: i64,
+    /// How long each step run took, in order.
+    pub steps: Vec<(Step, Duration)>,
 }
 
 /// Reads both catalogs and returns what moving `project` from `source` to `target` will do,
@@ -270,6 +272,7 @@ struct Move<'a> {
     fenced_at: Option<Instant>,
     unfenced_at: Option<Instant>,
     terminated: i64,
+    timings: Vec<(Step, Duration)>,
 }
 
 impl<'a> Move<'a> {
@@ -304,6 +307,7 @@ impl<'a> Move<'a> {
             fenced_at: None,
             unfenced_at: None,
             terminated: 0,
+            timings: Vec::new(),
         })
     }
 
@@ -410,6 +414,7 @@ impl<'a> Move<'a> {
             {
                 continue;
             }
+            let started = Instant::now();
             if let Err(error) = self.step(step).await {
                 if reached.source_fenced() || step == Step::Fenced {
                     self.unfence_after_failure().await?;
@@ -421,6 +426,7 @@ impl<'a> Move<'a> {
                 .map_err(self.on_source("recording the step"))?;
             tracing::info!(target: "cotenant::transfer", project = %self.project, step = %step, "move step done");
             reached = step;
+            self.timings.push((step, started.elapsed()));
             if self.options.stop_after == Some(step) && step != Step::CleanedUp {
                 return Ok(self.report(plan, reached, true));
             }
@@ -438,6 +444,7 @@ impl<'a> Move<'a> {
                 .zip(self.unfenced_at)
                 .map(|(fenced, unfenced)| unfenced - fenced),
             terminated: self.terminated,
+            steps: self.timings.clone(),
         }
     }
 
@@ -675,14 +682,16 @@ impl<'a> Move<'a> {
         let sequences = self.sequences().await?;
         let (src_major, tgt_major) = self.majors();
         let started = Instant::now();
-        let expected = data::digests(&mut self.src, self.project, src_major, &tables, &sequences)
-            .await
-            .map_err(self.on_source("reading checksums"))?;
+        // Both sides at once: the pause is the slower of the two scans, not their sum.
+        let checksums = self.options.verification == Verification::Checksums;
+        let (expected, mut found) = tokio::join!(
+            data::digests(&mut self.src, self.project, src_major, &tables, &sequences, checksums),
+            data::digests(&mut self.tgt, self.project, tgt_major, &tables, &sequences, checksums),
+        );
+        let expected = expected.map_err(sql(self.project, self.source, "reading checksums"))?;
         loop {
-            let found = data::digests(&mut self.tgt, self.project, tgt_major, &tables, &sequences)
-                .await
-                .map_err(self.on_target("reading checksums"))?;
-            if found == expected {
+            let found_now = found.map_err(sql(self.project, self.target, "reading checksums"))?;
+            if found_now == expected {
                 return Ok(());
             }
             // With logical replication an UPDATE applied after the counts matched can still be
@@ -694,13 +703,22 @@ impl<'a> Move<'a> {
                     project: self.project.clone(),
                     tables: expected
                         .iter()
-                        .zip(&found)
+                        .zip(&found_now)
                         .filter(|(e, f)| e != f)
                         .map(|((name, e), (_, f))| format!("{name}: source {e}, target {f}"))
                         .collect(),
                 });
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
+            found = data::digests(
+                &mut self.tgt,
+                self.project,
+                tgt_major,
+                &tables,
+                &sequences,
+                checksums,
+            )
+            .await;
         }
     }
 

@@ -53,7 +53,7 @@ mod step;
 
 pub use engine::{MoveReport, abort, finish, plan, resume, run, serving};
 pub use error::TransferError;
-pub use options::MoveOptions;
+pub use options::{MoveOptions, Verification};
 pub use plan::{Mechanism, PlannedTable, TransferPlan};
 pub use state::{MoveRecord, Serving};
 pub use step::Step;

@@ -26,6 +26,22 @@ pub struct MoveOptions {
     pub(crate) sync_timeout: Duration,
     pub(crate) stop_after: Option<Step>,
     pub(crate) logical_replication: bool,
+    pub(crate) verification: Verification,
+}
+
+/// What the verification step compares while the project is fenced, before the flip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Verification {
+    /// Row counts and an order-independent checksum of every table's rows, and every sequence
+    /// (the default). The checksums read every row on both sides while writes are refused: on
+    /// large tables they are most of the write pause (BENCHMARKS.md).
+    #[default]
+    Checksums,
+    /// Row counts of every table and every sequence only: for logical replication, where
+    /// PostgreSQL's own apply carries each row and the counts confirm that the last changes
+    /// arrived, when the pause must stay short.
+    Counts,
 }
 
 impl MoveOptions {
@@ -39,6 +55,7 @@ impl MoveOptions {
             sync_timeout: Duration::from_secs(30),
             stop_after: None,
             logical_replication: true,
+            verification: Verification::Checksums,
         }
     }
 
@@ -60,6 +77,12 @@ impl MoveOptions {
     /// 30 s); past it, the source is unfenced and the move stays resumable.
     pub fn sync_timeout(mut self, timeout: Duration) -> Self {
         self.sync_timeout = timeout;
+        self
+    }
+
+    /// What the verification step compares before the flip (default: counts and checksums).
+    pub fn verification(mut self, verification: Verification) -> Self {
+        self.verification = verification;
         self
     }
 
