@@ -12,12 +12,13 @@
 //! 2. A writer inserting one row per statement, without pause, as the project's login: it reads
 //!    the login's secret again whenever its connection fails (what cotenant's pool does after a
 //!    refused login), so it follows the project to `b` after the flip.
-//! 3. `transfer::run` from `a` to `b`: on 17 with logical replication (the admin holds
+//! 3. `transfer::run` from `a` to `b` verifying checksums (the default), then back from `b` to
+//!    `a` verifying counts only: on 17 with logical replication (the admin holds
 //!    `pg_create_subscription`, as on hosted Supabase since 2025-04), on 15 fence-then-COPY (a
 //!    subscription needs a superuser there). Reported: the write pause (the longest gap between
-//!    two committed inserts), the fence as the engine timed it, and rows lost (committed
-//!    inserts missing on `b`).
-//! 4. The baseline: `pg_dump -n bench` of the same schema on `a` into a fresh database on `b`
+//!    two committed inserts), the fence as the engine timed it, each step's time, and rows lost
+//!    (committed inserts missing on the target).
+//! 4. The baseline: `pg_dump -n bench` of the same schema (back on `a`) into a fresh database on `b`
 //!    through `psql` — the downtime of a move by dump and restore, during which writes must stop.
 //!    pg_dump must match the server's major version: Debian's 15, and for 17 the client tools
 //!    `scripts/setup.sh` installs (`COTENANT_PG17_BIN`, default
@@ -185,7 +186,9 @@ async fn dump_restore(source: &Cluster, target: &Cluster, schema: &str) -> Optio
     su.batch_execute("DROP DATABASE IF EXISTS bench_restore")
         .await
         .unwrap();
-    su.batch_execute("CREATE DATABASE bench_restore").await.unwrap();
+    su.batch_execute("CREATE DATABASE bench_restore")
+        .await
+        .unwrap();
     let url = |cluster: &Cluster, db: &str| {
         let config = cluster.superuser_config();
         let password = String::from_utf8(config.get_password().unwrap().to_vec()).unwrap();

@@ -685,8 +685,22 @@ impl<'a> Move<'a> {
         // Both sides at once: the pause is the slower of the two scans, not their sum.
         let checksums = self.options.verification == Verification::Checksums;
         let (expected, mut found) = tokio::join!(
-            data::digests(&mut self.src, self.project, src_major, &tables, &sequences, checksums),
-            data::digests(&mut self.tgt, self.project, tgt_major, &tables, &sequences, checksums),
+            data::digests(
+                &mut self.src,
+                self.project,
+                src_major,
+                &tables,
+                &sequences,
+                checksums
+            ),
+            data::digests(
+                &mut self.tgt,
+                self.project,
+                tgt_major,
+                &tables,
+                &sequences,
+                checksums
+            ),
         );
         let expected = expected.map_err(sql(self.project, self.source, "reading checksums"))?;
         loop {
