@@ -23,6 +23,7 @@ pub mod relocate;
 mod room;
 pub mod rotate;
 pub mod secret;
+pub mod transfer;
 pub mod usage;
 
 pub use environment::{Cotenant, Environment};

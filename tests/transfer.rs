@@ -1,0 +1,702 @@
+//! `cotenant move`'s engine: a project moves between two instances of one environment (two
+//! test-kit servers, secrets in moto) while a writer keeps inserting, with no row lost; a move
+//! stopped after any step resumes or aborts; other projects find no route to it on either
+//! instance during or after the move.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use cotenant::config::Config;
+use cotenant::migrate::Migrations;
+use cotenant::provision::ProjectSettings;
+use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
+use cotenant::transfer::{self, Instance, Mechanism, MoveOptions, Serving, Step, TransferError};
+use cotenant::{Cotenant, Environment, ProjectName};
+use cotenant_testkit::{Cluster, Flavor, MotoServer, Pair, PgVersion, test_version};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+use common::{outcome, project, superuser};
+
+/// The project's schema: FKs, RLS with a policy, identity and serial columns, a free-standing
+/// sequence.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "001_users.sql",
+        "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE);\n\
+         CREATE SEQUENCE invoice_numbers START 1000;",
+    ),
+    (
+        "002_notes.sql",
+        "CREATE TABLE notes (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), \
+             body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), score double precision);\n\
+         ALTER TABLE notes ENABLE ROW LEVEL SECURITY;\n\
+         CREATE POLICY notes_all ON notes USING (true) WITH CHECK (true);",
+    ),
+];
+
+fn migrations() -> Migrations {
+    Migrations::from_embedded(MIGRATIONS).expect("valid migrations")
+}
+
+/// Two servers of one flavour standing for two instances of one environment: `a` and `b`.
+struct Instances {
+    pair: &'static Pair,
+    a: Instance,
+    b: Instance,
+}
+
+impl Instances {
+    fn cluster(&self, name: &str) -> &Cluster {
+        match name {
+            "a" => &self.pair.prod,
+            _ => &self.pair.staging,
+        }
+    }
+
+    fn instance(&self, name: &str) -> &Instance {
+        match name {
+            "a" => &self.a,
+            _ => &self.b,
+        }
+    }
+}
+
+/// Hosted Supabase grants `pg_create_subscription` to `postgres` on 16+ (its migration of
+/// 2025-04-02); the test kit's Supabase flavour predates it, so the tests give it the same.
+async fn as_hosted_supabase(cluster: &Cluster) {
+    if cluster.flavor() == Flavor::Supabase && cluster.version() != PgVersion::V15 {
+        superuser(cluster)
+            .await
+            .batch_execute("GRANT pg_create_subscription TO postgres")
+            .await
+            .expect("granting pg_create_subscription");
+    }
+}
+
+async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
+    let secrets: Arc<dyn SecretSource> = Arc::new(MotoServer::shared().secrets_manager());
+    let mut environments = Vec::new();
+    for (name, cluster) in [("a", &pair.prod), ("b", &pair.staging)] {
+        as_hosted_supabase(cluster).await;
+        let admin_secret = format!("{prefix}/prod/{name}/admin");
+        let admin = DbSecret::new(
+            cluster.host(),
+            cluster.port(),
+            cluster.admin_user(),
+            cluster.admin_password().clone(),
+            cluster.database(),
+        );
+        secrets
+            .put(&admin_secret, &admin, Stage::Current)
+            .await
+            .expect("writing the admin secret");
+        let toml = format!(
+            "[secrets]\nprefix = \"{prefix}\"\n[environments.prod]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{admin_secret}\"\ntls = \"disable\"\n",
+            cluster.host(),
+            cluster.port(),
+            cluster.database()
+        );
+        let config = Config::from_toml_str(&toml).expect("valid config");
+        let cotenant = Cotenant::with_secrets(&config, secrets.clone());
+        environments.push(Instance::new(name, cotenant.environments()[0].clone()));
+    }
+    let b = environments.pop().unwrap();
+    let a = environments.pop().unwrap();
+    Instances { pair, a, b }
+}
+
+async fn instances() -> Instances {
+    instances_of(Pair::shared(), "transfer").await
+}
+
+/// A plain-flavoured pair (a self-hosted instance: the admin has no REPLICATION), whatever the
+/// test flavour.
+async fn plain_instances() -> Instances {
+    static PLAIN: std::sync::OnceLock<Pair> = std::sync::OnceLock::new();
+    let pair = PLAIN.get_or_init(|| {
+        Pair::start_flavor(test_version(), Flavor::Plain).expect("starting a plain pair")
+    });
+    instances_of(pair, "transfer-plain").await
+}
+
+/// Provisions `p` on `env`, migrates it and adds `users` users with `notes` notes each.
+async fn seeded(env: &Environment, p: &ProjectName, users: i64, notes: i64) {
+    env.provision(p, &ProjectSettings::default())
+        .await
+        .expect("provisioning");
+    let runner = cotenant::migrate::Runner::new(migrations());
+    env.migrate(p, &runner, &cotenant::migrate::Gate::open())
+        .await
+        .expect("migrating");
+    let login = env.connect_login(p, Login::App).await.expect("login");
+    login
+        .batch_execute(&format!(
+            "INSERT INTO users (email) SELECT 'u' || g || '@example.com' FROM generate_series(1, {users}) g;\n\
+             INSERT INTO notes (user_id, body, score) SELECT u.id, 'note ' || g, g / 3.0 FROM users u, generate_series(1, {notes}) g;\n\
+             SELECT nextval('invoice_numbers') FROM generate_series(1, 7);"
+        ))
+        .await
+        .expect("seeding");
+}
+
+/// A connection as `p`'s app login wherever its secret points now: what a service's pool does
+/// after the server refused its login (it reads the secret again).
+async fn connect_following(secrets: &dyn SecretSource, id: &str) -> Option<Client> {
+    secrets.invalidate(id);
+    let secret = secrets.get_current(id).await.ok()?;
+    let mut config = tokio_postgres::Config::new();
+    use secrecy::ExposeSecret;
+    config
+        .host(&secret.host)
+        .port(secret.port)
+        .dbname(&secret.dbname)
+        .user(&secret.username)
+        .password(secret.password.expose_secret())
+        .connect_timeout(Duration::from_secs(2));
+    let (client, connection) = config.connect(NoTls).await.ok()?;
+    tokio::spawn(connection);
+    Some(client)
+}
+
+/// A writer inserting notes one by one, following the secret; returns the ids it saw
+/// committed and how many inserts failed (none is retried: a failed insert did not commit).
+struct Writer {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<(Vec<i64>, usize, Duration)>,
+}
+
+impl Writer {
+    fn start(env: &Environment, p: &ProjectName) -> Writer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let secrets = env.secrets().clone();
+        let id = env.secret_id(p, Login::App);
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let (mut committed, mut failed) = (Vec::new(), 0usize);
+            let mut longest_gap = Duration::ZERO;
+            let mut last_ok = std::time::Instant::now();
+            let mut client: Option<Client> = None;
+            while !flag.load(Ordering::Relaxed) {
+                if client.as_ref().is_none_or(|c| c.is_closed()) {
+                    client = connect_following(secrets.as_ref(), &id).await;
+                    if client.is_none() {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                }
+                let c = client.as_ref().unwrap();
+                match c
+                    .query_one(
+                        "INSERT INTO notes (user_id, body) SELECT min(id), 'live' FROM users RETURNING id",
+                        &[],
+                    )
+                    .await
+                {
+                    Ok(row) => {
+                        committed.push(row.get::<_, i64>(0));
+                        longest_gap = longest_gap.max(last_ok.elapsed());
+                        last_ok = std::time::Instant::now();
+                    }
+                    Err(_) => {
+                        failed += 1;
+                        client = None;
+                    }
+                }
+            }
+            (committed, failed, longest_gap)
+        });
+        Writer { stop, task }
+    }
+
+    async fn stop(self) -> (Vec<i64>, usize, Duration) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("the writer does not panic")
+    }
+}
+
+async fn admin_of(cluster: &Cluster) -> Client {
+    common::admin(cluster).await
+}
+
+async fn has_schema(cluster: &Cluster, p: &ProjectName) -> bool {
+    admin_of(cluster)
+        .await
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[&p.as_str()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The replication objects of `p`'s move left on either server.
+async fn replication_objects(inst: &Instances, p: &ProjectName) -> Vec<String> {
+    let name = format!("cotenant_move_{p}");
+    let mut left = Vec::new();
+    for side in ["a", "b"] {
+        let su = superuser(inst.cluster(side)).await;
+        for (kind, sql) in [
+            (
+                "publication",
+                "SELECT count(*) FROM pg_publication WHERE pubname = $1",
+            ),
+            (
+                "subscription",
+                "SELECT count(*) FROM pg_subscription WHERE subname = $1",
+            ),
+            (
+                "slot",
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
+            ),
+        ] {
+            let n: i64 = su.query_one(sql, &[&name]).await.unwrap().get(0);
+            if n > 0 {
+                left.push(format!("{kind} on {side}"));
+            }
+        }
+    }
+    left
+}
+
+/// Notes visible to `p`'s login on the instance its secret names.
+async fn notes_seen(env: &Environment, p: &ProjectName) -> Vec<i64> {
+    let secrets = env.secrets().clone();
+    let client = connect_following(secrets.as_ref(), &env.secret_id(p, Login::App))
+        .await
+        .expect("the login connects where its secret points");
+    client
+        .query("SELECT id FROM notes ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn expected_mechanism(inst: &Instances) -> Mechanism {
+    let cluster = inst.cluster("a");
+    if cluster.flavor() == Flavor::Supabase && cluster.version() != PgVersion::V15 {
+        Mechanism::LogicalReplication
+    } else {
+        Mechanism::FenceThenCopy
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_moves_under_write_load_with_no_row_lost() {
+    let inst = instances().await;
+    let p = project("tr_load");
+    seeded(inst.a.environment(), &p, 50, 40).await;
+    let options = MoveOptions::new(migrations());
+    let plan = transfer::plan(&inst.a, &inst.b, &p, &options)
+        .await
+        .unwrap();
+    println!("{plan}");
+    assert_eq!(plan.mechanism, expected_mechanism(&inst), "{plan}");
+    assert_eq!(
+        plan.tables
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["users", "notes"],
+        "referenced tables first"
+    );
+    if plan.mechanism == Mechanism::FenceThenCopy {
+        assert!(!plan.reasons.is_empty(), "the plan says why: {plan}");
+    }
+    let before = notes_seen(inst.a.environment(), &p).await;
+    let writer = Writer::start(inst.a.environment(), &p);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
+    assert_eq!(report.reached, Step::CleanedUp);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (committed, failed, longest_gap) = writer.stop().await;
+    println!(
+        "fenced for {:?}, longest write gap {longest_gap:?}, {} inserts, {failed} refused, {} sessions terminated",
+        report.fenced_for,
+        committed.len(),
+        report.terminated
+    );
+    assert!(committed.len() > 10, "the writer wrote throughout");
+    let after = notes_seen(inst.a.environment(), &p).await;
+    let secret = inst
+        .a
+        .environment()
+        .login_secret(&p, Login::App)
+        .await
+        .unwrap();
+    assert_eq!(
+        secret.port,
+        inst.cluster("b").port(),
+        "the secret points at the target"
+    );
+    for id in before.iter().chain(&committed) {
+        assert!(after.binary_search(id).is_ok(), "row {id} was lost");
+    }
+    assert_eq!(
+        after.len(),
+        before.len() + committed.len(),
+        "no row lost, none invented"
+    );
+    // The sequences came along: the next invoice number continues the source's.
+    let client = connect_following(
+        inst.a.environment().secrets().as_ref(),
+        &inst.a.environment().secret_id(&p, Login::App),
+    )
+    .await
+    .unwrap();
+    let next: i64 = client
+        .query_one("SELECT nextval('invoice_numbers')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 1007);
+    assert!(replication_objects(&inst, &p).await.is_empty());
+    // Until --finish the source keeps its (fenced) copy.
+    assert!(has_schema(inst.cluster("a"), &p).await);
+    let record = transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+        .await
+        .unwrap()
+        .expect("the move is recorded until --finish");
+    assert_eq!(record.serving(), Serving::Target);
+    transfer::finish(&inst.a, &p).await.unwrap();
+    assert!(!has_schema(inst.cluster("a"), &p).await);
+    assert!(
+        transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The project keeps working on its new instance, and can move back.
+    let report = transfer::run(&inst.b, &inst.a, &p, &options).await.unwrap();
+    assert_eq!(report.reached, Step::CleanedUp);
+    transfer::finish(&inst.b, &p).await.unwrap();
+    assert_eq!(
+        notes_seen(inst.a.environment(), &p).await.len(),
+        after.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
+    let inst = plain_instances().await;
+    let p = project("tr_plain");
+    seeded(inst.a.environment(), &p, 30, 30).await;
+    let options = MoveOptions::new(migrations());
+    let plan = transfer::plan(&inst.a, &inst.b, &p, &options)
+        .await
+        .unwrap();
+    println!("{plan}");
+    assert_eq!(plan.mechanism, Mechanism::FenceThenCopy);
+    assert!(
+        plan.reasons.iter().any(|r| r.contains("lacks REPLICATION")),
+        "{plan}"
+    );
+    assert!(plan.to_string().contains("writes refused for about"));
+    let before = notes_seen(inst.a.environment(), &p).await;
+    let writer = Writer::start(inst.a.environment(), &p);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (committed, _, _) = writer.stop().await;
+    let after = notes_seen(inst.a.environment(), &p).await;
+    assert_eq!(after.len(), before.len() + committed.len(), "no row lost");
+    transfer::finish(&inst.a, &p).await.unwrap();
+}
+
+/// Stops a fresh move of `p` after `step` (as a kill there would), and returns the project.
+async fn stopped_after(inst: &Instances, p: &ProjectName, step: Step) {
+    let options = MoveOptions::new(migrations()).stop_after(step);
+    let report = transfer::run(&inst.a, &inst.b, p, &options).await.unwrap();
+    assert!(report.stopped || step == Step::CleanedUp);
+    assert_eq!(report.reached, step);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_move_stopped_after_any_step_resumes_or_aborts() {
+    let inst = instances().await;
+    let mechanism = expected_mechanism(&inst);
+    let steps: Vec<Step> = Step::ALL
+        .into_iter()
+        .filter(|s| {
+            mechanism == Mechanism::LogicalReplication
+                || !matches!(s, Step::Replicating | Step::CaughtUp)
+        })
+        .filter(|s| *s != Step::CleanedUp)
+        .collect();
+    for (i, step) in steps.into_iter().enumerate() {
+        let p = project(&format!("tr_kill{i}"));
+        seeded(inst.a.environment(), &p, 5, 5).await;
+        let rows = notes_seen(inst.a.environment(), &p).await;
+        stopped_after(&inst, &p, step).await;
+        let record = transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.step, step);
+        let options = MoveOptions::new(migrations());
+        if step < Step::Flipped {
+            assert_eq!(record.serving(), Serving::Source, "after {step}");
+            // Refused while recorded: a second start would race the first.
+            assert!(matches!(
+                transfer::run(&inst.a, &inst.b, &p, &options).await,
+                Err(TransferError::InProgress { .. })
+            ));
+            transfer::abort(&inst.a, &inst.b, &p).await.unwrap();
+            assert!(!has_schema(inst.cluster("b"), &p).await, "after {step}");
+            assert!(
+                replication_objects(&inst, &p).await.is_empty(),
+                "after {step}"
+            );
+            let secret = inst
+                .a
+                .environment()
+                .login_secret(&p, Login::App)
+                .await
+                .unwrap();
+            assert_eq!(secret.port, inst.cluster("a").port());
+            assert_eq!(
+                notes_seen(inst.a.environment(), &p).await,
+                rows,
+                "the source serves again after {step}"
+            );
+            // And the same stop, resumed, completes.
+            stopped_after(&inst, &p, step).await;
+        } else {
+            assert_eq!(record.serving(), Serving::Target, "after {step}");
+            assert!(matches!(
+                transfer::abort(&inst.a, &inst.b, &p).await,
+                Err(TransferError::PastTheFlip { .. })
+            ));
+        }
+        let report = transfer::resume(&inst.a, &inst.b, &p, &options)
+            .await
+            .unwrap();
+        assert_eq!(report.reached, Step::CleanedUp, "resumed after {step}");
+        assert_eq!(
+            notes_seen(inst.a.environment(), &p).await,
+            rows,
+            "after {step}"
+        );
+        assert!(
+            replication_objects(&inst, &p).await.is_empty(),
+            "after {step}"
+        );
+        transfer::finish(&inst.a, &p).await.unwrap();
+        assert!(!has_schema(inst.cluster("a"), &p).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let inst = instances().await;
+    let p = project("tr_bad");
+    seeded(inst.a.environment(), &p, 2, 2).await;
+    // Migrations that are not the ones applied.
+    let other =
+        Migrations::from_embedded(&[("001_users.sql", "CREATE TABLE users (id int)")]).unwrap();
+    let error = transfer::run(&inst.a, &inst.b, &p, &MoveOptions::new(other))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TransferError::MigrationsDiffer { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("moving `tr_bad`: the migrations given")
+    );
+    // The same instance twice.
+    let error = transfer::run(&inst.a, &inst.a, &p, &MoveOptions::new(migrations()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TransferError::SameInstance { .. }),
+        "{error}"
+    );
+    // A project that is not there.
+    let error = transfer::run(
+        &inst.a,
+        &inst.b,
+        &project("tr_absent"),
+        &MoveOptions::new(migrations()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, TransferError::NotOnSource { .. }),
+        "{error}"
+    );
+    // Nothing to resume, abort or finish.
+    assert!(matches!(
+        transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations())).await,
+        Err(TransferError::NoMove { .. })
+    ));
+    assert!(matches!(
+        transfer::abort(&inst.a, &inst.b, &p).await,
+        Err(TransferError::NoMove { .. })
+    ));
+    assert!(matches!(
+        transfer::finish(&inst.a, &p).await,
+        Err(TransferError::NoMove { .. })
+    ));
+    assert!(!has_schema(inst.cluster("b"), &p).await);
+    assert!(
+        transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A table that forces row-level security on its owner: neither mechanism can write it.
+    let forced = project("tr_forced");
+    seeded(inst.a.environment(), &forced, 1, 1).await;
+    let mut files = MIGRATIONS.to_vec();
+    files.push((
+        "003_force.sql",
+        "ALTER TABLE notes FORCE ROW LEVEL SECURITY;",
+    ));
+    let with_force = Migrations::from_embedded(&files).unwrap();
+    inst.a
+        .environment()
+        .migrate(
+            &forced,
+            &cotenant::migrate::Runner::new(with_force.clone()),
+            &cotenant::migrate::Gate::open(),
+        )
+        .await
+        .unwrap();
+    let error = transfer::run(&inst.a, &inst.b, &forced, &MoveOptions::new(with_force))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TransferError::ForcedRowSecurity { ref tables, .. } if tables == &["notes"]),
+        "{error}"
+    );
+    assert!(
+        !has_schema(inst.cluster("b"), &forced).await,
+        "refused before touching the target"
+    );
+    // A target that already has the project.
+    seeded(inst.b.environment(), &p, 1, 1).await;
+    let error = transfer::run(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, TransferError::TargetNotEmpty { .. }),
+        "{error}"
+    );
+}
+
+/// What another project's login may do to `p`'s move, on `cluster`: every attempt must be
+/// refused by the server with 42501.
+async fn attempts_by(other: &Client, p: &ProjectName) -> Vec<(String, Option<SqlState>)> {
+    let name = format!("cotenant_move_{p}");
+    let mut outcomes = Vec::new();
+    for sql in [
+        format!("SELECT * FROM {p}.notes"),
+        format!("SELECT * FROM {p}.users"),
+        "SELECT * FROM cotenant_transfer.moves".to_owned(),
+        "UPDATE cotenant_transfer.moves SET step = 'flipped'".to_owned(),
+        format!("ALTER PUBLICATION {name} ADD TABLE {p}.users"),
+        format!("DROP PUBLICATION {name}"),
+        format!("ALTER SUBSCRIPTION {name} DISABLE"),
+        format!("DROP SUBSCRIPTION {name}"),
+        "SELECT subconninfo FROM pg_subscription".to_owned(),
+        format!(
+            "CREATE SUBSCRIPTION steal CONNECTION 'host=127.0.0.1 dbname=postgres' PUBLICATION {name} WITH (connect = false)"
+        ),
+        format!("SELECT * FROM pg_logical_slot_peek_changes('{name}', NULL, NULL)"),
+    ] {
+        outcomes.push((sql.clone(), outcome(other, &sql).await));
+    }
+    outcomes
+}
+
+async fn assert_no_route(inst: &Instances, other: &ProjectName, p: &ProjectName, when: &str) {
+    for side in ["a", "b"] {
+        let env = inst.instance(side).environment();
+        let client = env
+            .connect_login(other, Login::App)
+            .await
+            .expect("other's login");
+        for (sql, code) in attempts_by(&client, p).await {
+            // A statement naming an object that does not exist (yet, or any more) on this side
+            // fails earlier, with "undefined": no route either.
+            let refused = matches!(
+                code,
+                Some(ref c) if *c == SqlState::INSUFFICIENT_PRIVILEGE
+                    || *c == SqlState::UNDEFINED_OBJECT
+                    || *c == SqlState::UNDEFINED_TABLE
+                    || *c == SqlState::INVALID_SCHEMA_NAME
+            );
+            assert!(
+                refused,
+                "{when}, on {side}: `{sql}` as another project's login: {code:?}"
+            );
+            if side == "a" && sql.starts_with("SELECT * FROM tr_iso") {
+                assert_eq!(
+                    code,
+                    Some(SqlState::INSUFFICIENT_PRIVILEGE),
+                    "{when}: `{sql}`"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_other_project_finds_a_route_during_or_after_a_move() {
+    let inst = instances().await;
+    let p = project("tr_iso");
+    let other = project("tr_iso_other");
+    seeded(inst.a.environment(), &p, 3, 3).await;
+    for side in ["a", "b"] {
+        inst.instance(side)
+            .environment()
+            .provision(&other, &ProjectSettings::default())
+            .await
+            .unwrap();
+    }
+    let last = match expected_mechanism(&inst) {
+        Mechanism::LogicalReplication => Step::CaughtUp,
+        _ => Step::SchemaBuilt,
+    };
+    stopped_after(&inst, &p, last).await;
+    assert_no_route(&inst, &other, &p, "during the move").await;
+    // The project's own login cannot read or change the state either.
+    let own = inst
+        .a
+        .environment()
+        .connect_login(&p, Login::App)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome(&own, "SELECT * FROM cotenant_transfer.moves").await,
+        Some(SqlState::INSUFFICIENT_PRIVILEGE)
+    );
+    // Its target copy is fenced: its login is refused there until the flip.
+    let target_login = inst.b.environment().connect_login(&p, Login::App).await;
+    assert!(
+        target_login.is_err(),
+        "the target refuses the login before the flip"
+    );
+    transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))
+        .await
+        .unwrap();
+    assert_no_route(&inst, &other, &p, "after the move").await;
+    // The source's copy is fenced until --finish: the old address refuses the login.
+    assert!(
+        inst.a
+            .environment()
+            .connect_login(&p, Login::App)
+            .await
+            .is_err()
+    );
+    transfer::finish(&inst.a, &p).await.unwrap();
+}
