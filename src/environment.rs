@@ -12,6 +12,7 @@ use crate::api::{self, Api, ApiConfig, ApiError, ApiPlan};
 use crate::audit;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
+use crate::placement::PlacementConfig;
 use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
 use crate::provision::{
     self, DropObjects, LoginPasswords, LoginUser, LoginUsers, PasswordResets, Plan,
@@ -19,6 +20,8 @@ use crate::provision::{
 };
 use crate::secret::{DbSecret, Login, SecretError, SecretNaming, SecretSource};
 use crate::usage;
+
+mod routing;
 
 /// The length of generated login passwords: 32 alphanumeric characters, about 190 bits.
 const PASSWORD_LEN: usize = 32;
@@ -32,6 +35,9 @@ pub struct Environment {
     secrets: Arc<dyn SecretSource>,
     platform: Arc<PlatformConfig>,
     api: Arc<ApiConfig>,
+    /// True once the instance it is seen on was chosen (by [`Environment::on`] or a route):
+    /// routing leaves it there.
+    pinned: bool,
 }
 
 impl Environment {
@@ -47,6 +53,7 @@ impl Environment {
             secrets,
             platform: Arc::default(),
             api: Arc::default(),
+            pinned: false,
         }
     }
 
@@ -399,6 +406,10 @@ fn role_of(project: &ProjectName, login: Login) -> String {
 #[derive(Debug, Clone)]
 pub struct Cotenant {
     environments: Vec<Environment>,
+    /// Every configured environment, whatever [`Cotenant::select`] kept: placement decides on
+    /// prod and mirrors it.
+    fleet: Vec<Environment>,
+    placement: Arc<PlacementConfig>,
 }
 
 impl Cotenant {
@@ -411,25 +422,24 @@ impl Cotenant {
     /// The environments of `config` with credentials in `secrets` instead of the configured
     /// store.
     pub fn with_secrets(config: &Config, secrets: Arc<dyn SecretSource>) -> Self {
-        let environments = config
+        let environments: Vec<Environment> = config
             .environments()
             .iter()
             .map(|e| Environment::new(e.clone(), config.secrets.naming.clone(), secrets.clone()))
             .collect();
-        Self { environments }
-            .with_platform(config.platform.clone())
-            .with_api(config.api.clone())
+        Self {
+            fleet: environments.clone(),
+            environments,
+            placement: Arc::new(config.placement.clone()),
+        }
+        .with_platform(config.platform.clone())
+        .with_api(config.api.clone())
     }
 
     /// With `api` as the Data API roles provisioning converges on every environment.
-    pub fn with_api(mut self, api: ApiConfig) -> Self {
+    pub fn with_api(self, api: ApiConfig) -> Self {
         let api = Arc::new(api);
-        self.environments = self
-            .environments
-            .into_iter()
-            .map(|e| e.with_api(api.clone()))
-            .collect();
-        self
+        self.map_environments(|e| e.with_api(api.clone()))
     }
 
     /// The Data API declared for `project`.
@@ -441,14 +451,9 @@ impl Cotenant {
     }
 
     /// With `platform` as the platform access provisioning converges on every environment.
-    pub fn with_platform(mut self, platform: PlatformConfig) -> Self {
+    pub fn with_platform(self, platform: PlatformConfig) -> Self {
         let platform = Arc::new(platform);
-        self.environments = self
-            .environments
-            .into_iter()
-            .map(|e| e.with_platform(platform.clone()))
-            .collect();
-        self
+        self.map_environments(|e| e.with_platform(platform.clone()))
     }
 
     /// The effective platform access of `project`: the `[platform]` default merged with its
@@ -525,7 +530,11 @@ impl Cotenant {
             .filter(|e| names.iter().any(|n| n.as_ref() == e.name()))
             .cloned()
             .collect();
-        Ok(Self { environments })
+        Ok(Self {
+            environments,
+            fleet: self.fleet.clone(),
+            placement: self.placement.clone(),
+        })
     }
 
     /// The plan for `project` on every environment, changing nothing.
@@ -534,8 +543,9 @@ impl Cotenant {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let routed = self.route(project).await?;
         let mut plans = Vec::new();
-        for env in &self.environments {
+        for env in &routed.environments {
             let plan = env
                 .plan(project, settings)
                 .await
@@ -553,9 +563,10 @@ impl Cotenant {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let routed = self.route(project).await?;
         let mut applied = Vec::new();
         let mut reference: Option<(&str, Vec<String>)> = None;
-        for env in &self.environments {
+        for env in &routed.environments {
             let in_env = |e: ProvisionError| e.in_environment(env.name());
             let plan = env.provision(project, settings).await.map_err(in_env)?;
             let client = env.connect_admin().await.map_err(|e| in_env(e.into()))?;
@@ -584,8 +595,9 @@ impl Cotenant {
         project: &ProjectName,
         drop_objects: &DropObjects,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let routed = self.route(project).await?;
         let mut applied = Vec::new();
-        for env in self.environments.iter().rev() {
+        for env in routed.environments.iter().rev() {
             let plan = env
                 .deprovision(project, drop_objects)
                 .await

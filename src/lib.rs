@@ -12,6 +12,7 @@ mod environment;
 mod ident;
 mod lock;
 pub mod migrate;
+pub mod placement;
 pub mod platform;
 #[cfg(any(feature = "sqlx", feature = "deadpool"))]
 pub mod pool;
