@@ -38,6 +38,7 @@ pub struct Environment {
     /// True once the instance it is seen on was chosen (by [`Environment::on`] or a route):
     /// routing leaves it there.
     pinned: bool,
+    placement: Arc<PlacementConfig>,
 }
 
 impl Environment {
@@ -54,6 +55,7 @@ impl Environment {
             platform: Arc::default(),
             api: Arc::default(),
             pinned: false,
+            placement: Arc::default(),
         }
     }
 
@@ -430,10 +432,11 @@ impl Cotenant {
         Self {
             fleet: environments.clone(),
             environments,
-            placement: Arc::new(config.placement.clone()),
+            placement: Arc::default(),
         }
         .with_platform(config.platform.clone())
         .with_api(config.api.clone())
+        .with_placement(config.placement.clone())
     }
 
     /// With `api` as the Data API roles provisioning converges on every environment.

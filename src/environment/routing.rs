@@ -46,6 +46,11 @@ impl Environment {
             .collect()
     }
 
+    /// The placement rule and declared instances it was configured with.
+    pub fn placement_config(&self) -> &PlacementConfig {
+        &self.placement
+    }
+
     /// True when it has one instance, or the instance it is seen on was chosen: nothing to
     /// route.
     pub(crate) fn is_routed(&self) -> bool {
@@ -63,8 +68,12 @@ impl Cotenant {
     /// With `placement` as the rule and the declared instances (the configuration's
     /// `[placement]` and `[projects.<p>] instance`).
     pub fn with_placement(mut self, placement: PlacementConfig) -> Self {
-        self.placement = std::sync::Arc::new(placement);
-        self
+        let placement = std::sync::Arc::new(placement);
+        self.placement = placement.clone();
+        self.map_environments(|mut e| {
+            e.placement = placement.clone();
+            e
+        })
     }
 
     /// The placement rule and the declared instances.
