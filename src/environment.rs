@@ -73,7 +73,8 @@ impl Environment {
 
     /// What converging `project`'s Data API roles here would change, changing nothing.
     pub async fn plan_api(&self, project: &ProjectName) -> Result<ApiPlan, ApiError> {
-        let client = self.connect_admin().await?;
+        let routed = self.routed_for(project).await?;
+        let client = routed.connect_admin().await?;
         api::plan(
             &client,
             project,
@@ -110,7 +111,8 @@ impl Environment {
         &self,
         project: &ProjectName,
     ) -> Result<PlatformPlan, PlatformError> {
-        let client = self.connect_admin().await?;
+        let routed = self.routed_for(project).await?;
+        let client = routed.connect_admin().await?;
         let access = self.platform_access(project);
         platform::plan(
             &client,
@@ -127,7 +129,8 @@ impl Environment {
         &self,
         project: &ProjectName,
     ) -> Result<PlatformPlan, PlatformError> {
-        let mut client = self.connect_admin().await?;
+        let routed = self.routed_for(project).await?;
+        let mut client = routed.connect_admin().await?;
         let access = self.platform_access(project);
         platform::apply(
             &mut client,
@@ -182,6 +185,9 @@ impl Environment {
         project: &ProjectName,
         login: Login,
     ) -> Result<Client, ConnectError> {
+        if !self.is_routed() {
+            return Box::pin(self.routed_for(project).await?.connect_login(project, login)).await;
+        }
         let secret =
             self.login_secret(project, login)
                 .await
@@ -214,6 +220,9 @@ impl Environment {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
+        if !self.is_routed() {
+            return Box::pin(self.routed_for(project).await?.plan(project, settings)).await;
+        }
         let client = self.connect_admin().await?;
         let plan = provision::plan(&client, project, settings).await?;
         let access = self.platform_access(project);
@@ -236,6 +245,9 @@ impl Environment {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
+        if !self.is_routed() {
+            return Box::pin(self.routed_for(project).await?.provision(project, settings)).await;
+        }
         let (app, app_user) = self.ensure_secret(project, Login::App).await?;
         let (migrator, migrator_user) = self.ensure_secret(project, Login::Migrator).await?;
         let passwords = LoginPasswords {
@@ -335,7 +347,8 @@ impl Environment {
     }
 
     /// Audits this environment for the projects of `scope` (see [`audit::audit`]): reads the
-    /// catalog as the admin, changes nothing.
+    /// catalog as the admin, changes nothing. Every instance is read, unless this value is seen
+    /// on a chosen one ([`on`](Self::on)); the reports are merged.
     ///
     /// ```no_run
     /// # async fn run(env: &cotenant::Environment) -> Result<(), cotenant::audit::AuditError> {
@@ -347,18 +360,42 @@ impl Environment {
         &self,
         scope: &audit::Scope,
     ) -> Result<audit::AuditReport, audit::AuditError> {
-        let client = self.connect_admin().await?;
-        audit::audit(&client, scope).await
+        let mut merged: Option<audit::AuditReport> = None;
+        for on in self.instances_to_read() {
+            let client = on.connect_admin().await?;
+            let report = audit::audit(&client, scope).await?;
+            match &mut merged {
+                None => merged = Some(report),
+                Some(all) => {
+                    all.projects.extend(report.projects);
+                    all.findings.extend(report.findings);
+                }
+            }
+        }
+        let mut report = merged.expect("an environment has an instance");
+        report.projects.sort();
+        Ok(report)
     }
 
     /// What `projects` (every project when empty) use of this environment now (see
-    /// [`usage::usage`]).
+    /// [`usage::usage`]), on every instance unless this value is seen on a chosen one.
     pub async fn usage(
         &self,
         projects: &[ProjectName],
     ) -> Result<usage::UsageReport, usage::UsageError> {
-        let client = self.connect_admin().await?;
-        usage::usage(&client, projects).await
+        let mut merged: Option<usage::UsageReport> = None;
+        for on in self.instances_to_read() {
+            let client = on.connect_admin().await?;
+            let report = usage::usage(&client, projects).await?;
+            match &mut merged {
+                None => merged = Some(report),
+                Some(all) => {
+                    all.projects.extend(report.projects);
+                    all.statements = all.statements.take().or(report.statements);
+                }
+            }
+        }
+        Ok(merged.expect("an environment has an instance"))
     }
 
     /// Drops `project` here (see [`provision::deprovision`]), then deletes its secrets.
@@ -367,6 +404,10 @@ impl Environment {
         project: &ProjectName,
         drop_objects: &DropObjects,
     ) -> Result<Plan, ProvisionError> {
+        if !self.is_routed() {
+            return Box::pin(self.routed_for(project).await?.deprovision(project, drop_objects))
+                .await;
+        }
         let mut client = self.connect_admin().await?;
         // Platform access first (its grants, its hook out of the dispatcher), in its own
         // transaction: interrupted after it, the project is still there without platform

@@ -46,9 +46,48 @@ impl Environment {
             .collect()
     }
 
+    /// This environment seen on `project`'s instance: where its schema is; when it is on none,
+    /// its declared instance, else the one the placement rule picks here. An environment with
+    /// one instance, or already seen on a chosen one, is returned as it is, without a read.
+    ///
+    /// Every method of `Environment` about one project resolves it so, at the cost of one
+    /// catalog read per instance; [`Cotenant::route`] resolves a project on every environment at
+    /// once and mirrors prod's placement for a project not provisioned yet.
+    pub async fn for_project(&self, project: &ProjectName) -> Result<Environment, PlacementError> {
+        if self.is_routed() {
+            return Ok(self.clone());
+        }
+        let survey = EnvironmentSurvey::read(self, std::slice::from_ref(project)).await?;
+        let placement = placement::decide(
+            std::slice::from_ref(&survey),
+            &self.placement,
+            &[(project.clone(), 0)],
+        )?;
+        let instance = placement[0]
+            .instance_on(self.name())
+            .expect("a placement on the environment surveyed");
+        self.on(instance)
+    }
+
+    /// [`for_project`](Self::for_project), its error as a connection error.
+    pub(crate) async fn routed_for(&self, project: &ProjectName) -> Result<Environment, crate::connect::ConnectError> {
+        self.for_project(project)
+            .await
+            .map_err(|e| crate::connect::ConnectError::Placement(Box::new(e)))
+    }
+
     /// The placement rule and declared instances it was configured with.
     pub fn placement_config(&self) -> &PlacementConfig {
         &self.placement
+    }
+
+    /// What a read over the whole environment covers: the instance chosen, or every instance.
+    pub(crate) fn instances_to_read(&self) -> Vec<Environment> {
+        if self.pinned {
+            vec![self.clone()]
+        } else {
+            self.instances()
+        }
     }
 
     /// True when it has one instance, or the instance it is seen on was chosen: nothing to
