@@ -360,10 +360,29 @@ impl Environment {
         &self,
         scope: &audit::Scope,
     ) -> Result<audit::AuditReport, audit::AuditError> {
+        let instances = self.instances_to_read();
+        // Each named project is audited on the instance that has it (the first when none has it,
+        // to report it missing once).
+        let survey = if instances.len() > 1 {
+            Some(
+                crate::placement::EnvironmentSurvey::read(self, &[])
+                    .await
+                    .map_err(|e| ConnectError::Placement(Box::new(e)))?,
+            )
+        } else {
+            None
+        };
         let mut merged: Option<audit::AuditReport> = None;
-        for on in self.instances_to_read() {
+        for (i, on) in instances.iter().enumerate() {
             let client = on.connect_admin().await?;
-            let report = audit::audit(&client, scope).await?;
+            let scope = match &survey {
+                None => scope.clone(),
+                Some(survey) => scope.restricted_to(|p| {
+                    let found = survey.found(p);
+                    found.contains(&on.instance()) || (found.is_empty() && i == 0)
+                }),
+            };
+            let report = audit::audit(&client, &scope).await?;
             match &mut merged {
                 None => merged = Some(report),
                 Some(all) => {
@@ -383,10 +402,31 @@ impl Environment {
         &self,
         projects: &[ProjectName],
     ) -> Result<usage::UsageReport, usage::UsageError> {
+        let instances = self.instances_to_read();
+        let survey = if instances.len() > 1 && !projects.is_empty() {
+            Some(
+                crate::placement::EnvironmentSurvey::read(self, &[])
+                    .await
+                    .map_err(|e| ConnectError::Placement(Box::new(e)))?,
+            )
+        } else {
+            None
+        };
         let mut merged: Option<usage::UsageReport> = None;
-        for on in self.instances_to_read() {
+        for on in &instances {
             let client = on.connect_admin().await?;
-            let report = usage::usage(&client, projects).await?;
+            let here: Vec<ProjectName> = match &survey {
+                None => projects.to_vec(),
+                Some(survey) => projects
+                    .iter()
+                    .filter(|p| survey.found(p).contains(&on.instance()))
+                    .cloned()
+                    .collect(),
+            };
+            if survey.is_some() && here.is_empty() {
+                continue;
+            }
+            let report = usage::usage(&client, &here).await?;
             match &mut merged {
                 None => merged = Some(report),
                 Some(all) => {
@@ -395,7 +435,10 @@ impl Environment {
                 }
             }
         }
-        Ok(merged.expect("an environment has an instance"))
+        Ok(merged.unwrap_or_else(|| usage::UsageReport {
+            projects: Vec::new(),
+            statements: None,
+        }))
     }
 
     /// Drops `project` here (see [`provision::deprovision`]), then deletes its secrets.
