@@ -18,8 +18,7 @@ pub(crate) const DEFAULT_INSTANCE: &str = "main";
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEnvironment {
-    instance: Option<String>,
-    instances: Option<BTreeMap<String, RawInstance>>,
+    // The single-instance keys first: an unknown key's error lists them in this order.
     host: Option<String>,
     port: Option<u16>,
     database: Option<String>,
@@ -27,6 +26,8 @@ pub(super) struct RawEnvironment {
     tls: Option<TlsMode>,
     ca_file: Option<PathBuf>,
     pooler: Option<RawPooler>,
+    instance: Option<String>,
+    instances: Option<BTreeMap<String, RawInstance>>,
 }
 
 /// The connection keys of the single-instance form, all optional so that the `instances`
