@@ -186,7 +186,12 @@ impl Environment {
         login: Login,
     ) -> Result<Client, ConnectError> {
         if !self.is_routed() {
-            return Box::pin(self.routed_for(project).await?.connect_login(project, login)).await;
+            return Box::pin(
+                self.routed_for(project)
+                    .await?
+                    .connect_login(project, login),
+            )
+            .await;
         }
         let secret =
             self.login_secret(project, login)
@@ -448,8 +453,12 @@ impl Environment {
         drop_objects: &DropObjects,
     ) -> Result<Plan, ProvisionError> {
         if !self.is_routed() {
-            return Box::pin(self.routed_for(project).await?.deprovision(project, drop_objects))
-                .await;
+            return Box::pin(
+                self.routed_for(project)
+                    .await?
+                    .deprovision(project, drop_objects),
+            )
+            .await;
         }
         let mut client = self.connect_admin().await?;
         // Platform access first (its grants, its hook out of the dispatcher), in its own

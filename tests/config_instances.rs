@@ -62,13 +62,22 @@ fn instances_tables_load() {
     let b = staging.on("b").unwrap();
     assert_eq!((b.host.as_str(), b.port), ("b.staging.example", 6543));
     assert_eq!(b.pooler.as_ref().unwrap().host, "pooler-b.staging.example");
-    assert_eq!(staging.on("a").unwrap().pooler, None, "each instance its own pooler");
     assert_eq!(
-        staging.instance_at("B.STAGING.EXAMPLE", 6543).map(|i| i.name.as_str()),
+        staging.on("a").unwrap().pooler,
+        None,
+        "each instance its own pooler"
+    );
+    assert_eq!(
+        staging
+            .instance_at("B.STAGING.EXAMPLE", 6543)
+            .map(|i| i.name.as_str()),
         Some("b")
     );
     assert_eq!(config.placement.rule(), PlacementRule::MostFreeConnections);
-    assert_eq!(config.placement.declared(&"reli".parse().unwrap()), Some("b"));
+    assert_eq!(
+        config.placement.declared(&"reli".parse().unwrap()),
+        Some("b")
+    );
     assert_eq!(config.placement.declared(&"crm".parse().unwrap()), None);
 }
 
@@ -139,14 +148,21 @@ fn both_forms_at_once_are_refused() {
         "[environments.prod]\ninstance = \"a\"\n[environments.prod.instances.a]",
     );
     let (message, _) = load_error(&toml);
-    assert!(message.contains("environments.prod.instance: "), "{message}");
+    assert!(
+        message.contains("environments.prod.instance: "),
+        "{message}"
+    );
 }
 
 #[test]
 fn unknown_keys_and_wrong_types_in_an_instance_are_named() {
-    let (message, path) = load_error(&FLEET.replace("host = \"a.example\"", "hots = \"a.example\""));
+    let (message, path) =
+        load_error(&FLEET.replace("host = \"a.example\"", "hots = \"a.example\""));
     assert!(
-        message.starts_with(&format!("config {}: environments.prod.instances.a", path.display())),
+        message.starts_with(&format!(
+            "config {}: environments.prod.instances.a",
+            path.display()
+        )),
         "{message}"
     );
     assert!(message.contains("hots"), "{message}");
@@ -157,7 +173,10 @@ fn unknown_keys_and_wrong_types_in_an_instance_are_named() {
     );
     let (message, _) = load_error(&FLEET.replace("most-free-connections", "randomly"));
     assert!(message.contains("placement.rule: "), "{message}");
-    let (message, _) = load_error(&FLEET.replace("[environments.prod.instances.a]", "[environments.prod.instances.A]"));
+    let (message, _) = load_error(&FLEET.replace(
+        "[environments.prod.instances.a]",
+        "[environments.prod.instances.A]",
+    ));
     assert!(
         message.contains("environments.prod.instances.A: `A`: instance names are lowercase"),
         "{message}"
@@ -172,5 +191,8 @@ fn an_override_reaches_an_instance() {
         [("COTENANT_ENVIRONMENTS__PROD__INSTANCES__B__PORT", "7000")],
     )
     .unwrap();
-    assert_eq!(config.environment("prod").unwrap().on("b").unwrap().port, 7000);
+    assert_eq!(
+        config.environment("prod").unwrap().on("b").unwrap().port,
+        7000
+    );
 }

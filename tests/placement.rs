@@ -85,7 +85,11 @@ async fn declared_projects_land_on_their_instance_and_nowhere_else() {
         assert_only_on(fleet, &p, instance).await;
         let placement = cotenant.placement(&p).await.unwrap();
         for located in &placement.environments {
-            assert_eq!(located.instance, instance, "{name} on {}", located.environment);
+            assert_eq!(
+                located.instance, instance,
+                "{name} on {}",
+                located.environment
+            );
             assert!(located.found);
         }
         assert!(placement.drift().is_empty());
@@ -131,7 +135,11 @@ async fn undeclared_projects_follow_the_rule_and_staging_mirrors_prod() {
         .provision(&seed, &ProjectSettings::default())
         .await
         .unwrap();
-    assert_eq!(where_is(&fleet, "prod", &seed).await, ["a"], "a tie goes to `a`");
+    assert_eq!(
+        where_is(&fleet, "prod", &seed).await,
+        ["a"],
+        "a tie goes to `a`"
+    );
     assert!(where_is(&fleet, "staging", &seed).await.is_empty());
     // Fewest projects on prod is `b`; staging, with none anywhere, mirrors prod.
     let second = project("pl_second");
@@ -238,10 +246,7 @@ async fn migrate_parity_audit_rotate_and_pools_go_to_the_project_instance() {
         assert!(report.is_equal(), "{report}");
     }
     for environment in cotenant.environments() {
-        let report = environment
-            .audit(&Scope::only([p.clone()]))
-            .await
-            .unwrap();
+        let report = environment.audit(&Scope::only([p.clone()])).await.unwrap();
         assert_eq!(report.projects, [p.as_str()], "{}", environment.name());
         assert_eq!(report.errors(), 0, "{report:?}");
     }
@@ -300,7 +305,9 @@ async fn placement_drift_is_reported_and_never_moved() {
     let fleet = Fleet::shared();
     let (_, on_a) = on_fleet(fleet, "pl-drift", "[projects.pld]\ninstance = \"a\"\n").await;
     let p = project("pld");
-    on_a.provision(&p, &ProjectSettings::default()).await.unwrap();
+    on_a.provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
     let (config, on_b) = on_fleet(fleet, "pl-drift", "[projects.pld]\ninstance = \"b\"\n").await;
     let plan = declare::plan(&on_b, &config.projects).await.unwrap();
     for env in plan.environments() {
@@ -373,7 +380,10 @@ async fn a_project_on_two_instances_is_refused_as_ambiguous() {
         ProvisionError::Placement(error) => expect_ambiguous(&error),
         other => panic!("expected a placement error, got {other}"),
     }
-    match declare::plan(&cotenant, &config.projects).await.unwrap_err() {
+    match declare::plan(&cotenant, &config.projects)
+        .await
+        .unwrap_err()
+    {
         DeclareError::Placement(error) => expect_ambiguous(&error),
         other => panic!("expected a placement error, got {other}"),
     }

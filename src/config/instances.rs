@@ -172,7 +172,9 @@ impl RawEnvironment {
                     host: single.host.ok_or_else(|| required("host"))?,
                     port: single.port.unwrap_or_else(default_port),
                     database: single.database.unwrap_or_else(default_database),
-                    admin_secret: single.admin_secret.ok_or_else(|| required("admin_secret"))?,
+                    admin_secret: single
+                        .admin_secret
+                        .ok_or_else(|| required("admin_secret"))?,
                     tls: single.tls.unwrap_or_default(),
                     ca_file: single.ca_file,
                     pooler: single.pooler,

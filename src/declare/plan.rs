@@ -178,21 +178,17 @@ pub(crate) fn place(
     surveys: &[EnvironmentSurvey],
     cotenant: &Cotenant,
     declarations: &Declarations,
-) -> Result<Vec<Placement>, DeclareError> {
+) -> Result<Vec<Placement>, placement::PlacementError> {
     let projects: Vec<(ProjectName, i64)> = declarations
         .names()
         .map(|p| {
             let settings = declarations.settings_of(p);
-            let reserve =
-                i64::from(settings.login.connection_limit) + i64::from(settings.migrator.connection_limit);
+            let reserve = i64::from(settings.login.connection_limit)
+                + i64::from(settings.migrator.connection_limit);
             (p.clone(), reserve)
         })
         .collect();
-    Ok(placement::decide(
-        surveys,
-        cotenant.placement_config(),
-        &projects,
-    )?)
+    placement::decide(surveys, cotenant.placement_config(), &projects)
 }
 
 /// Plans every declared project on `env`, which has several instances, from a fresh survey of
@@ -237,13 +233,17 @@ async fn plan_surveyed(
                 found: found.clone(),
             });
         }
-        let on = survey
-            .instance(&instance)
-            .ok_or_else(|| placement::PlacementError::UnknownInstance {
+        let on = survey.instance(&instance).ok_or_else(|| {
+            placement::PlacementError::UnknownInstance {
                 environment: environment.clone(),
                 instance: instance.clone(),
-                known: survey.instances().iter().map(|i| i.instance().to_owned()).collect(),
-            })?;
+                known: survey
+                    .instances()
+                    .iter()
+                    .map(|i| i.instance().to_owned())
+                    .collect(),
+            }
+        })?;
         let access = env.platform_access(project);
         let client = if access.any() {
             if !clients.contains_key(&instance) {
@@ -442,7 +442,11 @@ impl fmt::Display for EnvironmentPlan {
             if p.exists() {
                 writeln!(f, "  ~ {project}{on}: {} statement(s)", p.plan().len())?;
             } else {
-                writeln!(f, "  + {project}: create{on} ({} statement(s))", p.plan().len())?;
+                writeln!(
+                    f,
+                    "  + {project}: create{on} ({} statement(s))",
+                    p.plan().len()
+                )?;
                 continue;
             }
             for d in p.drift() {

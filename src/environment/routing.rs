@@ -70,7 +70,10 @@ impl Environment {
     }
 
     /// [`for_project`](Self::for_project), its error as a connection error.
-    pub(crate) async fn routed_for(&self, project: &ProjectName) -> Result<Environment, crate::connect::ConnectError> {
+    pub(crate) async fn routed_for(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Environment, crate::connect::ConnectError> {
         self.for_project(project)
             .await
             .map_err(|e| crate::connect::ConnectError::Placement(Box::new(e)))

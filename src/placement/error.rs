@@ -46,7 +46,7 @@ pub enum PlacementError {
         instance: String,
         /// Why.
         #[source]
-        source: ConnectError,
+        source: Box<ConnectError>,
     },
     /// An instance's catalog could not be read.
     #[error("on environment `{environment}`, instance `{instance}`: {source}")]
@@ -57,7 +57,7 @@ pub enum PlacementError {
         instance: String,
         /// Why.
         #[source]
-        source: FleetReadError,
+        source: Box<FleetReadError>,
     },
     /// An instance's load could not be read.
     #[error("reading the load of instance `{instance}` on environment `{environment}`: {source}")]

@@ -77,7 +77,7 @@ impl EnvironmentSurvey {
                 PlacementError::Connect {
                     environment,
                     instance,
-                    source,
+                    source: Box::new(source),
                 }
             })?;
             let state = FleetState::read(&client, projects)
@@ -87,7 +87,7 @@ impl EnvironmentSurvey {
                     PlacementError::Catalog {
                         environment,
                         instance,
-                        source,
+                        source: Box::new(source),
                     }
                 })?;
             let load = InstanceLoad::read(&client, env.instance(), state.found_projects().len())

@@ -102,11 +102,14 @@ impl Environment {
         login: Login,
         strategy: Strategy,
     ) -> Result<Plan, RotateError> {
-        let routed = self.routed_for(project).await.map_err(|source| RotateError::Admin {
-            environment: self.name().to_owned(),
-            project: project.clone(),
-            source: Box::new(source),
-        })?;
+        let routed = self
+            .routed_for(project)
+            .await
+            .map_err(|source| RotateError::Admin {
+                environment: self.name().to_owned(),
+                project: project.clone(),
+                source: Box::new(source),
+            })?;
         let rotating = Rotating::new(&routed, project, login, strategy);
         let client = rotating.admin().await?;
         let settings = rotating.settings(&client).await?;
@@ -152,11 +155,14 @@ impl Environment {
             login = %login,
             strategy = %strategy,
         );
-        let routed = self.routed_for(project).await.map_err(|source| RotateError::Admin {
-            environment: self.name().to_owned(),
-            project: project.clone(),
-            source: Box::new(source),
-        })?;
+        let routed = self
+            .routed_for(project)
+            .await
+            .map_err(|source| RotateError::Admin {
+                environment: self.name().to_owned(),
+                project: project.clone(),
+                source: Box::new(source),
+            })?;
         Rotating::new(&routed, project, login, strategy)
             .run()
             .instrument(span)

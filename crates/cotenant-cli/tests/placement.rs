@@ -214,9 +214,7 @@ fn every_command_finds_the_project_on_its_instance() {
 
 #[test]
 fn apply_places_and_status_shows_each_instance() {
-    let deployment = Deployment::new(
-        "[projects.clia_c]\ninstance = \"c\"\n[projects.clia_any]\n",
-    );
+    let deployment = Deployment::new("[projects.clia_c]\ninstance = \"c\"\n[projects.clia_any]\n");
     deployment.run(&["apply"]).exited(0);
     assert_eq!(where_is("prod", "clia_c"), ["c"]);
     let any = where_is("prod", "clia_any");
@@ -227,7 +225,10 @@ fn apply_places_and_status_shows_each_instance() {
         .exited(0)
         .says("0 to create, 0 to change");
 
-    let status = deployment.run(&["--json", "status", "--instances"]).exited(0).json();
+    let status = deployment
+        .run(&["--json", "status", "--instances"])
+        .exited(0)
+        .json();
     let prod = &status[1];
     assert_eq!(prod["environment"], "prod");
     let c = prod["instances"]
@@ -237,7 +238,11 @@ fn apply_places_and_status_shows_each_instance() {
         .find(|i| i["instance"] == "c")
         .expect("instance c");
     assert!(
-        c["projects"].as_array().unwrap().iter().any(|p| p == "clia_c"),
+        c["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "clia_c"),
         "{c}"
     );
     assert!(c["load"]["max_connections"].as_i64().unwrap() > 0, "{c}");

@@ -35,7 +35,11 @@ pub struct Fleet {
 impl Fleet {
     /// Starts `instances` servers (at most 8) per environment, `2 × instances` in all, of
     /// `version` set up as `flavor`, in parallel. Blocking, safe inside a tokio runtime.
-    pub fn start(version: PgVersion, flavor: Flavor, instances: usize) -> Result<Fleet, TestkitError> {
+    pub fn start(
+        version: PgVersion,
+        flavor: Flavor,
+        instances: usize,
+    ) -> Result<Fleet, TestkitError> {
         assert!(
             (1..=NAMES.len()).contains(&instances),
             "a fleet has 1 to {} instances per environment",
@@ -51,7 +55,10 @@ impl Fleet {
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        let mut servers = servers.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter();
+        let mut servers = servers
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
         let mut take = || -> Vec<(String, Cluster)> {
             NAMES[..instances]
                 .iter()
