@@ -392,3 +392,83 @@ async fn a_project_on_two_instances_is_refused_as_ambiguous() {
     let message = cotenant.placement(&p).await.unwrap_err().to_string();
     assert!(message.contains("found on instances `a`, `b`"), "{message}");
 }
+
+/// The users a PgBouncer keeps pools for, read on its console.
+async fn pooled_users(pooler: &cotenant_testkit::Pooler) -> Vec<String> {
+    let (console, connection) = pooler.console_config().connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let mut users = Vec::new();
+    for message in console.simple_query("SHOW POOLS").await.unwrap() {
+        if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+            let user = row
+                .columns()
+                .iter()
+                .position(|c| c.name() == "user")
+                .unwrap();
+            users.push(row.get(user).unwrap_or_default().to_owned());
+        }
+    }
+    users
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_goes_through_the_pooler_of_the_instance_its_secret_names() {
+    let fleet = Fleet::shared();
+    let mut poolers = Vec::new();
+    for name in ["a", "b"] {
+        match fleet.instance("prod", name).pooler() {
+            Ok(pooler) => poolers.push((name, pooler)),
+            Err(error @ cotenant_testkit::TestkitError::PoolerNotFound { .. }) => {
+                eprintln!("skipped: this test needs PgBouncer: {error}");
+                return;
+            }
+            Err(error) => panic!("starting PgBouncer in front of prod's {name}: {error}"),
+        }
+    }
+    let prefix = "pl-pooler";
+    let mut environments = fleet.environments_toml(prefix);
+    for (name, pooler) in &poolers {
+        let line = format!(
+            "admin_secret = \"{}\"\ntls = \"disable\"\n",
+            Fleet::admin_secret_id(prefix, "prod", name)
+        );
+        environments = environments.replace(
+            &line,
+            &format!(
+                "{line}pooler = {{ host = \"{}\", port = {} }}\n",
+                pooler.host(),
+                pooler.port()
+            ),
+        );
+    }
+    let toml = format!(
+        "[secrets]\nprefix = \"{prefix}\"\n{environments}\n[projects.plpool]\ninstance = \"b\"\n"
+    );
+    let config = Config::from_toml_str(&toml).unwrap();
+    let secrets: Arc<dyn cotenant::secret::SecretSource> =
+        Arc::new(MotoServer::shared().secrets_manager());
+    fleet
+        .write_admin_secrets(prefix, secrets.as_ref())
+        .await
+        .unwrap();
+    let cotenant = Cotenant::with_secrets(&config, secrets);
+    let p = project("plpool");
+    cotenant
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
+    let prod = cotenant.environment("prod").unwrap();
+    let pool = prod.deadpool_pool(&p, &PoolOptions::new()).await.unwrap();
+    let client = pool.get().await.unwrap();
+    let user: String = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(user, p.roles().app);
+    let login = p.roles().login;
+    let on_b = pooled_users(poolers[1].1).await;
+    assert!(on_b.contains(&login), "b's pooler: {on_b:?}");
+    let on_a = pooled_users(poolers[0].1).await;
+    assert!(!on_a.contains(&login), "a's pooler: {on_a:?}");
+}
