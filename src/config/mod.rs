@@ -23,6 +23,15 @@
 //! host = "db.example"
 //! admin_secret = "cotenant/prod/admin"
 //!
+//! # An environment of several instances: `[environments.<env>.instances.<name>]` tables with
+//! # the keys above each, instead of them (see cotenant::placement). Every environment has the
+//! # same instance names; `[projects.<p>] instance = "<name>"` declares where a project goes.
+//! # [environments.prod.instances.b]
+//! # host = "db-b.example"
+//! # admin_secret = "cotenant/prod/b/admin"
+//! # [placement]
+//! # rule = "fewest-projects"  # or "most-free-connections": where undeclared projects go
+//!
 //! # Promotion order: changes reach the first environment first. Optional when the environments
 //! # are `staging` and `prod` (staging, then prod); required otherwise, naming each one once.
 //! # order = ["staging", "prod"]
