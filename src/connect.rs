@@ -39,6 +39,10 @@ pub enum ConnectError {
         #[source]
         source: crate::secret::SecretError,
     },
+    /// The instance of the project to connect for could not be resolved (see
+    /// [`placement`](crate::placement)): nothing was connected.
+    #[error(transparent)]
+    Placement(Box<crate::placement::PlacementError>),
     /// The `ca_file` of a `verify-full` environment could not be used.
     #[error("reading CA certificates from {}: {reason}; check `ca_file` in the config", path.display())]
     CaFile {

@@ -12,6 +12,7 @@ use crate::api::{self, Api, ApiConfig, ApiError, ApiPlan};
 use crate::audit;
 use crate::config::{Config, ConfigError, EnvironmentConfig};
 use crate::connect::{ConnectError, Endpoint};
+use crate::placement::PlacementConfig;
 use crate::platform::{self, Access, PlatformConfig, PlatformError, PlatformPlan};
 use crate::provision::{
     self, DropObjects, LoginPasswords, LoginUser, LoginUsers, PasswordResets, Plan,
@@ -19,6 +20,8 @@ use crate::provision::{
 };
 use crate::secret::{DbSecret, Login, SecretError, SecretNaming, SecretSource};
 use crate::usage;
+
+mod routing;
 
 /// The length of generated login passwords: 32 alphanumeric characters, about 190 bits.
 const PASSWORD_LEN: usize = 32;
@@ -32,6 +35,10 @@ pub struct Environment {
     secrets: Arc<dyn SecretSource>,
     platform: Arc<PlatformConfig>,
     api: Arc<ApiConfig>,
+    /// True once the instance it is seen on was chosen (by [`Environment::on`] or a route):
+    /// routing leaves it there.
+    pinned: bool,
+    placement: Arc<PlacementConfig>,
 }
 
 impl Environment {
@@ -47,6 +54,8 @@ impl Environment {
             secrets,
             platform: Arc::default(),
             api: Arc::default(),
+            pinned: false,
+            placement: Arc::default(),
         }
     }
 
@@ -64,7 +73,8 @@ impl Environment {
 
     /// What converging `project`'s Data API roles here would change, changing nothing.
     pub async fn plan_api(&self, project: &ProjectName) -> Result<ApiPlan, ApiError> {
-        let client = self.connect_admin().await?;
+        let routed = self.routed_for(project).await?;
+        let client = routed.connect_admin().await?;
         api::plan(
             &client,
             project,
@@ -101,7 +111,8 @@ impl Environment {
         &self,
         project: &ProjectName,
     ) -> Result<PlatformPlan, PlatformError> {
-        let client = self.connect_admin().await?;
+        let routed = self.routed_for(project).await?;
+        let client = routed.connect_admin().await?;
         let access = self.platform_access(project);
         platform::plan(
             &client,
@@ -118,7 +129,8 @@ impl Environment {
         &self,
         project: &ProjectName,
     ) -> Result<PlatformPlan, PlatformError> {
-        let mut client = self.connect_admin().await?;
+        let routed = self.routed_for(project).await?;
+        let mut client = routed.connect_admin().await?;
         let access = self.platform_access(project);
         platform::apply(
             &mut client,
@@ -173,6 +185,14 @@ impl Environment {
         project: &ProjectName,
         login: Login,
     ) -> Result<Client, ConnectError> {
+        if !self.is_routed() {
+            return Box::pin(
+                self.routed_for(project)
+                    .await?
+                    .connect_login(project, login),
+            )
+            .await;
+        }
         let secret =
             self.login_secret(project, login)
                 .await
@@ -205,6 +225,9 @@ impl Environment {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
+        if !self.is_routed() {
+            return Box::pin(self.routed_for(project).await?.plan(project, settings)).await;
+        }
         let client = self.connect_admin().await?;
         let plan = provision::plan(&client, project, settings).await?;
         let access = self.platform_access(project);
@@ -227,6 +250,9 @@ impl Environment {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
+        if !self.is_routed() {
+            return Box::pin(self.routed_for(project).await?.provision(project, settings)).await;
+        }
         let (app, app_user) = self.ensure_secret(project, Login::App).await?;
         let (migrator, migrator_user) = self.ensure_secret(project, Login::Migrator).await?;
         let passwords = LoginPasswords {
@@ -326,7 +352,8 @@ impl Environment {
     }
 
     /// Audits this environment for the projects of `scope` (see [`audit::audit`]): reads the
-    /// catalog as the admin, changes nothing.
+    /// catalog as the admin, changes nothing. Every instance is read, unless this value is seen
+    /// on a chosen one ([`on`](Self::on)); the reports are merged.
     ///
     /// ```no_run
     /// # async fn run(env: &cotenant::Environment) -> Result<(), cotenant::audit::AuditError> {
@@ -338,18 +365,85 @@ impl Environment {
         &self,
         scope: &audit::Scope,
     ) -> Result<audit::AuditReport, audit::AuditError> {
-        let client = self.connect_admin().await?;
-        audit::audit(&client, scope).await
+        let instances = self.instances_to_read();
+        // Each named project is audited on the instance that has it (the first when none has it,
+        // to report it missing once).
+        let survey = if instances.len() > 1 {
+            Some(
+                crate::placement::EnvironmentSurvey::read(self, &[])
+                    .await
+                    .map_err(|e| ConnectError::Placement(Box::new(e)))?,
+            )
+        } else {
+            None
+        };
+        let mut merged: Option<audit::AuditReport> = None;
+        for (i, on) in instances.iter().enumerate() {
+            let client = on.connect_admin().await?;
+            let scope = match &survey {
+                None => scope.clone(),
+                Some(survey) => scope.restricted_to(|p| {
+                    let found = survey.found(p);
+                    found.contains(&on.instance()) || (found.is_empty() && i == 0)
+                }),
+            };
+            let report = audit::audit(&client, &scope).await?;
+            match &mut merged {
+                None => merged = Some(report),
+                Some(all) => {
+                    all.projects.extend(report.projects);
+                    all.findings.extend(report.findings);
+                }
+            }
+        }
+        let mut report = merged.expect("an environment has an instance");
+        report.projects.sort();
+        Ok(report)
     }
 
     /// What `projects` (every project when empty) use of this environment now (see
-    /// [`usage::usage`]).
+    /// [`usage::usage`]), on every instance unless this value is seen on a chosen one.
     pub async fn usage(
         &self,
         projects: &[ProjectName],
     ) -> Result<usage::UsageReport, usage::UsageError> {
-        let client = self.connect_admin().await?;
-        usage::usage(&client, projects).await
+        let instances = self.instances_to_read();
+        let survey = if instances.len() > 1 && !projects.is_empty() {
+            Some(
+                crate::placement::EnvironmentSurvey::read(self, &[])
+                    .await
+                    .map_err(|e| ConnectError::Placement(Box::new(e)))?,
+            )
+        } else {
+            None
+        };
+        let mut merged: Option<usage::UsageReport> = None;
+        for on in &instances {
+            let client = on.connect_admin().await?;
+            let here: Vec<ProjectName> = match &survey {
+                None => projects.to_vec(),
+                Some(survey) => projects
+                    .iter()
+                    .filter(|p| survey.found(p).contains(&on.instance()))
+                    .cloned()
+                    .collect(),
+            };
+            if survey.is_some() && here.is_empty() {
+                continue;
+            }
+            let report = usage::usage(&client, &here).await?;
+            match &mut merged {
+                None => merged = Some(report),
+                Some(all) => {
+                    all.projects.extend(report.projects);
+                    all.statements = all.statements.take().or(report.statements);
+                }
+            }
+        }
+        Ok(merged.unwrap_or_else(|| usage::UsageReport {
+            projects: Vec::new(),
+            statements: None,
+        }))
     }
 
     /// Drops `project` here (see [`provision::deprovision`]), then deletes its secrets.
@@ -358,6 +452,14 @@ impl Environment {
         project: &ProjectName,
         drop_objects: &DropObjects,
     ) -> Result<Plan, ProvisionError> {
+        if !self.is_routed() {
+            return Box::pin(
+                self.routed_for(project)
+                    .await?
+                    .deprovision(project, drop_objects),
+            )
+            .await;
+        }
         let mut client = self.connect_admin().await?;
         // Platform access first (its grants, its hook out of the dispatcher), in its own
         // transaction: interrupted after it, the project is still there without platform
@@ -399,6 +501,10 @@ fn role_of(project: &ProjectName, login: Login) -> String {
 #[derive(Debug, Clone)]
 pub struct Cotenant {
     environments: Vec<Environment>,
+    /// Every configured environment, whatever [`Cotenant::select`] kept: placement decides on
+    /// prod and mirrors it.
+    fleet: Vec<Environment>,
+    placement: Arc<PlacementConfig>,
 }
 
 impl Cotenant {
@@ -411,25 +517,25 @@ impl Cotenant {
     /// The environments of `config` with credentials in `secrets` instead of the configured
     /// store.
     pub fn with_secrets(config: &Config, secrets: Arc<dyn SecretSource>) -> Self {
-        let environments = config
+        let environments: Vec<Environment> = config
             .environments()
             .iter()
             .map(|e| Environment::new(e.clone(), config.secrets.naming.clone(), secrets.clone()))
             .collect();
-        Self { environments }
-            .with_platform(config.platform.clone())
-            .with_api(config.api.clone())
+        Self {
+            fleet: environments.clone(),
+            environments,
+            placement: Arc::default(),
+        }
+        .with_platform(config.platform.clone())
+        .with_api(config.api.clone())
+        .with_placement(config.placement.clone())
     }
 
     /// With `api` as the Data API roles provisioning converges on every environment.
-    pub fn with_api(mut self, api: ApiConfig) -> Self {
+    pub fn with_api(self, api: ApiConfig) -> Self {
         let api = Arc::new(api);
-        self.environments = self
-            .environments
-            .into_iter()
-            .map(|e| e.with_api(api.clone()))
-            .collect();
-        self
+        self.map_environments(|e| e.with_api(api.clone()))
     }
 
     /// The Data API declared for `project`.
@@ -441,14 +547,9 @@ impl Cotenant {
     }
 
     /// With `platform` as the platform access provisioning converges on every environment.
-    pub fn with_platform(mut self, platform: PlatformConfig) -> Self {
+    pub fn with_platform(self, platform: PlatformConfig) -> Self {
         let platform = Arc::new(platform);
-        self.environments = self
-            .environments
-            .into_iter()
-            .map(|e| e.with_platform(platform.clone()))
-            .collect();
-        self
+        self.map_environments(|e| e.with_platform(platform.clone()))
     }
 
     /// The effective platform access of `project`: the `[platform]` default merged with its
@@ -525,7 +626,11 @@ impl Cotenant {
             .filter(|e| names.iter().any(|n| n.as_ref() == e.name()))
             .cloned()
             .collect();
-        Ok(Self { environments })
+        Ok(Self {
+            environments,
+            fleet: self.fleet.clone(),
+            placement: self.placement.clone(),
+        })
     }
 
     /// The plan for `project` on every environment, changing nothing.
@@ -534,8 +639,9 @@ impl Cotenant {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let routed = self.route(project).await?;
         let mut plans = Vec::new();
-        for env in &self.environments {
+        for env in &routed.environments {
             let plan = env
                 .plan(project, settings)
                 .await
@@ -553,9 +659,10 @@ impl Cotenant {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let routed = self.route(project).await?;
         let mut applied = Vec::new();
         let mut reference: Option<(&str, Vec<String>)> = None;
-        for env in &self.environments {
+        for env in &routed.environments {
             let in_env = |e: ProvisionError| e.in_environment(env.name());
             let plan = env.provision(project, settings).await.map_err(in_env)?;
             let client = env.connect_admin().await.map_err(|e| in_env(e.into()))?;
@@ -584,8 +691,9 @@ impl Cotenant {
         project: &ProjectName,
         drop_objects: &DropObjects,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
+        let routed = self.route(project).await?;
         let mut applied = Vec::new();
-        for env in self.environments.iter().rev() {
+        for env in routed.environments.iter().rev() {
             let plan = env
                 .deprovision(project, drop_objects)
                 .await

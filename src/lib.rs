@@ -14,6 +14,7 @@ mod error_chain;
 mod ident;
 mod lock;
 pub mod migrate;
+pub mod placement;
 pub mod platform;
 #[cfg(any(feature = "sqlx", feature = "deadpool"))]
 pub mod pool;

@@ -93,6 +93,16 @@ impl Scope {
         self
     }
 
+    /// This scope with only the named projects `keep` keeps (a scope of every project stays
+    /// so): what one instance of an environment is audited for.
+    pub(crate) fn restricted_to(&self, keep: impl Fn(&ProjectName) -> bool) -> Scope {
+        let mut scope = self.clone();
+        if let Some(only) = &mut scope.only {
+            only.retain(|p| keep(p));
+        }
+        scope
+    }
+
     pub(super) fn includes(&self, project: &str) -> bool {
         self.only
             .as_ref()

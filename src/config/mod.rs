@@ -23,6 +23,15 @@
 //! host = "db.example"
 //! admin_secret = "cotenant/prod/admin"
 //!
+//! # An environment of several instances: `[environments.<env>.instances.<name>]` tables with
+//! # the keys above each, instead of them (see cotenant::placement). Every environment has the
+//! # same instance names; `[projects.<p>] instance = "<name>"` declares where a project goes.
+//! # [environments.prod.instances.b]
+//! # host = "db-b.example"
+//! # admin_secret = "cotenant/prod/b/admin"
+//! # [placement]
+//! # rule = "fewest-projects"  # or "most-free-connections": where undeclared projects go
+//!
 //! # Promotion order: changes reach the first environment first. Optional when the environments
 //! # are `staging` and `prod` (staging, then prod); required otherwise, naming each one once.
 //! # order = ["staging", "prod"]
@@ -63,6 +72,8 @@ mod audit;
 mod env;
 mod environment;
 mod error;
+mod instances;
+mod placement;
 mod platform;
 mod pooler;
 mod projects;
@@ -78,7 +89,7 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
-pub use self::environment::{EnvironmentConfig, TlsMode};
+pub use self::environment::{EnvironmentConfig, InstanceConfig, TlsMode};
 pub use self::error::ConfigError;
 pub use self::pooler::{PoolerConfig, PoolerMode};
 pub use self::projects::MAX_CONNECTION_LIMIT;
@@ -129,6 +140,9 @@ pub struct Config {
     pub audit: crate::audit::AllowList,
     /// The `[projects.<p>.api]` sections: each project's Data API roles (none unless declared).
     pub api: crate::api::ApiConfig,
+    /// `[placement]` and the `[projects.<p>] instance` keys: where projects go on environments
+    /// with several instances.
+    pub placement: crate::placement::PlacementConfig,
     environments: Vec<EnvironmentConfig>,
     file: Option<PathBuf>,
 }
@@ -216,8 +230,9 @@ struct RawConfig {
     #[serde(default)]
     secrets: RawSecrets,
     #[serde(default)]
-    environments: BTreeMap<String, RawEnvironment>,
+    environments: BTreeMap<String, instances::RawEnvironment>,
     order: Option<Vec<String>>,
+    placement: Option<placement::RawPlacement>,
     platform: Option<platform::RawPlatform>,
     projects: Option<projects::RawProjects>,
 }
@@ -260,21 +275,6 @@ enum StoreKind {
     File,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnvironment {
-    host: String,
-    #[serde(default = "default_port")]
-    port: u16,
-    #[serde(default = "default_database")]
-    database: String,
-    admin_secret: String,
-    #[serde(default)]
-    tls: TlsMode,
-    ca_file: Option<PathBuf>,
-    pooler: Option<self::pooler::RawPooler>,
-}
-
 fn default_prefix() -> String {
     SecretNaming::DEFAULT_PREFIX.to_owned()
 }
@@ -287,18 +287,18 @@ fn default_cache_ttl() -> Duration {
     Duration::from_secs(300)
 }
 
-fn default_port() -> u16 {
+pub(super) fn default_port() -> u16 {
     5432
 }
 
-fn default_database() -> String {
+pub(super) fn default_database() -> String {
     "postgres".to_owned()
 }
 
 /// The order used when the config has no `order`: staging first, then prod.
 const DEFAULT_ORDER: [&str; 2] = ["staging", "prod"];
 
-fn valid_environment_name(name: &str) -> bool {
+pub(super) fn valid_environment_name(name: &str) -> bool {
     name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
@@ -318,6 +318,11 @@ impl RawConfig {
             .filter_map(|(name, p)| Some((name.clone(), p.audit.take()?)))
             .collect();
         let audit = audit::validate(audits, projects_file.as_deref())?;
+        let declared_instances: Vec<(String, String)> = loaded
+            .projects
+            .iter_mut()
+            .filter_map(|(name, p)| Some((name.clone(), p.instance.take()?)))
+            .collect();
         let api = api::validate(&loaded.projects, projects_file.as_deref())?;
         let (projects, platform_overrides) = projects::validate(loaded)?;
         let platform = platform::validate(
@@ -401,7 +406,16 @@ impl RawConfig {
                 .expect("order names only defined environments");
             environments.push(raw.validate(name, file, base)?);
         }
+        instances::check_mirrored(&environments, file)?;
+        let placement = placement::validate(
+            self.placement,
+            declared_instances,
+            &environments,
+            file,
+            projects_file.as_deref(),
+        )?;
         Ok(Config {
+            placement,
             secrets,
             platform,
             projects,
@@ -465,83 +479,6 @@ impl RawSecrets {
             store,
             naming,
             cache_ttl: self.cache_ttl,
-        })
-    }
-}
-
-impl RawEnvironment {
-    fn validate(
-        self,
-        name: String,
-        file: Option<&Path>,
-        base: &Path,
-    ) -> Result<EnvironmentConfig, ConfigError> {
-        let key = |field: &str| format!("environments.{name}.{field}");
-        if !valid_environment_name(&name) {
-            return Err(ConfigError::invalid(
-                file,
-                format!("environments.{name}"),
-                "environment names are lowercase ASCII letters, digits, `-` and `_`, starting with a \
-                 letter, at most 63 characters",
-            ));
-        }
-        if self.host.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                file,
-                key("host"),
-                "is empty: expected the server's host name or address",
-            ));
-        }
-        if self.port == 0 {
-            return Err(ConfigError::invalid(
-                file,
-                key("port"),
-                "is 0: expected a port from 1 to 65535",
-            ));
-        }
-        if self.database.is_empty() {
-            return Err(ConfigError::invalid(
-                file,
-                key("database"),
-                "is empty: expected the shared database's name (hosted Supabase: postgres)",
-            ));
-        }
-        if self.admin_secret.is_empty()
-            || !self
-                .admin_secret
-                .chars()
-                .all(crate::secret::is_secret_name_char)
-        {
-            return Err(ConfigError::invalid(
-                file,
-                key("admin_secret"),
-                "expected the id of the secret holding the admin credential (ASCII letters, digits \
-                 and / _ + = . @ -), not the password itself",
-            ));
-        }
-        if self.ca_file.is_some() && self.tls != TlsMode::VerifyFull {
-            return Err(ConfigError::invalid(
-                file,
-                key("ca_file"),
-                format!(
-                    "only used with tls = \"verify-full\" (tls is \"{}\"): remove it or verify the server",
-                    self.tls
-                ),
-            ));
-        }
-        let pooler = match self.pooler {
-            Some(pooler) => Some(pooler.validate(&name, file)?),
-            None => None,
-        };
-        Ok(EnvironmentConfig {
-            pooler,
-            host: self.host,
-            port: self.port,
-            database: self.database,
-            admin_secret: self.admin_secret,
-            tls: self.tls,
-            ca_file: self.ca_file.map(|p| base.join(p)),
-            name,
         })
     }
 }

@@ -70,6 +70,8 @@ pub(super) struct RawProject {
     migrator: Option<RawLimits>,
     migrations: Option<PathBuf>,
     template: Option<String>,
+    /// Taken out before the rest is read: read by [`super::placement::validate`].
+    pub(super) instance: Option<String>,
     pub(super) platform: Option<RawOverride>,
     /// Taken out by [`super::audit::validate`] before the rest is read.
     pub(super) audit: Option<super::audit::RawAudit>,

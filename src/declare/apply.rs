@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
 
-use super::plan::{EnvironmentPlan, plan_environment};
+use super::plan::{EnvironmentPlan, place, plan_environment, plan_placed};
 use crate::declare::{Declarations, DeclareError};
 use crate::provision::{DropObjects, Plan, ProvisionError};
 use crate::{Cotenant, Environment, ProjectName};
@@ -214,13 +214,25 @@ pub async fn apply(
         not_run: Vec::new(),
         pruned: Vec::new(),
     };
+    // Where projects not provisioned yet go is decided once, on the whole fleet before anything
+    // changes: staging then mirrors what prod will get.
+    let placements = if cotenant.fleet().iter().any(|e| e.config().has_instances()) {
+        let surveys = cotenant.survey(&projects).await?;
+        place(&surveys, cotenant, declarations)?
+    } else {
+        Vec::new()
+    };
     let mut stopped = false;
     for env in cotenant.environments() {
         if stopped {
             report.not_run.push(env.name().to_owned());
             continue;
         }
-        let plan = plan_environment(env, declarations).await?;
+        let plan = if env.config().has_instances() {
+            plan_placed(env, declarations, &placements).await?
+        } else {
+            plan_environment(env, declarations).await?
+        };
         let results = converge(env, declarations, &plan, options).await;
         let environment = EnvironmentReport { plan, results };
         stopped = environment.failed() > 0;
@@ -262,9 +274,21 @@ async fn converge(
     plan: &EnvironmentPlan,
     options: &ApplyOptions,
 ) -> Vec<ProjectResult> {
+    let instance_of = |project: &ProjectName| {
+        plan.projects()
+            .iter()
+            .find(|p| p.project() == project)
+            .and_then(|p| p.instance())
+    };
     let provision = |project: ProjectName| async move {
         let settings = declarations.settings_of(&project);
-        let outcome = env.provision(&project, &settings).await;
+        let outcome = match instance_of(&project) {
+            Some(instance) => match env.on(instance) {
+                Ok(on) => on.provision(&project, &settings).await,
+                Err(e) => Err(e.into()),
+            },
+            None => env.provision(&project, &settings).await,
+        };
         ProjectResult { project, outcome }
     };
     let report = |result: &ProjectResult| {

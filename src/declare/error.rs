@@ -31,6 +31,10 @@ pub enum DeclareError {
         /// What failed.
         source: crate::platform::PlatformError,
     },
+    /// Where a declared project is could not be resolved (two instances have it), or an
+    /// instance could not be read.
+    #[error(transparent)]
+    Placement(#[from] crate::placement::PlacementError),
     /// `--prune` named a project that is declared: pruning drops only undeclared projects.
     #[error(
         "prune `{project}`: the project is declared, and apply only drops undeclared projects: remove its [projects.{project}] table first, or leave it out of --prune"

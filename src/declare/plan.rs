@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::declare::{Declarations, DeclareError};
+use crate::placement::{self, EnvironmentSurvey, Placement, PlacementDrift};
 use crate::provision::{FleetState, LoginLimits, Plan, ProjectSettings, Step};
 use crate::{Cotenant, Environment, ProjectName, platform};
 
@@ -34,6 +35,7 @@ impl fmt::Display for SettingDrift {
 /// One declared project on one environment: what provisioning it would change.
 #[derive(Debug, Clone)]
 pub struct ProjectPlan {
+    instance: Option<String>,
     exists: bool,
     drift: Vec<SettingDrift>,
     plan: Plan,
@@ -43,6 +45,12 @@ impl ProjectPlan {
     /// The project.
     pub fn project(&self) -> &ProjectName {
         self.plan.project()
+    }
+
+    /// The instance the project is on (or is created on), on an environment with several
+    /// instances; `None` with one.
+    pub fn instance(&self) -> Option<&str> {
+        self.instance.as_deref()
     }
 
     /// False when the project is not on the instance yet: the plan creates it.
@@ -83,6 +91,7 @@ pub struct EnvironmentPlan {
     environment: String,
     projects: Vec<ProjectPlan>,
     undeclared: Vec<String>,
+    placement_drift: Vec<PlacementDrift>,
 }
 
 impl EnvironmentPlan {
@@ -105,6 +114,12 @@ impl EnvironmentPlan {
     /// reported, never dropped unless pruned by name.
     pub fn undeclared(&self) -> &[String] {
         &self.undeclared
+    }
+
+    /// Declared projects found on another instance than the declared one: reported, never
+    /// moved by `apply` (`cotenant move` does).
+    pub fn placement_drift(&self) -> &[PlacementDrift] {
+        &self.placement_drift
     }
 
     /// True when no declared project needs a change (undeclared ones may remain).
@@ -138,10 +153,171 @@ pub async fn plan(
     declarations: &Declarations,
 ) -> Result<FleetPlan, DeclareError> {
     let mut environments = Vec::new();
+    if cotenant.fleet().iter().all(|e| !e.config().has_instances()) {
+        for env in cotenant.environments() {
+            environments.push(plan_environment(env, declarations).await?);
+        }
+        return Ok(FleetPlan { environments });
+    }
+    let names: Vec<ProjectName> = declarations.names().cloned().collect();
+    let surveys = cotenant.survey(&names).await?;
+    let placements = place(&surveys, cotenant, declarations)?;
     for env in cotenant.environments() {
-        environments.push(plan_environment(env, declarations).await?);
+        let survey = surveys
+            .iter()
+            .find(|s| s.environment() == env.name())
+            .expect("a survey of every environment");
+        environments.push(plan_surveyed(env, survey, declarations, &placements).await?);
     }
     Ok(FleetPlan { environments })
+}
+
+/// Every declared project's placement on the fleet `surveys` read, each reserving its logins'
+/// connection limits where the rule puts it.
+pub(crate) fn place(
+    surveys: &[EnvironmentSurvey],
+    cotenant: &Cotenant,
+    declarations: &Declarations,
+) -> Result<Vec<Placement>, placement::PlacementError> {
+    let projects: Vec<(ProjectName, i64)> = declarations
+        .names()
+        .map(|p| {
+            let settings = declarations.settings_of(p);
+            let reserve = i64::from(settings.login.connection_limit)
+                + i64::from(settings.migrator.connection_limit);
+            (p.clone(), reserve)
+        })
+        .collect();
+    placement::decide(surveys, cotenant.placement_config(), &projects)
+}
+
+/// Plans every declared project on `env`, which has several instances, from a fresh survey of
+/// them; projects not found on any go where `placements` put them.
+pub(crate) async fn plan_placed(
+    env: &Environment,
+    declarations: &Declarations,
+    placements: &[Placement],
+) -> Result<EnvironmentPlan, DeclareError> {
+    let names: Vec<ProjectName> = declarations.names().cloned().collect();
+    let survey = EnvironmentSurvey::read(env, &names).await?;
+    plan_surveyed(env, &survey, declarations, placements).await
+}
+
+/// Plans every declared project on the instances `survey` read of `env`: each on the instance
+/// that has it, else on the one `placements` give it.
+async fn plan_surveyed(
+    env: &Environment,
+    survey: &EnvironmentSurvey,
+    declarations: &Declarations,
+    placements: &[Placement],
+) -> Result<EnvironmentPlan, DeclareError> {
+    let environment = env.name().to_owned();
+    let mut projects = Vec::new();
+    let mut placement_drift = Vec::new();
+    let mut clients = std::collections::HashMap::new();
+    for project in declarations.names() {
+        let found = placement::serving(&environment, project, &survey.found(project))?;
+        let placed = placements.iter().find(|p| p.project == *project);
+        let instance = match (&found, placed.and_then(|p| p.instance_on(&environment))) {
+            (Some(found), _) => found.clone(),
+            (None, Some(target)) => target.to_owned(),
+            (None, None) => survey.instances()[0].instance().to_owned(),
+        };
+        if let (Some(found), Some(declared)) = (&found, declarations_instance(placed))
+            && found != declared
+        {
+            placement_drift.push(PlacementDrift {
+                project: project.clone(),
+                environment: environment.clone(),
+                declared: declared.to_owned(),
+                found: found.clone(),
+            });
+        }
+        let on = survey.instance(&instance).ok_or_else(|| {
+            placement::PlacementError::UnknownInstance {
+                environment: environment.clone(),
+                instance: instance.clone(),
+                known: survey
+                    .instances()
+                    .iter()
+                    .map(|i| i.instance().to_owned())
+                    .collect(),
+            }
+        })?;
+        let access = env.platform_access(project);
+        let client = if access.any() {
+            if !clients.contains_key(&instance) {
+                let client = on.environment().connect_admin().await.map_err(|source| {
+                    DeclareError::Connect {
+                        environment: environment.clone(),
+                        source,
+                    }
+                })?;
+                clients.insert(instance.clone(), client);
+            }
+            clients.get(&instance)
+        } else {
+            None
+        };
+        let mut plan = project_plan(env, client, on.state(), project, declarations).await?;
+        plan.instance = Some(instance);
+        projects.push(plan);
+    }
+    let undeclared = survey
+        .found_projects()
+        .into_iter()
+        .filter(|name| {
+            name.parse::<ProjectName>()
+                .map_or(true, |p| declarations.get(&p).is_none())
+        })
+        .collect();
+    Ok(EnvironmentPlan {
+        environment,
+        projects,
+        undeclared,
+        placement_drift,
+    })
+}
+
+fn declarations_instance(placement: Option<&Placement>) -> Option<&str> {
+    placement.and_then(|p| p.declared.as_deref())
+}
+
+/// One declared project's plan from `state`, with its platform part read through `client` when
+/// its declaration gives it platform access.
+async fn project_plan(
+    env: &Environment,
+    client: Option<&tokio_postgres::Client>,
+    state: &FleetState,
+    project: &ProjectName,
+    declarations: &Declarations,
+) -> Result<ProjectPlan, DeclareError> {
+    let settings = declarations.settings_of(project);
+    let mut plan = state.plan(project, &settings);
+    if let Some(client) = client {
+        let platform = platform::plan(
+            client,
+            project,
+            &env.platform_access(project),
+            env.platform_config().allowed_extensions(),
+        )
+        .await
+        .map_err(|source| DeclareError::Platform {
+            environment: env.name().to_owned(),
+            source,
+        })?;
+        plan = plan.with_platform(platform);
+    }
+    let drift = state
+        .settings_of(project)
+        .map(|found| drift(project, &settings, &found))
+        .unwrap_or_default();
+    Ok(ProjectPlan {
+        instance: None,
+        exists: state.exists(project),
+        drift,
+        plan,
+    })
 }
 
 /// Plans every declared project on `env`, changing nothing.
@@ -154,6 +330,16 @@ pub async fn plan_environment(
     env: &Environment,
     declarations: &Declarations,
 ) -> Result<EnvironmentPlan, DeclareError> {
+    if env.config().has_instances() {
+        let names: Vec<ProjectName> = declarations.names().cloned().collect();
+        let survey = EnvironmentSurvey::read(env, &names).await?;
+        let placements = placement::decide(
+            std::slice::from_ref(&survey),
+            env.placement_config(),
+            &names.iter().map(|p| (p.clone(), 0)).collect::<Vec<_>>(),
+        )?;
+        return plan_surveyed(env, &survey, declarations, &placements).await;
+    }
     let environment = env.name().to_owned();
     let client = env
         .connect_admin()
@@ -172,32 +358,8 @@ pub async fn plan_environment(
             })?;
     let mut projects = Vec::with_capacity(names.len());
     for project in &names {
-        let settings = declarations.settings_of(project);
-        let mut plan = state.plan(project, &settings);
-        let access = env.platform_access(project);
-        if access.any() {
-            let platform = platform::plan(
-                &client,
-                project,
-                &access,
-                env.platform_config().allowed_extensions(),
-            )
-            .await
-            .map_err(|source| DeclareError::Platform {
-                environment: environment.clone(),
-                source,
-            })?;
-            plan = plan.with_platform(platform);
-        }
-        let drift = state
-            .settings_of(project)
-            .map(|found| drift(project, &settings, &found))
-            .unwrap_or_default();
-        projects.push(ProjectPlan {
-            exists: state.exists(project),
-            drift,
-            plan,
-        });
+        let client = env.platform_access(project).any().then_some(&client);
+        projects.push(project_plan(env, client, &state, project, declarations).await?);
     }
     let undeclared = state
         .found_projects()
@@ -212,6 +374,7 @@ pub async fn plan_environment(
         environment,
         projects,
         undeclared,
+        placement_drift: Vec::new(),
     })
 }
 
@@ -275,10 +438,15 @@ impl fmt::Display for EnvironmentPlan {
         )?;
         for p in self.to_do() {
             let project = p.project();
+            let on = p.instance().map(|i| format!(" on {i}")).unwrap_or_default();
             if p.exists() {
-                writeln!(f, "  ~ {project}: {} statement(s)", p.plan().len())?;
+                writeln!(f, "  ~ {project}{on}: {} statement(s)", p.plan().len())?;
             } else {
-                writeln!(f, "  + {project}: create ({} statement(s))", p.plan().len())?;
+                writeln!(
+                    f,
+                    "  + {project}: create{on} ({} statement(s))",
+                    p.plan().len()
+                )?;
                 continue;
             }
             for d in p.drift() {
@@ -287,6 +455,9 @@ impl fmt::Display for EnvironmentPlan {
             for step in p.plan().steps() {
                 writeln!(f, "      - {}\n          {}", step.why(), step.sql())?;
             }
+        }
+        for drift in &self.placement_drift {
+            writeln!(f, "  ! {drift}")?;
         }
         for name in &self.undeclared {
             writeln!(

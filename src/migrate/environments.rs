@@ -33,21 +33,25 @@ impl Environment {
     }
 
     /// The migration summary of every provisioned project here, in one catalog read as the
-    /// admin (see [`read_status`](super::read_status)).
+    /// admin per instance (see [`read_status`](super::read_status)).
     pub async fn migration_status(&self) -> Result<Vec<Recorded>, MigrateError> {
-        let admin = self.connect_admin().await?;
-        super::read_status(&admin, None).await
+        let mut all = Vec::new();
+        for on in self.instances_to_read() {
+            let admin = on.connect_admin().await?;
+            all.extend(super::read_status(&admin, None).await?);
+        }
+        Ok(all)
     }
 
     /// The fingerprint of `project`'s schema here (see [`fingerprint`](super::fingerprint)).
     pub async fn fingerprint(&self, project: &ProjectName) -> Result<Vec<String>, MigrateError> {
-        let mut admin = self.connect_admin().await?;
+        let mut admin = self.routed_for(project).await?.connect_admin().await?;
         super::fingerprint(&mut admin, project).await
     }
 
     /// The row-level security of `project`'s tables here (see [`rls_report`](super::rls_report)).
     pub async fn rls_report(&self, project: &ProjectName) -> Result<RlsReport, MigrateError> {
-        let admin = self.connect_admin().await?;
+        let admin = self.routed_for(project).await?.connect_admin().await?;
         super::rls_report(&admin, project).await
     }
 }
@@ -78,7 +82,7 @@ impl Cotenant {
             None => Gate::open(),
             // One project: read only its summary there.
             Some(before) => {
-                let admin = before.connect_admin().await?;
+                let admin = before.routed_for(project).await?.connect_admin().await?;
                 let recorded = super::read_status(&admin, Some(project)).await?;
                 Gate::after(before.name(), &recorded)
             }

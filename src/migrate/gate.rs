@@ -143,10 +143,10 @@ impl Gate {
         }
     }
 
-    /// A gate from the current state of `upstream`, read in one catalog query as its admin.
+    /// A gate from the current state of `upstream`, read in one catalog query as its admin
+    /// (one per instance).
     pub async fn read(upstream: &Environment) -> Result<Self, MigrateError> {
-        let admin = upstream.connect_admin().await?;
-        let recorded = super::read_status(&admin, None).await?;
+        let recorded = upstream.migration_status().await?;
         Ok(Self::after(upstream.name(), &recorded))
     }
 

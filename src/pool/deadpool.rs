@@ -74,6 +74,10 @@ impl Environment {
         project: &ProjectName,
         options: &PoolOptions,
     ) -> Result<Pool, PoolError> {
+        if !self.is_routed() {
+            let on = route::on_secret_instance(self, project, options.get_login()).await?;
+            return Box::pin(on.deadpool_pool(project, options)).await;
+        }
         let credential = Credential::new(self, project, options.get_login());
         let endpoint = route::endpoint(self, options);
         let tls = match endpoint.tls {

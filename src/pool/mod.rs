@@ -10,7 +10,9 @@
 //! - refuses a secret that does not describe that login on that environment: its `username` must
 //!   be the login or its rotation twin (`<p>_login_clone`, `<p>_migrator_clone`), its `host`,
 //!   `port` and `dbname` the environment's ([`PoolError::SecretMismatch`]; nothing is connected
-//!   with it);
+//!   with it); on an environment of several instances, the pool connects to the instance whose
+//!   `host` and `port` the secret names (through that instance's pooler, if it has one), so a
+//!   service follows its project's [placement](crate::placement) without a change;
 //! - secures the connection as the environment's [`TlsMode`](crate::config::TlsMode) says;
 //! - checks **every new connection** before handing it out: it must run as `<p>_app` (as
 //!   `<p>_owner` for the migrator) with `current_schema()` = `<p>`, which the login's role

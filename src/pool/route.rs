@@ -1,9 +1,10 @@
 //! Where a pool's connections go: the environment's server, or a transaction-mode pooler.
 
-use crate::Environment;
 use crate::connect::Endpoint;
+use crate::secret::Login;
+use crate::{Environment, ProjectName};
 
-use super::PoolOptions;
+use super::{PoolError, PoolOptions, SecretField};
 
 /// The environment's endpoint, with the pooler's address in place of the server's when
 /// `options` go through one ([`PoolOptions::pooler_for`]). TLS, the CA file and the database
@@ -15,4 +16,49 @@ pub(crate) fn endpoint(environment: &Environment, options: &PoolOptions) -> Endp
         endpoint.port = port;
     }
     endpoint
+}
+
+/// `environment` seen on the instance that `project`'s `login` secret names (its `host` and
+/// `port`), so that a pool connects where provisioning (or a move) put the project: the secret
+/// is the placement a service reads. An environment with one instance, or one already seen on
+/// a chosen instance, is kept as it is (the secret is then checked against it as always).
+pub(crate) async fn on_secret_instance(
+    environment: &Environment,
+    project: &ProjectName,
+    login: Login,
+) -> Result<Environment, PoolError> {
+    if environment.is_routed() {
+        return Ok(environment.clone());
+    }
+    let secret = environment
+        .login_secret(project, login)
+        .await
+        .map_err(|source| PoolError::Secret {
+            environment: environment.name().to_owned(),
+            project: project.clone(),
+            source: Box::new(source),
+        })?;
+    let config = environment.config();
+    match config.instance_at(&secret.host, secret.port) {
+        Some(instance) => Ok(environment
+            .on(&instance.name)
+            .expect("an instance of the environment's own list")),
+        None => Err(PoolError::SecretMismatch {
+            environment: environment.name().to_owned(),
+            project: project.clone(),
+            login,
+            secret: environment.secret_id(project, login),
+            field: SecretField::Host,
+            found: format!("{}:{}", secret.host, secret.port),
+            expected: format!(
+                "one of the environment's instances: {}",
+                config
+                    .instances()
+                    .iter()
+                    .map(|i| format!("`{}:{}` ({})", i.host, i.port, i.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
 }

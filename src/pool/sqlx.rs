@@ -70,6 +70,10 @@ impl Environment {
         project: &ProjectName,
         options: &PoolOptions,
     ) -> Result<PgPool, PoolError> {
+        if !self.is_routed() {
+            let on = route::on_secret_instance(self, project, options.get_login()).await?;
+            return Box::pin(on.sqlx_pool(project, options)).await;
+        }
         let credential = Credential::new(self, project, options.get_login());
         let base = base_options(self, project, options)?;
         let timeout = options.get_acquire_timeout();

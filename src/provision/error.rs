@@ -25,6 +25,9 @@ pub enum ProvisionError {
     /// nothing was committed).
     #[error(transparent)]
     Api(#[from] crate::api::ApiError),
+    /// Where the project is could not be resolved (see [`placement`](crate::placement)).
+    #[error(transparent)]
+    Placement(#[from] crate::placement::PlacementError),
     /// A login's secret could not be read or written.
     #[error(transparent)]
     Secret(#[from] crate::secret::SecretError),

@@ -21,7 +21,7 @@ impl Environment {
         project: &ProjectName,
         relocation: &Relocation,
     ) -> Result<RelocationPlan, RelocateError> {
-        let client = self.connect_admin().await?;
+        let client = self.routed_for(project).await?.connect_admin().await?;
         super::plan(
             &client,
             project,
@@ -51,7 +51,7 @@ impl Environment {
         project: &ProjectName,
         relocation: &Relocation,
     ) -> Result<Relocated, RelocateError> {
-        let mut client = self.connect_admin().await?;
+        let mut client = self.routed_for(project).await?.connect_admin().await?;
         super::relocate(
             &mut client,
             project,

@@ -102,7 +102,15 @@ impl Environment {
         login: Login,
         strategy: Strategy,
     ) -> Result<Plan, RotateError> {
-        let rotating = Rotating::new(self, project, login, strategy);
+        let routed = self
+            .routed_for(project)
+            .await
+            .map_err(|source| RotateError::Admin {
+                environment: self.name().to_owned(),
+                project: project.clone(),
+                source: Box::new(source),
+            })?;
+        let rotating = Rotating::new(&routed, project, login, strategy);
         let client = rotating.admin().await?;
         let settings = rotating.settings(&client).await?;
         let mut users = LoginUsers::default();
@@ -147,7 +155,15 @@ impl Environment {
             login = %login,
             strategy = %strategy,
         );
-        Rotating::new(self, project, login, strategy)
+        let routed = self
+            .routed_for(project)
+            .await
+            .map_err(|source| RotateError::Admin {
+                environment: self.name().to_owned(),
+                project: project.clone(),
+                source: Box::new(source),
+            })?;
+        Rotating::new(&routed, project, login, strategy)
             .run()
             .instrument(span)
             .await

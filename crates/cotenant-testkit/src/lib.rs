@@ -34,6 +34,10 @@
 //! # }
 //! ```
 //!
+//! A [`Fleet`] is a staging and a prod with several instances each (`a`, `b`, `c`, …), every
+//! instance a server of its own: what placement across instances is tested on
+//! ([`Fleet::cotenant`], [`Fleet::environments_toml`] for a CLI test's config).
+//!
 //! # Backends
 //! - **Local** (the usual one): `initdb` once per version into a cached template data directory,
 //!   then each server is a copy of the template started on a free loopback port, in a temporary
@@ -82,6 +86,7 @@ mod env;
 mod error;
 mod external;
 mod flavor;
+mod fleet;
 mod local;
 mod pair;
 mod pooler;
@@ -93,6 +98,7 @@ mod watchdog;
 pub use cluster::{Backend, Cluster};
 pub use error::TestkitError;
 pub use flavor::{Flavor, test_flavor};
+pub use fleet::Fleet;
 pub use pair::Pair;
 pub use pooler::Pooler;
 pub use version::{PgVersion, test_version};

@@ -48,7 +48,9 @@ pub(super) async fn run(_args: Args, global: &Global) -> Result<(), Failure> {
     let cotenant = open(global).await?;
     let mut outcomes = Vec::new();
     for env in cotenant.environments() {
-        outcomes.push(examine(env).await);
+        for on in env.instances() {
+            outcomes.push(examine(&on).await);
+        }
     }
     if global.json {
         emit_json(&outcomes)?;
@@ -67,8 +69,14 @@ pub(super) async fn run(_args: Args, global: &Global) -> Result<(), Failure> {
 }
 
 async fn examine(env: &Environment) -> Outcome {
+    // An environment of several instances is examined instance by instance: `prod/b`.
+    let name = if env.config().has_instances() {
+        format!("{}/{}", env.name(), env.instance())
+    } else {
+        env.name().to_owned()
+    };
     let outcome = |reachable, error, report| Outcome {
-        environment: env.name().to_owned(),
+        environment: name.clone(),
         reachable,
         error,
         report,

@@ -6,6 +6,7 @@ mod apply;
 mod audit;
 mod deprovision;
 mod doctor;
+mod instances;
 mod limits;
 mod migrate;
 mod migration_files;

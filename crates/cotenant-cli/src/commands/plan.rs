@@ -25,6 +25,11 @@ pub(crate) struct Args {
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     let (cotenant, declarations) = open_declared(global).await?;
+    // Each environment seen on the project's instance: `--sql` names that server.
+    let cotenant = cotenant
+        .route(&args.project)
+        .await
+        .map_err(Failure::operation)?;
     let environments = cotenant.environments();
     if args.sql && environments.len() > 1 {
         let names: Vec<&str> = environments.iter().map(|e| e.name()).collect();

@@ -1,5 +1,6 @@
 //! `cotenant status [<project>…] --dir <DIR>`: where every project stands on each environment,
-//! from one catalog read per environment; with `--usage`, what each project uses of it now.
+//! from one catalog read per instance; with `--usage`, what each project uses of it now; with
+//! `--instances`, the projects on each instance and its load.
 
 use cotenant::ProjectName;
 use cotenant::migrate::StatusReport;
@@ -20,8 +21,13 @@ pub(crate) struct Args {
     /// Show each project's usage instead: the size of its schema, its connections against its
     /// limits, its longest-running query and, where pg_stat_statements is installed, its top
     /// statements by total time.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "instances")]
     usage: bool,
+
+    /// Show each environment's instances instead: the projects on each, and its load (project
+    /// count, connections in use against max_connections, database size).
+    #[arg(long)]
+    instances: bool,
 
     #[command(flatten)]
     files: FilesArgs,
@@ -38,6 +44,9 @@ struct Usage {
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     if args.usage {
         return usage(args, global).await;
+    }
+    if args.instances {
+        return super::instances::run(&open(global).await?, global.json).await;
     }
     let (cotenant, declarations) = open_declared(global).await?;
     let migrations = args.files.load(&args.projects, &declarations)?;

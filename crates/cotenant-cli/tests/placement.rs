@@ -1,0 +1,272 @@
+//! The `cotenant` binary on environments of three instances each (the test kit's shared
+//! [`Fleet`]): every command finds the project on its instance, and `status --instances` shows
+//! each instance's projects and load.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+use cotenant::secret::{Login, SecretSource};
+use cotenant_testkit::{Cluster, Fleet, MotoServer};
+use tempfile::TempDir;
+use tokio_postgres::NoTls;
+
+/// The admin secrets' prefix: `cli-fleet/<env>/<instance>/admin`.
+const PREFIX: &str = "cli-fleet";
+
+struct Deployment {
+    dir: TempDir,
+}
+
+impl Deployment {
+    /// The shared fleet with `extra` appended (placement, project tables).
+    fn new(extra: &str) -> Self {
+        write_admin_secrets();
+        let toml = format!(
+            "[secrets]\nstore = \"aws\"\nendpoint_url = \"{}\"\nregion = \"{}\"\nprefix = \"{PREFIX}\"\n{}\n{extra}",
+            MotoServer::shared().endpoint_url(),
+            MotoServer::REGION,
+            Fleet::shared().environments_toml(PREFIX),
+        );
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("cotenant.toml"), toml).expect("writing the config");
+        Self { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("cotenant.toml")
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        run_with_config(&self.config(), args)
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    args: String,
+}
+
+impl Run {
+    fn exited(self, code: i32) -> Self {
+        assert_eq!(self.code, Some(code), "{}", self.describe());
+        self
+    }
+
+    fn says(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "no `{text}` in {}",
+            self.describe()
+        );
+        self
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "cotenant {} exited with {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.args, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn run_with_config(config: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_cotenant"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "cotenant-test")
+        .env("AWS_SECRET_ACCESS_KEY", "cotenant-test")
+        .env("AWS_REGION", MotoServer::REGION)
+        .env_remove("COTENANT_CONFIG")
+        .env_remove("COTENANT_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running the cotenant binary");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        args: args.join(" "),
+    }
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+fn secrets() -> Arc<dyn SecretSource> {
+    Arc::new(MotoServer::shared().secrets_manager())
+}
+
+fn write_admin_secrets() {
+    static WRITTEN: OnceLock<()> = OnceLock::new();
+    WRITTEN.get_or_init(|| {
+        block_on(Fleet::shared().write_admin_secrets(PREFIX, secrets().as_ref()))
+            .expect("writing the admin secrets to moto");
+    });
+}
+
+/// The instances of `environment` that have schema `project`.
+fn where_is(environment: &str, project: &str) -> Vec<String> {
+    let fleet = Fleet::shared();
+    block_on(async {
+        let mut found = Vec::new();
+        for name in fleet.instance_names() {
+            if has_schema(fleet.instance(environment, name), project).await {
+                found.push(name.to_owned());
+            }
+        }
+        found
+    })
+}
+
+async fn has_schema(cluster: &Cluster, project: &str) -> bool {
+    let (client, connection) = cluster.admin_config().connect(NoTls).await.expect("admin");
+    tokio::spawn(connection);
+    client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)",
+            &[&project],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The port in `project`'s `login` secret on `environment`.
+fn secret_port(environment: &str, project: &str, login: Login) -> u16 {
+    let id = Fleet::shared()
+        .config(PREFIX, "")
+        .secrets
+        .secret_id(environment, project, login);
+    block_on(secrets().get_current(&id))
+        .expect("the login's secret")
+        .port
+}
+
+#[test]
+fn every_command_finds_the_project_on_its_instance() {
+    let deployment = Deployment::new("[projects.clip_b]\ninstance = \"b\"\n");
+    deployment.run(&["provision", "clip_b"]).exited(0);
+    assert_eq!(where_is("staging", "clip_b"), ["b"]);
+    assert_eq!(where_is("prod", "clip_b"), ["b"]);
+    let fleet = Fleet::shared();
+    for environment in ["staging", "prod"] {
+        for login in Login::ALL {
+            assert_eq!(
+                secret_port(environment, "clip_b", login),
+                fleet.instance(environment, "b").port(),
+                "{login} on {environment}"
+            );
+        }
+    }
+    deployment
+        .run(&["plan", "clip_b", "--env", "prod", "--sql"])
+        .exited(0)
+        .says(&format!(
+            "-- environment `prod`: 127.0.0.1:{}/",
+            fleet.instance("prod", "b").port()
+        ));
+    let migrations = tempfile::tempdir().unwrap();
+    std::fs::write(
+        migrations.path().join("001_items.sql"),
+        "CREATE TABLE items (id bigint PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let dir = migrations.path().to_str().unwrap();
+    deployment
+        .run(&["migrate", "clip_b", "--dir", dir])
+        .exited(0)
+        .says("prod: 1 project(s)");
+    deployment
+        .run(&["status", "clip_b", "--dir", dir])
+        .exited(0)
+        .says("prod: 1 of 1 project(s) up to date");
+    deployment
+        .run(&["parity", "clip_b"])
+        .exited(0)
+        .says("`clip_b`: `staging` and `prod` match");
+    deployment.run(&["audit", "clip_b"]).exited(0);
+    deployment.run(&["rotate", "clip_b"]).exited(0);
+    assert_eq!(
+        secret_port("prod", "clip_b", Login::App),
+        fleet.instance("prod", "b").port(),
+        "a rotation keeps the instance in the secret"
+    );
+    deployment
+        .run(&["deprovision", "clip_b", "--force", "clip_b"])
+        .exited(0);
+    assert!(where_is("prod", "clip_b").is_empty());
+    assert!(where_is("staging", "clip_b").is_empty());
+}
+
+#[test]
+fn apply_places_and_status_shows_each_instance() {
+    let deployment = Deployment::new("[projects.clia_c]\ninstance = \"c\"\n[projects.clia_any]\n");
+    deployment.run(&["apply"]).exited(0);
+    assert_eq!(where_is("prod", "clia_c"), ["c"]);
+    let any = where_is("prod", "clia_any");
+    assert_eq!(any.len(), 1, "{any:?}");
+    assert_eq!(where_is("staging", "clia_any"), any, "staging mirrors prod");
+    deployment
+        .run(&["apply", "--dry-run"])
+        .exited(0)
+        .says("0 to create, 0 to change");
+
+    let status = deployment
+        .run(&["--json", "status", "--instances"])
+        .exited(0)
+        .json();
+    let prod = &status[1];
+    assert_eq!(prod["environment"], "prod");
+    let c = prod["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance"] == "c")
+        .expect("instance c");
+    assert!(
+        c["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "clia_c"),
+        "{c}"
+    );
+    assert!(c["load"]["max_connections"].as_i64().unwrap() > 0, "{c}");
+    assert!(c["load"]["database_bytes"].as_i64().unwrap() > 0, "{c}");
+    deployment
+        .run(&["status", "--instances"])
+        .exited(0)
+        .says("  instance c (127.0.0.1:")
+        .says("clia_c");
+    deployment.run(&["doctor"]).exited(0).says("prod/b");
+}
+
+#[test]
+fn a_config_with_both_forms_is_refused_before_anything_runs() {
+    let deployment = Deployment::new("");
+    let mut text = std::fs::read_to_string(deployment.config()).unwrap();
+    text = text.replacen(
+        "[environments.prod.instances.a]",
+        "[environments.prod]\nhost = \"127.0.0.1\"\n[environments.prod.instances.a]",
+        1,
+    );
+    std::fs::write(deployment.config(), text).unwrap();
+    deployment
+        .run(&["status", "--instances"])
+        .exited(2)
+        .says("environments.prod.host: the environment has [environments.prod.instances.*] tables");
+}
