@@ -8,6 +8,7 @@ pub mod config;
 pub mod connect;
 pub mod declare;
 pub mod doctor;
+pub mod import;
 mod environment;
 mod ident;
 mod lock;
