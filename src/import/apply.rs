@@ -114,6 +114,12 @@ pub async fn import(
     import: &Import,
 ) -> Result<Imported, ImportError> {
     let read = SourceRead::read(source, project, import).await?;
+    // The source's findings stop the import before the target is touched.
+    if read.state.findings.is_blocked() {
+        let error = blocked(project, &read.state.findings);
+        read.close().await;
+        return Err(error);
+    }
     let result = apply(&read, target, project, import).await;
     read.close().await;
     result
@@ -334,7 +340,7 @@ async fn import_users(
         ("identities", &users.identity_columns),
     ] {
         if columns.is_empty() {
-            copied.push(0);
+            copied.push(false);
             continue;
         }
         let list = columns
@@ -357,7 +363,7 @@ async fn import_users(
             &format!("copying auth.{table}"),
         )
         .await?;
-        copied.push(1);
+        copied.push(true);
     }
     let owner = quote_ident(AUTH_OWNER);
     let switch = |enable: bool| {
@@ -395,7 +401,7 @@ async fn import_users(
         )
         .await
         .map_err(fail("inserting the source's users into auth.users"))?;
-    let inserted_identities = if copied[1] == 1 {
+    let inserted_identities = if copied[1] {
         tx.execute(
             &format!(
                 "INSERT INTO auth.identities ({cols}) SELECT {cols} FROM pg_temp.cotenant_import_identities
@@ -461,9 +467,6 @@ impl SourceRead {
                 project: project.clone(),
                 source: Box::new(source),
             })?;
-        if findings.is_blocked() {
-            return Err(blocked(project, &findings));
-        }
         let major: i32 = client
             .query_one(
                 "SELECT current_setting('server_version_num')::int / 10000",
