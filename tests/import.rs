@@ -460,15 +460,16 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
     let source_before = fingerprint(&source).await;
 
     let p = project("impstarter");
-    let access = Access::default()
+    let hook_only = Access::default()
         .with_auth(true)
-        .with_signup_hook(Some("handle_new_user"))
-        .with_realtime(["prices", "products"]);
-    let cotenant = with_access(&deployment().await, &p, access);
+        .with_signup_hook(Some("handle_new_user"));
+    let cotenant = with_access(&deployment().await, &p, hook_only.clone());
     cotenant
         .provision(&p, &ProjectSettings::default())
         .await
         .unwrap();
+    // Realtime's tables are declared once they are the project's: the import makes them so.
+    let cotenant = with_access(&cotenant, &p, hook_only.with_realtime(["prices", "products"]));
     let neighbour = provisioned(&cotenant, "impstarter_neighbour").await;
     let target = cluster("prod");
     // A neighbour's app still has a signup trigger on the shared auth.users; and Linus already
