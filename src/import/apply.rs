@@ -165,7 +165,9 @@ async fn apply(
 
     tx.batch_execute(&read.state.dump.pre_data)
         .await
-        .map_err(fail("creating the source's schema in public (pg_dump's pre-data)"))?;
+        .map_err(fail(
+            "creating the source's schema in public (pg_dump's pre-data)",
+        ))?;
     let mut rows = Vec::new();
     for table in &plan.tables {
         let name = format!("public.{}", quote_ident(&table.name));
@@ -199,9 +201,9 @@ async fn apply(
             "creating constraints, indexes, triggers and policies (pg_dump's post-data)",
         ))?;
     for (name, definition) in &plan.signup_triggers {
-        tx.batch_execute(definition)
-            .await
-            .map_err(fail(&format!("recreating the source's signup trigger `{name}` on auth.users")))?;
+        tx.batch_execute(definition).await.map_err(fail(&format!(
+            "recreating the source's signup trigger `{name}` on auth.users"
+        )))?;
     }
     let relocation = import
         .get_relocation()
@@ -331,7 +333,9 @@ async fn import_users(
                 &[&sources, &targets],
             )
             .await
-            .map_err(fail(&format!("rewriting mapped users in public.{table}.{column}")))?;
+            .map_err(fail(&format!(
+                "rewriting mapped users in public.{table}.{column}"
+            )))?;
         }
     }
     let mut copied = Vec::new();
@@ -348,7 +352,10 @@ async fn import_users(
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let temp = format!("pg_temp.{}", quote_ident(&format!("cotenant_import_{table}")));
+        let temp = format!(
+            "pg_temp.{}",
+            quote_ident(&format!("cotenant_import_{table}"))
+        );
         tx.batch_execute(&format!(
             "CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {list} FROM auth.{table} WITH NO DATA"
         ))
@@ -379,9 +386,9 @@ async fn import_users(
         sql
     };
     if !users.triggers.is_empty() {
-        tx.batch_execute(&switch(false))
-            .await
-            .map_err(fail("disabling the triggers on auth.users as supabase_auth_admin"))?;
+        tx.batch_execute(&switch(false)).await.map_err(fail(
+            "disabling the triggers on auth.users as supabase_auth_admin",
+        ))?;
     }
     let list = |columns: &[String]| {
         columns
@@ -583,7 +590,10 @@ async fn read_state(client: &Client, project: &ProjectName) -> Result<StateParts
         .collect();
     let users = if auth_columns.iter().any(|(t, ..)| t == "users") {
         client
-            .query("SELECT id::text, email::text FROM auth.users ORDER BY id", &[])
+            .query(
+                "SELECT id::text, email::text FROM auth.users ORDER BY id",
+                &[],
+            )
             .await
             .map_err(read_fail("reading auth.users"))?
             .iter()
@@ -690,10 +700,17 @@ impl SourceState {
             .collect();
         let already_imported = !self.tables.is_empty() && present.len() == self.tables.len();
         if !already_imported {
-            clashes.extend(present.iter().map(|t| format!("relation {project}.{}", t.name)));
+            clashes.extend(
+                present
+                    .iter()
+                    .map(|t| format!("relation {project}.{}", t.name)),
+            );
         }
-        let trigger_names: Vec<String> =
-            self.signup_triggers.iter().map(|(n, _)| n.clone()).collect();
+        let trigger_names: Vec<String> = self
+            .signup_triggers
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect();
         clashes.extend(
             target
                 .query(
@@ -780,7 +797,10 @@ impl SourceState {
             .pairs()
             .map(|(s, t)| (s.to_owned(), t.to_owned()))
             .collect();
-        if let Some((s, _)) = mapped.iter().find(|(s, _)| !source_ids.contains(s.as_str())) {
+        if let Some((s, _)) = mapped
+            .iter()
+            .find(|(s, _)| !source_ids.contains(s.as_str()))
+        {
             return Err(ImportError::UsersMap {
                 path: None,
                 reason: format!("it maps `{s}`, which is no user of the source"),
@@ -811,7 +831,10 @@ impl SourceState {
         let ids: Vec<String> = unmapped.iter().map(|(id, _)| id.clone()).collect();
         let emails: Vec<Option<String>> = unmapped.iter().map(|(_, e)| e.clone()).collect();
         let collisions = target
-            .query(include_str!("../../sql/import/user_collisions.sql"), &[&ids, &emails])
+            .query(
+                include_str!("../../sql/import/user_collisions.sql"),
+                &[&ids, &emails],
+            )
             .await
             .map_err(fail("looking for user collisions"))?
             .iter()

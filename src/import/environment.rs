@@ -45,7 +45,13 @@ impl Environment {
         import: &Import,
     ) -> Result<ImportPlan, ImportError> {
         let target = self.connect_admin().await?;
-        super::plan(source, &target, project, &self.import_with_platform(project, import)).await
+        super::plan(
+            source,
+            &target,
+            project,
+            &self.import_with_platform(project, import),
+        )
+        .await
     }
 
     /// Imports `source` into `project` here (see [`import`](super::import)), over an admin

@@ -136,7 +136,10 @@ impl ImportPlan {
     pub fn is_blocked(&self) -> bool {
         self.findings.is_blocked()
             || !self.clashes.is_empty()
-            || self.users.as_ref().is_some_and(|u| !u.collisions.is_empty())
+            || self
+                .users
+                .as_ref()
+                .is_some_and(|u| !u.collisions.is_empty())
     }
 
     /// Relocation's dependency analysis of the source's `public`: the findings `relocate`
@@ -271,9 +274,18 @@ impl ImportPlan {
             .filter(|b| !b.is_resolved())
             .map(ToString::to_string)
             .collect();
-        lines.extend(self.clashes.iter().map(|c| format!("the target already has {c}")));
+        lines.extend(
+            self.clashes
+                .iter()
+                .map(|c| format!("the target already has {c}")),
+        );
         if let Some(users) = &self.users {
-            lines.extend(users.collisions.iter().map(|c| format!("user collision: {c}")));
+            lines.extend(
+                users
+                    .collisions
+                    .iter()
+                    .map(|c| format!("user collision: {c}")),
+            );
         }
         lines
     }

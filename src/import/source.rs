@@ -47,8 +47,11 @@ impl Source {
             from: "the connection string".to_owned(),
             reason,
         };
-        let config = tokio_postgres::Config::from_str(dsn)
-            .map_err(|e| fail(format!("{e}; write `postgres://user:password@host:port/database`")))?;
+        let config = tokio_postgres::Config::from_str(dsn).map_err(|e| {
+            fail(format!(
+                "{e}; write `postgres://user:password@host:port/database`"
+            ))
+        })?;
         let host = match config.get_hosts() {
             [Host::Tcp(host)] => host.clone(),
             #[cfg(unix)]

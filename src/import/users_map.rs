@@ -62,7 +62,11 @@ impl UsersMap {
             let table: BTreeMap<String, String> = figment
                 .extract_inner("users")
                 .or_else(|_| figment.extract())
-                .map_err(|e| fail(format!("is not a TOML table of \"source-id\" = \"target-id\": {e}")))?;
+                .map_err(|e| {
+                    fail(format!(
+                        "is not a TOML table of \"source-id\" = \"target-id\": {e}"
+                    ))
+                })?;
             table.into_iter().collect()
         } else {
             let mut pairs = Vec::new();
@@ -125,7 +129,9 @@ impl UsersMap {
 
     /// The target id of a source user, if mapped.
     pub fn get(&self, source: &str) -> Option<&str> {
-        uuid(source).and_then(|s| self.pairs.get(&s)).map(String::as_str)
+        uuid(source)
+            .and_then(|s| self.pairs.get(&s))
+            .map(String::as_str)
     }
 
     /// The pairs, lowercase, by source id.
