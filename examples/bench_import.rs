@@ -138,11 +138,7 @@ fn libpq(cluster: &Cluster) -> Vec<(&'static str, String)> {
 /// pg_dump of the source's public piped into psql on the target, as the admin on both.
 fn dump_into_public(pg_dump: &std::path::Path, source: &Cluster, target: &Cluster) -> Duration {
     let psql = pg_dump.with_file_name("psql");
-    let psql = if psql.exists() {
-        psql
-    } else {
-        "psql".into()
-    };
+    let psql = if psql.exists() { psql } else { "psql".into() };
     let started = Instant::now();
     let mut dump = Command::new(pg_dump)
         .args(["--schema=public", "--no-owner", "--no-privileges"])
@@ -188,7 +184,8 @@ async fn main() {
         let major: u32 = version.to_string().parse().expect("a major version");
         let pg_dump = import::find_pg_dump(major).expect("pg_dump of the source's version");
         let mut admin = connect(target.admin_config()).await;
-        let (mut imports, mut manual, mut dumps, mut relocations) = (vec![], vec![], vec![], vec![]);
+        let (mut imports, mut manual, mut dumps, mut relocations) =
+            (vec![], vec![], vec![], vec![]);
         for round in 0..args.repeat {
             let p = provisioned(&mut admin, &format!("bimp{round}")).await;
             let started = Instant::now();
@@ -201,7 +198,10 @@ async fn main() {
             .await
             .expect("importing");
             imports.push(started.elapsed());
-            assert_eq!(done.rows().iter().map(|(_, n)| n).sum::<u64>(), args.rows + 100);
+            assert_eq!(
+                done.rows().iter().map(|(_, n)| n).sum::<u64>(),
+                args.rows + 100
+            );
             // The import's session keeps pg_dump's settings: a fresh admin for the next step.
             admin = connect(target.admin_config()).await;
 

@@ -59,14 +59,17 @@ impl UsersMap {
             || (path.is_none() && text.contains('='));
         let raw: Vec<(String, String)> = if is_toml {
             let figment = Figment::from(Toml::string(text));
-            let table: BTreeMap<String, String> = figment
-                .extract_inner("users")
-                .or_else(|_| figment.extract())
-                .map_err(|e| {
-                    fail(format!(
-                        "is not a TOML table of \"source-id\" = \"target-id\": {e}"
-                    ))
-                })?;
+            // Under `[users]` when there is such a table, else at the top.
+            let table: Result<BTreeMap<String, String>, _> = if figment.contains("users") {
+                figment.extract_inner("users")
+            } else {
+                figment.extract()
+            };
+            let table = table.map_err(|e| {
+                fail(format!(
+                    "is not a TOML table of \"source-id\" = \"target-id\": {e}"
+                ))
+            })?;
             table.into_iter().collect()
         } else {
             let mut pairs = Vec::new();
