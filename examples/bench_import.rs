@@ -85,11 +85,14 @@ async fn load(cluster: &Cluster, rows: u64) {
              INSERT INTO public.bench_events (org_id, kind, payload)
                SELECT 1 + g % 100, (ARRAY['call', 'email', 'meeting'])[1 + g % 3], md5(g::text) || md5((g * 7)::text)
                FROM generate_series(1, {rows}) g;
-             CREATE INDEX bench_events_org ON public.bench_events (org_id);
-             VACUUM ANALYZE public.bench_orgs, public.bench_events;"
+             CREATE INDEX bench_events_org ON public.bench_events (org_id);"
         ))
         .await
         .expect("loading the source");
+    admin
+        .batch_execute("VACUUM ANALYZE public.bench_orgs, public.bench_events")
+        .await
+        .expect("vacuuming the source");
     let size: String = admin
         .query_one(
             "SELECT pg_size_pretty(pg_total_relation_size('public.bench_events'))",

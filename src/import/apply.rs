@@ -286,7 +286,9 @@ async fn stream(
     while let Some(chunk) = out.next().await {
         let chunk = chunk.map_err(read_fail)?;
         sent += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        sink.send(chunk).await.map_err(write_fail)?;
+        // `feed`, not `send`: the server sends one message per row, and flushing each would
+        // make every row a write of its own; the sink flushes as its buffer fills.
+        sink.feed(chunk).await.map_err(write_fail)?;
     }
     let written = sink.finish().await.map_err(write_fail)?;
     if written != sent {
