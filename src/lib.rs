@@ -12,6 +12,7 @@ pub mod doctor;
 mod environment;
 mod error_chain;
 mod ident;
+pub mod import;
 mod lock;
 pub mod migrate;
 pub mod placement;

@@ -79,6 +79,11 @@ pub async fn plan(
     project: &ProjectName,
     relocation: &Relocation,
 ) -> Result<RelocationPlan, RelocateError> {
+    compute(&read_catalog(client, project).await?, project, relocation)
+}
+
+/// The catalog as `client` sees it, read in a read-only transaction of its own.
+async fn read_catalog(client: &Client, project: &ProjectName) -> Result<Catalog, RelocateError> {
     let begin = format!("BEGIN READ ONLY; {QUALIFY_NAMES}");
     client
         .batch_execute(&begin)
@@ -94,7 +99,7 @@ pub async fn plan(
         project: project.clone(),
         source,
     })?;
-    compute(&catalog, project, relocation)
+    Ok(catalog)
 }
 
 /// Moves the selected objects of `public`, with their dependencies, into `project`'s schema, in
@@ -222,6 +227,46 @@ impl From<RelocateError> for Failure {
     }
 }
 
+/// Reads `client`'s catalog and returns the dependency analysis of relocating there, without
+/// requiring the project to be provisioned: what [`plan`] finds on an instance where `project`
+/// does not exist yet — a project's own old instance that [`import`](crate::import) reads. The
+/// plan's moves and blockers are what `relocate` would list for the same objects; its statements
+/// are not meant to run there. Reads in a read-only transaction of its own, as [`plan`] does.
+pub async fn analyse(
+    client: &Client,
+    project: &ProjectName,
+    relocation: &Relocation,
+) -> Result<RelocationPlan, RelocateError> {
+    let catalog = read_catalog(client, project).await?;
+    let seeds = relocation.get_selection().seeds(&catalog, project)?;
+    let closure = close(&catalog, project, relocation, &seeds.objects);
+    Ok(statements::build(
+        &catalog, project, relocation, seeds, closure,
+    ))
+}
+
+/// Relocates inside `tx`, a transaction the caller opened and commits: one attempt, no retry.
+/// [`import`](crate::import) creates the objects in `public` and moves them on in the same
+/// transaction. `search_path` is left pinned to `pg_catalog`. A lock timeout is reported as
+/// [`RelocateError::LockTimeout`] after this one attempt.
+pub(crate) async fn relocate_in(
+    tx: &Transaction<'_>,
+    project: &ProjectName,
+    relocation: &Relocation,
+) -> Result<Relocated, RelocateError> {
+    attempt_in(tx, project, relocation)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Lock { .. } => RelocateError::LockTimeout {
+                project: project.clone(),
+                attempts: 1,
+                lock_timeout: relocation.get_lock_timeout(),
+                holders: Vec::new(),
+            },
+            Failure::Error(error) => error,
+        })
+}
+
 async fn attempt_once(
     client: &mut Client,
     project: &ProjectName,
@@ -231,6 +276,36 @@ async fn attempt_once(
         .transaction()
         .await
         .map_err(|e| apply_error(project, "opening the transaction", "BEGIN", e))?;
+    let started = Instant::now();
+    let done = attempt_in(&tx, project, relocation).await?;
+    if done.plan.is_empty() {
+        return Ok(done);
+    }
+    let before_locking = started.elapsed().saturating_sub(done.exclusive_for);
+    tx.commit().await.map_err(|e| match e.code() {
+        Some(code)
+            if *code == SqlState::LOCK_NOT_AVAILABLE
+                || *code == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            Failure::Lock {
+                objects: Default::default(),
+            }
+        }
+        _ => Failure::Error(apply_error(project, "committing", "COMMIT", e)),
+    })?;
+    Ok(Relocated {
+        exclusive_for: started.elapsed().saturating_sub(before_locking),
+        ..done
+    })
+}
+
+/// One attempt inside `tx`, everything but the commit. `exclusive_for` is measured up to the
+/// end of verification.
+async fn attempt_in(
+    tx: &Transaction<'_>,
+    project: &ProjectName,
+    relocation: &Relocation,
+) -> Result<Relocated, Failure> {
     // Waiting for the project's lock queues only other cotenant runs for the project, so the
     // lock timeout starts after it. JIT is off for the transaction: its catalog reads are small,
     // and compiling a plan (which a big catalog's estimates could call for) costs more than
@@ -243,8 +318,8 @@ async fn attempt_once(
     let steward = steward_of(project);
     let (locked, catalog, reads) = join3(
         tx.batch_execute(&lock),
-        Catalog::read(&tx, project, &steward),
-        verify::prepare(&tx),
+        Catalog::read(tx, project, &steward),
+        verify::prepare(tx),
     )
     .await;
     locked.map_err(|e| apply_error(project, "taking the project's lock", &lock, e))?;
@@ -280,7 +355,7 @@ async fn attempt_once(
     }
     // A signup hook's type and grants must exist before the hook is created.
     if plan.makes_signup_hook() {
-        converge_platform(&tx, project, relocation, Some(&plan)).await?;
+        converge_platform(tx, project, relocation, Some(&plan)).await?;
     }
     let checks = plan.checks();
     let objects = (
@@ -314,18 +389,18 @@ async fn attempt_once(
     let (prepare, relocate, finish) = join3(
         join4(
             tx.batch_execute(generic),
-            run(&tx, &plan, Stage::Prepare),
-            verify::filenodes(&tx, &reads, checks),
-            verify::sample(&tx, checks, level, false),
+            run(tx, &plan, Stage::Prepare),
+            verify::filenodes(tx, &reads, checks),
+            verify::sample(tx, checks, level, false),
         ),
         join(
-            run(&tx, &plan, Stage::Relocate),
-            verify::sample(&tx, checks, level, true),
+            run(tx, &plan, Stage::Relocate),
+            verify::sample(tx, checks, level, true),
         ),
         join3(
-            run(&tx, &plan, Stage::Finish),
-            verify::filenodes(&tx, &reads, checks),
-            verify::final_state(&tx, &reads, &plan),
+            run(tx, &plan, Stage::Finish),
+            verify::filenodes(tx, &reads, checks),
+            verify::final_state(tx, &reads, &plan),
         ),
     )
     .await;
@@ -367,11 +442,8 @@ async fn attempt_once(
     })?;
     // Now the hook exists: the dispatcher is rewritten to call it.
     if plan.makes_signup_hook() {
-        converge_platform(&tx, project, relocation, None).await?;
+        converge_platform(tx, project, relocation, None).await?;
     }
-    tx.commit()
-        .await
-        .map_err(|e| classify("committing", "COMMIT", e))?;
     Ok(Relocated {
         plan,
         verified,

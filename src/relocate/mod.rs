@@ -68,7 +68,8 @@ mod selection;
 mod statements;
 mod verify;
 
-pub use apply::{Relocated, plan, relocate};
+pub(crate) use apply::relocate_in;
+pub use apply::{Relocated, analyse, plan, relocate};
 pub use blocker::{Blocker, BlockerKind};
 pub use choice::{
     ForeignKeyChoice, FunctionChoice, PolicyChoice, PublicationChoice, SearchPathChoice,

@@ -131,6 +131,12 @@ impl Relocation {
         self.platform.as_ref().map(|(a, l)| (a, l.as_slice()))
     }
 
+    /// The same choices for another selection: an import relocates what it created.
+    pub(crate) fn with_selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
     /// The selection.
     pub fn get_selection(&self) -> &Selection {
         &self.selection

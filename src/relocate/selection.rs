@@ -34,6 +34,10 @@ pub enum Selection {
     /// Every relation, type and routine of `public` whose name matches a glob: `*` matches any
     /// run of characters, `?` one character.
     Pattern(String),
+    /// These relations, types and routines of `public`, by name (a routine's name covers all its
+    /// overloads): what [`import`](crate::import) created there and moves on. Partitions and
+    /// owned sequences move with their table whether named or not.
+    Objects(Vec<String>),
     /// Everything in `public` the admin can act on. What it cannot (objects of roles it cannot
     /// act as, members of extensions) is listed as skipped.
     All,
@@ -68,6 +72,7 @@ impl Selection {
             Selection::Tables(names) => names.iter().any(|n| n == name),
             Selection::Prefix { prefix, .. } => name.starts_with(prefix.as_str()),
             Selection::Pattern(glob) => glob_matches(glob, name),
+            Selection::Objects(names) => names.iter().any(|n| n == name),
             Selection::All => true,
         }
     }

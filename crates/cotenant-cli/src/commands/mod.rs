@@ -6,6 +6,7 @@ mod apply;
 mod audit;
 mod deprovision;
 mod doctor;
+mod import;
 mod instances;
 mod limits;
 mod migrate;
@@ -54,6 +55,9 @@ pub(crate) enum Command {
     /// Move a project's existing objects out of `public` into its schema (metadata only,
     /// verified), staging first.
     Relocate(relocate::Args),
+    /// Consolidate a project's own old instance (its data in `public`, and on Supabase its
+    /// users) into its schema on one environment, in one transaction; the source is only read.
+    Import(import::Args),
     /// Apply pending numbered SQL files as each project's migrator, staging first; prod runs
     /// only what staging has applied.
     Migrate(migrate::Args),
@@ -84,6 +88,7 @@ impl Command {
             Command::Api(args) => api::run(args, global).await,
             Command::Deprovision(args) => deprovision::run(args, global).await,
             Command::Relocate(args) => relocate::run(args, global).await,
+            Command::Import(args) => import::run(args, global).await,
             Command::Migrate(args) => migrate::run(args, global).await,
             Command::Status(args) => status::run(args, global).await,
             Command::Repair(args) => repair::run(args, global).await,

@@ -64,6 +64,15 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 5, value_name = "N")]
     attempts: u32,
 
+    /// What to do with each kind of blocker.
+    #[command(flatten)]
+    choices: Choices,
+}
+
+/// A choice for each kind of blocker the dependency analysis finds: shared with `import`,
+/// which runs the same analysis on its source.
+#[derive(Debug, clap::Args)]
+pub(super) struct Choices {
     /// Routines whose body names a moved table: `rewrite` moves them along and restates the
     /// bodies with `public.<name>` qualified by the project (shown as a diff in --dry-run).
     #[arg(long, value_enum, value_name = "CHOICE")]
@@ -169,10 +178,17 @@ impl Args {
         } else {
             Verification::RowCounts
         };
-        let mut relocation = Relocation::new(selection)
+        let relocation = Relocation::new(selection)
             .verification(verification)
             .lock_timeout(Duration::from_millis(self.lock_timeout_ms))
             .attempts(self.attempts);
+        self.choices.apply(relocation)
+    }
+}
+
+impl Choices {
+    /// `relocation` with these choices.
+    pub(super) fn apply(&self, mut relocation: Relocation) -> Relocation {
         if let Some(choice) = self.functions {
             relocation = relocation.functions(match choice {
                 Functions::MoveAlong => FunctionChoice::MoveAlong,
