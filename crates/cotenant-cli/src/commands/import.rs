@@ -44,7 +44,13 @@ pub(crate) struct Args {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let cotenant = open(global).await?;
+    // The environment seen on the project's instance: where it is provisioned, else where its
+    // declaration or the placement rule puts it.
+    let cotenant = open(global)
+        .await?
+        .route(&args.project)
+        .await
+        .map_err(Failure::operation)?;
     // An import fills one environment: the data of a project's old instance is prod's (or
     // staging's) own, never both.
     let env = match cotenant.environments() {
