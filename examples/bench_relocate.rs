@@ -20,6 +20,10 @@
 //!    whose pg_dump is not installed, the same data path with `COPY … TO STDOUT | COPY … FROM
 //!    STDIN` through psql, then the primary key).
 
+mod common;
+
+use common::{connect, ms};
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,7 +32,7 @@ use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings}
 use cotenant::relocate::{self, Relocation, Selection, Verification};
 use cotenant_testkit::{Cluster, PgVersion};
 use secrecy::SecretString;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 struct Args {
     rows: u64,
@@ -55,33 +59,13 @@ fn args() -> Args {
             "--rows" => args.rows = number(it.next(), "--rows"),
             "--small" => args.small = number(it.next(), "--small"),
             "--repeat" => args.repeat = number(it.next(), "--repeat") as usize,
-            "--versions" => {
-                args.versions = it
-                    .next()
-                    .expect("--versions 15,17")
-                    .split(',')
-                    .map(|v| {
-                        v.parse()
-                            .unwrap_or_else(|error| panic!("--versions: {error}"))
-                    })
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&it.next().expect("--versions 15,17")),
             other => panic!(
                 "unknown argument {other}: use --rows N --small N --repeat N --versions 15,17"
             ),
         }
     }
     args
-}
-
-async fn connect(config: Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.expect("a connection");
-    tokio::spawn(connection);
-    client
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// Minimum and median: on a shared machine the minimum is the cost, the median what to expect.

@@ -21,6 +21,10 @@
 //!
 //! Prints both and copy ÷ relocation per repetition and at the median.
 
+mod common;
+
+use common::{connect, ms};
+
 use std::time::{Duration, Instant};
 
 use cotenant::ProjectName;
@@ -32,7 +36,7 @@ use cotenant::relocate::{
 };
 use cotenant_testkit::{Cluster, Flavor, PgVersion};
 use secrecy::SecretString;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 const STARTER: &str = include_str!("../tests/fixtures/supabase_starter.sql");
 const TABLES: [&str; 5] = ["products", "prices", "users", "customers", "subscriptions"];
@@ -58,28 +62,13 @@ fn args() -> Args {
             "--users" => args.users = value("--users").parse().expect("--users N"),
             "--metadata-only" => args.verification = Verification::Metadata,
             "--repeat" => args.repeat = value("--repeat").parse().expect("--repeat N"),
-            "--versions" => {
-                args.versions = value("--versions")
-                    .split(',')
-                    .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&value("--versions")),
             other => panic!(
                 "unknown argument {other}: use --users N --metadata-only --repeat N --versions 15,17"
             ),
         }
     }
     args
-}
-
-async fn connect(config: Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.expect("a connection");
-    tokio::spawn(connection);
-    client
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn access() -> Access {
