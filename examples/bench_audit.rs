@@ -9,19 +9,26 @@
 //! For each version, on a fresh server, projects are provisioned up to each count of
 //! `--projects`, each with what a typical app keeps in its schema (two tables with a foreign key
 //! and its index, row-level security with a policy, a pinned SECURITY DEFINER function, a
-//! `security_invoker` view). At each count: the audit of every project (`Scope::all`) and of one
+//! `security_invoker` view); every fourth project has the Data API (`<p>_anon` and
+//! `<p>_authenticated` granted its tables, declared default privileges, `<p>_service` on 16+),
+//! and every twentieth Realtime and a Storage bucket too. At each count: the audit of every project (`Scope::all`) and of one
 //! (`Scope::only`), `--runs` times each, min and median; the number of findings (the audit must
 //! pass); and each of the audit's statements (`sql/audit/`, and doctor's routes) run alone for
 //! every project, min of `--runs`, to show where the time goes.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{connect, ms};
+
+use std::time::Instant;
 
 use cotenant::ProjectName;
+use cotenant::api::{Api, ApiConfig, ApiRoleKind, TablePrivilege};
 use cotenant::audit::{self, Scope};
 use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant_testkit::{Cluster, Flavor, PgVersion};
+use tokio_postgres::Client;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls};
 
 struct Args {
     projects: Vec<usize>,
@@ -52,28 +59,13 @@ fn args() -> Args {
                     .collect()
             }
             "--runs" => args.runs = list("--runs")[0].parse().expect("--runs N"),
-            "--versions" => {
-                args.versions = list("--versions")
-                    .iter()
-                    .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
-                    .collect()
-            }
+            "--versions" => args.versions = common::versions(&list("--versions").join(",")),
             other => panic!(
                 "unknown argument {other}: use --projects 100,1000 --runs N --versions 15,17"
             ),
         }
     }
     args
-}
-
-async fn connect(config: Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.expect("connecting");
-    tokio::spawn(connection);
-    client
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// What a typical app keeps in its schema, created as the project's owner.
@@ -90,6 +82,36 @@ fn app_objects(p: &str) -> String {
          CREATE FUNCTION {p}.note_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER
            SET search_path = {p}, pg_catalog AS 'SELECT count(*) FROM notes';
          CREATE VIEW {p}.recent WITH (security_invoker = true) AS SELECT id, body FROM {p}.notes;
+         RESET ROLE;"
+    )
+}
+
+/// The Data API of the `n`th project, if it has one.
+fn api_of(n: usize, version: PgVersion) -> Option<Api> {
+    if n % 4 != 0 {
+        return None;
+    }
+    let api = Api::enabled()
+        .with_service(version.major() >= 16)
+        .with_role(ApiRoleKind::Authenticated, |r| {
+            r.with_tables(TablePrivilege::ALL)
+        });
+    Some(if n % 20 == 0 {
+        api.with_realtime(true).with_storage(true)
+    } else {
+        api
+    })
+}
+
+/// What a project with the Data API grants its API roles.
+fn api_objects(p: &str) -> String {
+    format!(
+        "SET ROLE {p}_owner;
+         GRANT SELECT ON {p}.notes, {p}.tags TO {p}_anon;
+         CREATE POLICY readers ON {p}.tags FOR SELECT TO {p}_anon USING (true);
+         CREATE TABLE {p}.posts (id int PRIMARY KEY, body text);
+         ALTER TABLE {p}.posts ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY own_posts ON {p}.posts TO {p}_authenticated USING (true);
          RESET ROLE;"
     )
 }
@@ -115,22 +137,30 @@ async fn run(version: PgVersion, args: &Args) {
     let mut admin = connect(cluster.admin_config()).await;
     let passwords = LoginPasswords::new("bench-app-password", "bench-migrator-password");
     let mut made = 0;
+    let mut apis = ApiConfig::default();
     for &count in &args.projects {
         let start = Instant::now();
         let mut objects = String::new();
         while made < count {
             let name = format!("audit_{made:05}");
             let project: ProjectName = name.parse().unwrap();
-            provision::apply(
+            let api = api_of(made, version);
+            provision::apply_with_api(
                 &mut admin,
                 &project,
                 &ProjectSettings::default(),
                 &passwords,
                 PasswordResets::default(),
+                None,
+                api.as_ref(),
             )
             .await
             .expect("provisioning");
             objects.push_str(&app_objects(&name));
+            if let Some(api) = api {
+                objects.push_str(&api_objects(&name));
+                apis = apis.with_project(project, api);
+            }
             made += 1;
             if made % 100 == 0 {
                 superuser
@@ -149,8 +179,9 @@ async fn run(version: PgVersion, args: &Args) {
             "PG {version}: {count} projects ready ({:.1} s)",
             start.elapsed().as_secs_f64()
         );
-        let (all_min, all_p50, findings) = time(&admin, &Scope::all(), args.runs).await;
-        let one = Scope::only(["audit_00000".parse().unwrap()]);
+        let all = Scope::all().with_api(apis.clone());
+        let (all_min, all_p50, findings) = time(&admin, &all, args.runs).await;
+        let one = all.clone().restricted_to(["audit_00000".parse().unwrap()]);
         let (one_min, one_p50, _) = time(&admin, &one, args.runs).await;
         println!(
             "PG {version} | {count} projects | audit all: min {all_min:.0} ms, p50 {all_p50:.0} ms ({findings} findings) | audit one: min {one_min:.0} ms, p50 {one_p50:.0} ms"
@@ -179,6 +210,9 @@ async fn per_statement(client: &Client, runs: usize) -> Vec<(&'static str, f64)>
         "_migrator",
         "_login_clone",
         "_migrator_clone",
+        "_anon",
+        "_authenticated",
+        "_service",
     ];
     let privileged = ["_owner", "_app"];
     let schemas: Vec<u32> = client
@@ -200,7 +234,7 @@ async fn per_statement(client: &Client, runs: usize) -> Vec<(&'static str, f64)>
         .map(|r| r.get("oid"))
         .collect();
     let by_schema: Params<'_> = &[(&schemas, Type::OID_ARRAY)];
-    let statements: [(&str, &str, Params<'_>); 10] = [
+    let statements: [(&str, &str, Params<'_>); 11] = [
         (
             "roles",
             include_str!("../sql/audit/roles.sql"),
@@ -241,6 +275,11 @@ async fn per_statement(client: &Client, runs: usize) -> Vec<(&'static str, f64)>
             "extensions",
             include_str!("../sql/audit/extensions.sql"),
             by_schema,
+        ),
+        (
+            "storage policies",
+            include_str!("../sql/audit/storage.sql"),
+            &[],
         ),
     ];
     let mut out = Vec::new();

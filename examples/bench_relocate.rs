@@ -22,6 +22,8 @@
 
 mod common;
 
+use common::{connect, ms};
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,7 +32,7 @@ use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings}
 use cotenant::relocate::{self, Relocation, Selection, Verification};
 use cotenant_testkit::{Cluster, PgVersion};
 use secrecy::SecretString;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 struct Args {
     rows: u64,
@@ -64,16 +66,6 @@ fn args() -> Args {
         }
     }
     args
-}
-
-async fn connect(config: Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.expect("a connection");
-    tokio::spawn(connection);
-    client
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// Minimum and median: on a shared machine the minimum is the cost, the median what to expect.

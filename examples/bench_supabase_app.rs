@@ -23,6 +23,8 @@
 
 mod common;
 
+use common::{connect, ms};
+
 use std::time::{Duration, Instant};
 
 use cotenant::ProjectName;
@@ -34,7 +36,7 @@ use cotenant::relocate::{
 };
 use cotenant_testkit::{Cluster, Flavor, PgVersion};
 use secrecy::SecretString;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 const STARTER: &str = include_str!("../tests/fixtures/supabase_starter.sql");
 const TABLES: [&str; 5] = ["products", "prices", "users", "customers", "subscriptions"];
@@ -67,16 +69,6 @@ fn args() -> Args {
         }
     }
     args
-}
-
-async fn connect(config: Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.expect("a connection");
-    tokio::spawn(connection);
-    client
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn access() -> Access {

@@ -382,7 +382,7 @@ impl Environment {
             let client = on.connect_admin().await?;
             let scope = match &survey {
                 None => scope.clone(),
-                Some(survey) => scope.restricted_to(|p| {
+                Some(survey) => scope.narrowed_to(|p| {
                     let found = survey.found(p);
                     found.contains(&on.instance()) || (found.is_empty() && i == 0)
                 }),

@@ -1,12 +1,14 @@
 //! `audit` against real servers: a clean instance with several provisioned projects (and a
 //! Supabase starter app moved into one) passes; every hole of the isolation matrix's kinds,
 //! planted by hand, is found with its code and object; every lint is planted and found; an
-//! allow-listed finding is reported as allowed and not counted. PostgreSQL 15 and 17, both
-//! flavours (plants that need Supabase's roles say so and stop on the plain one).
+//! allow-listed finding is reported as allowed and not counted. Projects' Data API roles are
+//! held to their declarations, and are outsiders in every other project. PostgreSQL 15 and 17,
+//! both flavours (plants that need Supabase's roles say so and stop on the plain one).
 
 mod common;
 
 use common::*;
+use cotenant::api::{Api, ApiConfig, ApiRoleKind, SequencePrivilege, TablePrivilege};
 use cotenant::audit::{AllowList, Allowance, AuditReport, Code, Scope, Severity};
 use cotenant::platform::{AccessOverride, PlatformConfig};
 use cotenant::provision::ProjectSettings;
@@ -525,5 +527,289 @@ async fn a_project_that_is_not_there_is_an_error() {
     assert_eq!(
         found(&report, Code::ProjectMissing, "never_made").severity,
         Severity::Error
+    );
+}
+
+/// The Data API as the API tests declare it: `<p>_service` only where the admin can give
+/// BYPASSRLS (PostgreSQL 16+), and with `full` Realtime, Storage and declared default
+/// privileges for `<p>_authenticated`.
+fn api_of(cluster: &Cluster, full: bool) -> Api {
+    let api = Api::enabled().with_service(cluster.version().major() >= 16);
+    if !full {
+        return api.with_role(ApiRoleKind::Anon, |r| {
+            r.with_tables([TablePrivilege::Select])
+        });
+    }
+    api.with_realtime(true)
+        .with_storage(true)
+        .with_role(ApiRoleKind::Authenticated, |r| {
+            r.with_tables(TablePrivilege::ALL)
+                .with_sequences([SequencePrivilege::Usage])
+                .with_functions(true)
+        })
+}
+
+/// What a project with the Data API grants its own API roles in its migrations: a table behind
+/// RLS they read and write, a sequence, and (after the declared default privileges) a new table
+/// and a function.
+fn api_objects(p: &ProjectName) -> String {
+    format!(
+        "ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY readers ON t FOR SELECT TO {p}_anon, {p}_authenticated USING (true);
+         GRANT SELECT ON t TO {p}_anon;
+         GRANT SELECT, INSERT, UPDATE (v) ON t TO {p}_authenticated;
+         GRANT USAGE ON SEQUENCE t_id_seq TO {p}_authenticated;
+         CREATE TABLE notes (id serial PRIMARY KEY, body text);
+         ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY own ON notes TO {p}_authenticated USING (true) WITH CHECK (true);
+         CREATE FUNCTION one() RETURNS int LANGUAGE sql SET search_path = {p}, pg_catalog AS 'SELECT 1';"
+    )
+}
+
+/// `names` provisioned everywhere with the Data API `cotenant` declares, each with `t`, and
+/// those with the API with their API objects.
+async fn api_fleet(cotenant: &Cotenant, names: &[&str]) -> Vec<ProjectName> {
+    let mut projects = Vec::new();
+    for name in names {
+        let p = provisioned(cotenant, name, &ProjectSettings::default()).await;
+        if !cotenant.api_of(&p).enabled {
+            projects.push(p);
+            continue;
+        }
+        for env in both() {
+            login(cotenant, env, &p, Login::Migrator)
+                .await
+                .batch_execute(&api_objects(&p))
+                .await
+                .unwrap_or_else(|e| panic!("{p}'s API objects on {env}: {e}"));
+        }
+        projects.push(p);
+    }
+    projects
+}
+
+/// A fleet with the Data API — Realtime, Storage, declared default privileges and (16+)
+/// `<p>_service` on one project, the plain API on another, none on a third — audits clean on
+/// both environments when the audit knows the declarations; without them the API roles are
+/// undeclared.
+#[tokio::test]
+async fn a_fleet_with_the_data_api_audits_clean() {
+    let c = cluster("staging");
+    if !is_supabase(c, "the Data API (`authenticator`)") {
+        return;
+    }
+    let names = ["api_clean_a", "api_clean_b", "api_clean_c"];
+    let apis = ApiConfig::default()
+        .with_project(project(names[0]), api_of(c, true))
+        .with_project(project(names[1]), api_of(c, false));
+    let cotenant = deployment().await.with_api(apis.clone());
+    let projects = api_fleet(&cotenant, &names).await;
+    let declared = || scope(&projects.iter().collect::<Vec<_>>()).with_api(apis.clone());
+    for env in both() {
+        let report = audit(&cotenant, env, &declared()).await;
+        println!("{env}:\n{report}");
+        assert!(
+            report.passes(),
+            "{env}: the declared API audits clean:\n{report}"
+        );
+        let blind = audit(&cotenant, env, &scope(&projects.iter().collect::<Vec<_>>())).await;
+        found(&blind, Code::ApiRoleUndeclared, "api_clean_a_anon");
+        found(&blind, Code::ApiRoleUndeclared, "api_clean_b_authenticated");
+    }
+    // Declared but lost: the membership PostgREST needs and a declared default privilege.
+    superuser(c)
+        .await
+        .batch_execute(
+            "DO $$ BEGIN EXECUTE format('REVOKE api_clean_b_anon FROM authenticator GRANTED BY %I',
+                 (SELECT pg_get_userbyid(grantor) FROM pg_auth_members
+                  WHERE roleid = 'api_clean_b_anon'::regrole AND member = 'authenticator'::regrole));
+             END $$;
+             ALTER DEFAULT PRIVILEGES FOR ROLE api_clean_a_owner IN SCHEMA api_clean_a
+                 REVOKE DELETE ON TABLES FROM api_clean_a_authenticated;",
+        )
+        .await
+        .unwrap();
+    let report = audit(&cotenant, "staging", &declared()).await;
+    found(
+        &report,
+        Code::MembershipMissing,
+        "api_clean_b_anon granted to authenticator",
+    );
+    found(
+        &report,
+        Code::ApiPrivilege,
+        "default privileges of api_clean_a_owner in schema api_clean_a on tables",
+    );
+    // `apply` (provisioning) repairs them, and the audit is clean again.
+    cotenant
+        .environment("staging")
+        .unwrap()
+        .provision(&projects[0], &ProjectSettings::default())
+        .await
+        .unwrap();
+    cotenant
+        .environment("staging")
+        .unwrap()
+        .provision(&projects[1], &ProjectSettings::default())
+        .await
+        .unwrap();
+    let report = audit(&cotenant, "staging", &declared()).await;
+    assert!(report.passes(), "repaired:\n{report}");
+}
+
+/// The API roles' holes, planted by hand on staging: an extra membership either way, LOGIN and
+/// BYPASSRLS, a privilege in another project, a privilege the declaration does not give, a
+/// drifted timeout, another project's API role in a policy, and Storage policies that open a
+/// bucket to another project's roles. Each is found with its code; prod stays clean.
+#[tokio::test]
+async fn every_planted_api_hole_is_found() {
+    let c = cluster("staging");
+    if !is_supabase(c, "the Data API (`authenticator`)") {
+        return;
+    }
+    let names = ["api_hole_a", "api_hole_b"];
+    let api = Api::enabled().with_storage(true);
+    let apis = ApiConfig::default()
+        .with_project(project(names[0]), api.clone())
+        .with_project(project(names[1]), api);
+    let cotenant = deployment().await.with_api(apis.clone());
+    let projects = api_fleet(&cotenant, &names).await;
+    let declared = scope(&projects.iter().collect::<Vec<_>>()).with_api(apis);
+    login(&cotenant, "staging", &projects[1], Login::Migrator)
+        .await
+        .batch_execute("GRANT SELECT ON t TO api_hole_a_anon")
+        .await
+        .unwrap();
+    login(&cotenant, "staging", &projects[0], Login::Migrator)
+        .await
+        .batch_execute(
+            "CREATE POLICY neighbour ON t TO api_hole_b_authenticated USING (true);
+             GRANT TRUNCATE ON t TO api_hole_a_authenticated;",
+        )
+        .await
+        .unwrap();
+    superuser(c)
+        .await
+        .batch_execute(
+            "GRANT api_hole_a_anon TO api_hole_b_app;
+             GRANT api_hole_a_owner TO api_hole_a_authenticated;
+             ALTER ROLE api_hole_a_anon LOGIN BYPASSRLS;
+             ALTER ROLE api_hole_a_authenticated SET statement_timeout = '1min';
+             GRANT CREATE ON SCHEMA api_hole_a TO api_hole_a_anon;
+             CREATE POLICY sneak ON storage.objects FOR SELECT TO api_hole_b_anon
+                 USING (bucket_id = 'api_hole_a');
+             CREATE POLICY everyone ON storage.objects FOR SELECT
+                 TO api_hole_a_anon, api_hole_b_anon USING (true);",
+        )
+        .await
+        .unwrap();
+
+    let report = audit(&cotenant, "staging", &declared).await;
+    println!("{report}");
+    found(
+        &report,
+        Code::MembershipExtra,
+        "api_hole_a_anon granted to api_hole_b_app",
+    );
+    found(
+        &report,
+        Code::MembershipExtra,
+        "api_hole_a_owner granted to api_hole_a_authenticated",
+    );
+    let attribute = found(&report, Code::RoleAttribute, "api_hole_a_anon");
+    assert!(
+        attribute.message.contains("can log in") && attribute.message.contains("BYPASSRLS"),
+        "{attribute}"
+    );
+    let foreign = found(&report, Code::ForeignPrivilege, "api_hole_b.t");
+    assert!(
+        foreign
+            .message
+            .contains("`api_hole_a_anon` of project `api_hole_a`"),
+        "{foreign}"
+    );
+    assert_eq!(foreign.project.as_deref(), Some("api_hole_b"));
+    found(
+        &report,
+        Code::ForeignPolicyRole,
+        "api_hole_a.t policy neighbour",
+    );
+    let truncate = found(&report, Code::ApiPrivilege, "api_hole_a.t");
+    assert!(truncate.message.contains("TRUNCATE"), "{truncate}");
+    let create = found(&report, Code::ApiPrivilege, "api_hole_a");
+    assert!(create.message.contains("CREATE"), "{create}");
+    assert!(
+        report.findings.iter().any(|f| f.code == Code::RoleDefault
+            && f.object == "api_hole_a_authenticated"
+            && f.message.contains("statement_timeout")),
+        "{report}"
+    );
+    for project in ["api_hole_a", "api_hole_b"] {
+        for policy in ["sneak", "everyone"] {
+            let object = format!("storage.objects policy {policy}");
+            assert!(
+                report.findings.iter().any(|f| f.code == Code::StoragePolicy
+                    && f.object == object
+                    && f.project.as_deref() == Some(project)),
+                "{policy} is found for {project}:\n{report}"
+            );
+        }
+    }
+    // The bucket's own policies are not blamed.
+    not_found(
+        &report,
+        Code::StoragePolicy,
+        "storage.objects policy api_hole_a_anon",
+    );
+    not_found(
+        &report,
+        Code::StoragePolicy,
+        "storage.objects policy api_hole_b_authenticated",
+    );
+    // Nothing else than these is an error: every API role's own grants are as declared.
+    assert!(
+        !report.findings.iter().any(|f| f.severity == Severity::Error
+            && f.object.contains("api_hole_b_authenticated granted")),
+        "{report}"
+    );
+    superuser(c)
+        .await
+        .batch_execute(
+            "DROP POLICY sneak ON storage.objects; DROP POLICY everyone ON storage.objects;",
+        )
+        .await
+        .unwrap();
+    let prod = audit(&cotenant, "prod", &declared).await;
+    assert!(prod.passes(), "nothing was planted on prod:\n{prod}");
+}
+
+/// On both flavours: a role named like a project's API role that no declaration gives it is
+/// found, and it is another project's outsider like any project role.
+#[tokio::test]
+async fn an_undeclared_api_role_is_found_and_foreign_elsewhere() {
+    let cotenant = deployment().await;
+    let (a, b) = (
+        provisioned(&cotenant, "undeclared_a", &ProjectSettings::default()).await,
+        provisioned(&cotenant, "undeclared_b", &ProjectSettings::default()).await,
+    );
+    let su = superuser(cluster("staging")).await;
+    su.batch_execute("CREATE ROLE undeclared_a_anon NOLOGIN NOINHERIT")
+        .await
+        .unwrap();
+    login(&cotenant, "staging", &b, Login::Migrator)
+        .await
+        .batch_execute("GRANT SELECT ON t TO undeclared_a_anon")
+        .await
+        .unwrap();
+    let report = audit(&cotenant, "staging", &scope(&[&a, &b])).await;
+    assert_eq!(
+        found(&report, Code::ApiRoleUndeclared, "undeclared_a_anon").severity,
+        Severity::Error
+    );
+    assert!(
+        found(&report, Code::ForeignPrivilege, "undeclared_b.t")
+            .message
+            .contains("`undeclared_a_anon` of project `undeclared_a`"),
+        "{report}"
     );
 }

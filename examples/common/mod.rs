@@ -1,8 +1,25 @@
-//! What the benchmarks share.
-// Some benchmarks compile their measurement only with features (`sqlx`, `deadpool`).
+//! What the benchmarks share: `mod common;` in an example (a directory, so Cargo does not
+//! take it for an example of its own).
+// Each example compiles this module alone and uses part of it; some compile their measurement
+// only with features (`sqlx`, `deadpool`).
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use cotenant_testkit::PgVersion;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// A connection with `config`, its connection task spawned.
+pub(crate) async fn connect(config: Config) -> Client {
+    let (client, connection) = config.connect(NoTls).await.expect("a connection");
+    tokio::spawn(connection);
+    client
+}
+
+/// `d` in milliseconds.
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
 
 /// The PostgreSQL versions of `--versions 15,17`.
 pub(crate) fn versions(list: &str) -> Vec<PgVersion> {

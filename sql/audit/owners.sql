@@ -12,6 +12,14 @@ members AS (
     SELECT d.classid, d.objid FROM pg_depend d
     WHERE d.deptype = 'e' AND d.refclassid = 'pg_extension'::regclass
 ),
+-- Kinds with nothing to judge but their name, schema and owner.
+named AS (
+    SELECT 'collation' AS kind, collname AS name, collnamespace AS ns, collowner AS owned_by FROM pg_collation
+    UNION ALL SELECT 'statistics', stxname, stxnamespace, stxowner FROM pg_statistic_ext
+    UNION ALL SELECT 'text search configuration', cfgname, cfgnamespace, cfgowner FROM pg_ts_config
+    UNION ALL SELECT 'text search dictionary', dictname, dictnamespace, dictowner FROM pg_ts_dict
+    UNION ALL SELECT 'conversion', conname, connamespace, conowner FROM pg_conversion
+),
 objects AS (
     SELECT s.project, s.owner, 'schema' AS kind, quote_ident(s.project) AS object, n.nspowner AS owned_by
     FROM schemas s JOIN pg_namespace n ON n.oid = s.oid
@@ -40,20 +48,8 @@ objects AS (
     FROM schemas s JOIN pg_operator o ON o.oprnamespace = s.oid
     WHERE NOT EXISTS (SELECT 1 FROM members e WHERE e.classid = 'pg_operator'::regclass AND e.objid = o.oid)
     UNION ALL
-    SELECT s.project, s.owner, 'collation', quote_ident(s.project) || '.' || quote_ident(c.collname), c.collowner
-    FROM schemas s JOIN pg_collation c ON c.collnamespace = s.oid
-    UNION ALL
-    SELECT s.project, s.owner, 'statistics', quote_ident(s.project) || '.' || quote_ident(x.stxname), x.stxowner
-    FROM schemas s JOIN pg_statistic_ext x ON x.stxnamespace = s.oid
-    UNION ALL
-    SELECT s.project, s.owner, 'text search configuration', quote_ident(s.project) || '.' || quote_ident(c.cfgname), c.cfgowner
-    FROM schemas s JOIN pg_ts_config c ON c.cfgnamespace = s.oid
-    UNION ALL
-    SELECT s.project, s.owner, 'text search dictionary', quote_ident(s.project) || '.' || quote_ident(d.dictname), d.dictowner
-    FROM schemas s JOIN pg_ts_dict d ON d.dictnamespace = s.oid
-    UNION ALL
-    SELECT s.project, s.owner, 'conversion', quote_ident(s.project) || '.' || quote_ident(c.conname), c.conowner
-    FROM schemas s JOIN pg_conversion c ON c.connamespace = s.oid
+    SELECT s.project, s.owner, x.kind, quote_ident(s.project) || '.' || quote_ident(x.name), x.owned_by
+    FROM schemas s JOIN named x ON x.ns = s.oid
 )
 SELECT project, kind, object, pg_get_userbyid(owned_by)::text AS owner
 FROM objects WHERE pg_get_userbyid(owned_by)::text <> owner

@@ -23,6 +23,7 @@ pub(super) struct Catalog {
     pub(super) owners: Vec<OwnerRow>,
     pub(super) routines: Vec<RoutineRow>,
     pub(super) policies: Vec<PolicyRow>,
+    pub(super) storage_policies: Vec<StoragePolicyRow>,
     pub(super) tables: Vec<TableRow>,
     pub(super) views: Vec<ViewRow>,
     pub(super) foreign_keys: Vec<ForeignKeyRow>,
@@ -94,6 +95,14 @@ pub(super) struct PolicyRow {
     pub(super) check_expr: Option<String>,
 }
 
+pub(super) struct StoragePolicyRow {
+    pub(super) policy: String,
+    pub(super) permissive: bool,
+    pub(super) roles: Vec<String>,
+    pub(super) using_expr: Option<String>,
+    pub(super) check_expr: Option<String>,
+}
+
 pub(super) struct TableRow {
     pub(super) project: String,
     pub(super) object: String,
@@ -129,6 +138,7 @@ const PRIVILEGES: &str = include_str!("../../sql/audit/privileges.sql");
 const OWNERS: &str = include_str!("../../sql/audit/owners.sql");
 const ROUTINES: &str = include_str!("../../sql/audit/routines.sql");
 const POLICIES: &str = include_str!("../../sql/audit/policies.sql");
+const STORAGE_POLICIES: &str = include_str!("../../sql/audit/storage.sql");
 const TABLES: &str = include_str!("../../sql/audit/tables.sql");
 const VIEWS: &str = include_str!("../../sql/audit/views.sql");
 const FOREIGN_KEYS: &str = include_str!("../../sql/audit/foreign_keys.sql");
@@ -177,6 +187,7 @@ impl Catalog {
         let (
             (memberships, privileges, owners, routines, policies),
             (tables, views, fks, exts),
+            storage_policies,
             routes,
         ) = tokio::try_join!(
             try_join5(
@@ -192,6 +203,7 @@ impl Catalog {
                 query(client, "foreign keys", FOREIGN_KEYS, &by_schema),
                 query(client, "extensions", EXTENSIONS, &by_schema),
             ),
+            query(client, "storage policies", STORAGE_POLICIES, &[]),
             async {
                 crate::doctor::find_routes(client)
                     .await
@@ -250,6 +262,16 @@ impl Catalog {
                     project: r.get("project"),
                     table: r.get("table_name"),
                     policy: r.get("policy"),
+                    roles: r.get("roles"),
+                    using_expr: r.get("using_expr"),
+                    check_expr: r.get("check_expr"),
+                })
+                .collect(),
+            storage_policies: storage_policies
+                .iter()
+                .map(|r| StoragePolicyRow {
+                    policy: r.get("policy"),
+                    permissive: r.get("permissive"),
                     roles: r.get("roles"),
                     using_expr: r.get("using_expr"),
                     check_expr: r.get("check_expr"),

@@ -52,6 +52,16 @@ pub enum Code {
     SharedDefinerView,
     /// `iso.foreign_policy_role`: a policy in the project names another project's role.
     ForeignPolicyRole,
+    /// `iso.api_role_undeclared`: a Data API role (`<p>_anon`, `<p>_authenticated`,
+    /// `<p>_service`) exists that `[projects.<p>.api]` does not declare.
+    ApiRoleUndeclared,
+    /// `iso.api_privilege`: a project's Data API role holds a privilege in its project that
+    /// the declaration does not give it (CREATE, TRUNCATE, undeclared default privileges…),
+    /// or lacks one it gives (USAGE on the schema, declared default privileges).
+    ApiPrivilege,
+    /// `iso.storage_policy`: a policy on `storage.objects` names a project's roles but does
+    /// not keep them to the project's own bucket, or names several projects' roles.
+    StoragePolicy,
     /// `lint.rls_disabled`: a table others may read or write has row-level security disabled.
     RlsDisabled,
     /// `lint.policy_without_rls`: a table has policies but row-level security is disabled, so
@@ -81,7 +91,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order docs/audit.md lists them.
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 26] = [
         Code::ProjectMissing,
         Code::RoleMissing,
         Code::RoleAttribute,
@@ -96,6 +106,9 @@ impl Code {
         Code::SharedDefinerFunction,
         Code::SharedDefinerView,
         Code::ForeignPolicyRole,
+        Code::ApiRoleUndeclared,
+        Code::ApiPrivilege,
+        Code::StoragePolicy,
         Code::RlsDisabled,
         Code::PolicyWithoutRls,
         Code::RlsWithoutPolicy,
@@ -124,6 +137,9 @@ impl Code {
             Code::SharedDefinerFunction => "iso.shared_definer_function",
             Code::SharedDefinerView => "iso.shared_definer_view",
             Code::ForeignPolicyRole => "iso.foreign_policy_role",
+            Code::ApiRoleUndeclared => "iso.api_role_undeclared",
+            Code::ApiPrivilege => "iso.api_privilege",
+            Code::StoragePolicy => "iso.storage_policy",
             Code::RlsDisabled => "lint.rls_disabled",
             Code::PolicyWithoutRls => "lint.policy_without_rls",
             Code::RlsWithoutPolicy => "lint.rls_without_policy",

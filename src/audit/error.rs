@@ -1,6 +1,7 @@
-//! Why an audit could not run.
+//! Why an audit could not run, or (as `apply`'s final check) did not pass.
 
-/// The audit could not read the catalog; it changes nothing, so there is nothing to undo.
+/// The audit could not read the catalog — it changes nothing, so there is nothing to undo —
+/// or, as [`AuditCheck`](super::AuditCheck), found errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
@@ -15,5 +16,15 @@ pub enum AuditError {
         /// What the server said.
         #[source]
         source: tokio_postgres::Error,
+    },
+    /// As `apply`'s final check: errors that no allow list accepts.
+    #[error(
+        "the audit found {} error(s): {}: fix them, or accept one in `[projects.<p>.audit] allow` with the reason",
+        errors.len(),
+        errors.join("; ")
+    )]
+    Failed {
+        /// Each error's code and object, e.g. ``iso.foreign_privilege on `reli.notes` ``.
+        errors: Vec<String>,
     },
 }

@@ -22,6 +22,7 @@
 
 mod allow;
 mod catalog;
+mod check;
 mod code;
 mod error;
 mod finding;
@@ -34,6 +35,7 @@ mod roles;
 mod scope;
 
 pub use allow::Allowance;
+pub use check::{AuditCheck, ReportHook};
 pub use code::{Code, UnknownCode};
 pub use error::AuditError;
 pub use finding::{Finding, Severity};
@@ -60,8 +62,8 @@ pub async fn audit(client: &Client, scope: &Scope) -> Result<AuditReport, AuditE
         ));
     }
     roles::check(&catalog, scope, &mut findings);
-    objects::check(&catalog, &mut findings);
-    policies::check(&catalog, &mut findings);
+    objects::check(&catalog, scope, &mut findings);
+    policies::check(&catalog, scope, &mut findings);
     lints::check(&catalog, &mut findings);
     for finding in &mut findings {
         if let Some(project) = &finding.project {

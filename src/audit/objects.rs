@@ -1,18 +1,21 @@
 //! The invariants on what a project's schema holds: nobody outside the project holds a
 //! privilege there, `<p>_owner` owns everything, SECURITY DEFINER routines pin their
-//! search_path; and outside the projects, no definer route into project data (as `doctor`
-//! finds them).
+//! search_path; a project's Data API roles hold there what its declaration gives them; and
+//! outside the projects, no definer route into project data (as `doctor` finds them).
 
-use super::catalog::Catalog;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::catalog::{Catalog, PrivilegeRow};
 use super::roles::Roles;
-use super::{Code, Finding};
+use super::{Code, Finding, Scope, model};
+use crate::api::{Api, ApiRoleKind, TablePrivilege};
 use crate::doctor::FindingCode;
 use crate::ident::quote_ident;
 use crate::platform::SIGNUP_ROLE;
 
-pub(super) fn check(catalog: &Catalog, out: &mut Vec<Finding>) {
+pub(super) fn check(catalog: &Catalog, scope: &Scope, out: &mut Vec<Finding>) {
     let roles = Roles::new(catalog);
-    privileges(catalog, &roles, out);
+    privileges(catalog, scope, &roles, out);
     owners(catalog, out);
     routines(catalog, out);
     routes(catalog, out);
@@ -31,13 +34,31 @@ fn is_signup_dispatchers(kind: &str, object: &str, grantee: &str, privilege: &st
         }
 }
 
-fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
+fn privileges(catalog: &Catalog, scope: &Scope, roles: &Roles<'_>, out: &mut Vec<Finding>) {
+    let mut apis: BTreeMap<&str, Api> = BTreeMap::new();
+    // What each project's API roles hold of what their declaration gives them.
+    let mut held: BTreeSet<(&str, String, &str)> = BTreeSet::new();
     for p in &catalog.privileges {
         if is_signup_dispatchers(&p.kind, &p.object, &p.grantee, &p.privilege) {
             continue;
         }
         let project = p.project.as_str();
+        let api_role = api_kind(roles, project, &p.grantee);
+        if let Some(kind) = api_role {
+            let api = apis.entry(project).or_insert_with(|| scope.api_of(project));
+            if let Some(what) = declared(kind, api, project, p) {
+                held.insert((p.grantee.as_str(), what, p.privilege.as_str()));
+                continue;
+            }
+            if api_may_hold(p) {
+                continue;
+            }
+        }
         let who = match roles.project_of(&p.grantee) {
+            Some(other) if other == project && api_role.is_some() => format!(
+                "`{}`, the project's Data API role, which [projects.{project}.api] does not give it",
+                p.grantee
+            ),
             Some(other) if other == project => format!(
                 "`{}`, which the role model gives no privileges of its own",
                 p.grantee
@@ -61,7 +82,11 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
                 .to_uppercase();
             let (role, in_schema) = default_acl_parts(&p.object);
             out.push(Finding::new(
-                Code::ForeignDefaultPrivilege,
+                if api_role.is_some() {
+                    Code::ApiPrivilege
+                } else {
+                    Code::ForeignDefaultPrivilege
+                },
                 Some(project),
                 &p.object,
                 format!(
@@ -97,7 +122,11 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
             }
         };
         out.push(Finding::new(
-            Code::ForeignPrivilege,
+            if api_role.is_some() {
+                Code::ApiPrivilege
+            } else {
+                Code::ForeignPrivilege
+            },
             Some(project),
             &p.object,
             format!(
@@ -106,6 +135,148 @@ fn privileges(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
             ),
             format!("`{revoke}` as {owner}"),
         ));
+    }
+    missing_api_privileges(catalog, scope, roles, &held, out);
+}
+
+/// The privileges a project's API roles must hold as declared, and lack.
+fn missing_api_privileges(
+    catalog: &Catalog,
+    scope: &Scope,
+    roles: &Roles<'_>,
+    held: &BTreeSet<(&str, String, &str)>,
+    out: &mut Vec<Finding>,
+) {
+    let projects: BTreeSet<&str> = catalog
+        .roles
+        .iter()
+        .filter_map(|r| r.project.as_deref())
+        .filter(|p| scope.includes(p))
+        .collect();
+    for project in projects {
+        let api = scope.api_of(project);
+        for kind in api.kinds() {
+            let role = format!("{project}_{}", kind.suffix());
+            if roles.project_of(&role) != Some(project) {
+                continue;
+            }
+            let declared = api.role(kind);
+            let mut wanted = vec![("schema".to_owned(), "USAGE")];
+            wanted.extend(
+                declared
+                    .tables
+                    .iter()
+                    .map(|t| ("tables".to_owned(), t.as_sql())),
+            );
+            wanted.extend(
+                declared
+                    .sequences
+                    .iter()
+                    .map(|s| ("sequences".to_owned(), s.as_sql())),
+            );
+            if declared.functions {
+                wanted.push(("functions".to_owned(), "EXECUTE"));
+            }
+            for (what, privilege) in wanted {
+                if held.contains(&(role.as_str(), what.clone(), privilege)) {
+                    continue;
+                }
+                let (object, message, fix) = if what == "schema" {
+                    (
+                        project.to_owned(),
+                        format!(
+                            "`{role}` lacks USAGE on schema `{project}`: the Data API cannot reach the project as it"
+                        ),
+                        format!(
+                            "`GRANT USAGE ON SCHEMA {} TO {}` as `{project}_owner`, or run `cotenant provision {project}`",
+                            quote_ident(project),
+                            quote_ident(&role)
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "default privileges of {project}_owner in schema {project} on {what}"
+                        ),
+                        format!(
+                            "[projects.{project}.api.{}] gives `{role}` {privilege} on new {what}, but the default privileges of `{project}_owner` do not",
+                            api_key(kind)
+                        ),
+                        format!("run `cotenant provision {project}`"),
+                    )
+                };
+                out.push(Finding::new(
+                    Code::ApiPrivilege,
+                    Some(project),
+                    object,
+                    message,
+                    fix,
+                ));
+            }
+        }
+    }
+}
+
+/// The key of `kind`'s table in `[projects.<p>.api]`.
+fn api_key(kind: ApiRoleKind) -> &'static str {
+    match kind {
+        ApiRoleKind::Service => "service_role",
+        other => other.suffix(),
+    }
+}
+
+/// Which Data API role of `project` `grantee` is, if it is one.
+fn api_kind(roles: &Roles<'_>, project: &str, grantee: &str) -> Option<ApiRoleKind> {
+    if roles.project_of(grantee) != Some(project) {
+        return None;
+    }
+    grantee
+        .strip_prefix(project)
+        .and_then(model::spec)
+        .and_then(|s| s.api)
+}
+
+/// For a privilege the declaration gives `kind` — USAGE on the schema, a declared default
+/// privilege of the owner in the schema — what it is (`schema`, `tables`, …); `None` for
+/// anything else.
+fn declared(kind: ApiRoleKind, api: &Api, project: &str, p: &PrivilegeRow) -> Option<String> {
+    if p.kind == "schema" {
+        return (p.privilege == "USAGE" && api.kinds().any(|k| k == kind))
+            .then(|| "schema".to_owned());
+    }
+    if p.kind != "default privileges" {
+        return None;
+    }
+    let (role, in_schema) = default_acl_parts(&p.object);
+    let what = p.object.rsplit(" on ").next().unwrap_or_default();
+    let declared = api.role(kind);
+    let gives = match what {
+        "tables" => declared.tables.iter().any(|t| t.as_sql() == p.privilege),
+        "sequences" => declared.sequences.iter().any(|s| s.as_sql() == p.privilege),
+        "functions" => declared.functions && p.privilege == "EXECUTE",
+        _ => false,
+    };
+    (gives
+        && api.kinds().any(|k| k == kind)
+        && role.trim_matches('"') == format!("{project}_owner")
+        && !in_schema.is_empty())
+    .then(|| what.to_owned())
+}
+
+/// What a project's migrations may grant its own API roles on its objects: the data
+/// privileges RLS governs. Never CREATE on the schema, TRUNCATE (it ignores RLS), REFERENCES,
+/// TRIGGER, or UPDATE on a sequence.
+fn api_may_hold(p: &PrivilegeRow) -> bool {
+    let privilege = p.privilege.as_str();
+    match p.kind.as_str() {
+        "table" | "view" | "materialized view" | "foreign table" => {
+            TablePrivilege::ALL.iter().any(|t| t.as_sql() == privilege)
+        }
+        "column" => matches!(privilege, "SELECT" | "INSERT" | "UPDATE"),
+        "sequence" => matches!(privilege, "USAGE" | "SELECT"),
+        "function" | "procedure" => privilege == "EXECUTE",
+        "type" => privilege == "USAGE",
+        _ => false,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::catalog::{Catalog, MembershipRow, RoleRow};
 use super::model::{self, RoleSpec};
 use super::{Code, Finding, Scope};
+use crate::api::{Api, ApiRoleKind};
 use crate::ident::{quote_ident, quote_literal};
 use crate::provision::{LoginLimits, parse_time, setting_millis, steward_of};
 use crate::secret::Login;
@@ -49,12 +50,17 @@ pub(super) fn projects(catalog: &Catalog) -> BTreeSet<&str> {
 pub(super) fn check(catalog: &Catalog, scope: &Scope, out: &mut Vec<Finding>) {
     let roles = Roles::new(catalog);
     let grant_options = catalog.server_major >= 16;
-    for project in projects(catalog).into_iter().filter(|p| scope.includes(p)) {
+    let apis: BTreeMap<&str, Api> = projects(catalog)
+        .into_iter()
+        .filter(|p| scope.includes(p))
+        .map(|p| (p, scope.api_of(p)))
+        .collect();
+    for (&project, api) in &apis {
         let limits = scope.settings_of(project);
         for spec in &model::ROLES {
             let name = format!("{project}{}", spec.suffix);
             let Some(role) = roles.get(&name) else {
-                if spec.required {
+                if spec.wanted(api) {
                     out.push(Finding::new(
                         Code::RoleMissing,
                         Some(project),
@@ -65,15 +71,30 @@ pub(super) fn check(catalog: &Catalog, scope: &Scope, out: &mut Vec<Finding>) {
                 }
                 continue;
             };
+            if let Some(kind) = spec.api.filter(|_| !spec.wanted(api)) {
+                out.push(Finding::new(
+                    Code::ApiRoleUndeclared,
+                    Some(project),
+                    &name,
+                    format!(
+                        "Data API role `{name}` exists, but [projects.{project}.api] does not declare it{}: PostgREST may switch to it unseen by the declarations",
+                        if kind == ApiRoleKind::Service && api.enabled { " (`service = false`)" } else { "" }
+                    ),
+                    format!(
+                        "run `cotenant apply` (it drops the role), or declare it in [projects.{project}.api]"
+                    ),
+                ));
+                continue;
+            }
             attributes(project, spec, role, out);
-            let login = spec.login.map(|l| match l {
+            let limits = spec.login.map(|l| match l {
                 Login::App => limits.login,
                 Login::Migrator => limits.migrator,
             });
-            defaults(project, spec, role, login, out);
+            defaults(project, spec, role, limits, api, out);
         }
     }
-    memberships(catalog, scope, &roles, grant_options, out);
+    memberships(catalog, scope, &apis, &roles, grant_options, out);
     stewards(catalog, &roles, out);
 }
 
@@ -86,12 +107,19 @@ fn attributes(project: &str, spec: &RoleSpec, role: &RoleRow, out: &mut Vec<Find
         (role.createdb, "CREATEDB", "NOCREATEDB"),
         (role.createrole, "CREATEROLE", "NOCREATEROLE"),
         (role.replication, "REPLICATION", "NOREPLICATION"),
-        (role.bypassrls, "BYPASSRLS", "NOBYPASSRLS"),
+        (
+            role.bypassrls && !spec.bypassrls,
+            "BYPASSRLS",
+            "NOBYPASSRLS",
+        ),
         (role.inherit, "INHERIT", "NOINHERIT"),
     ] {
         if has {
             wrong.push((format!("has {attribute}"), clause));
         }
+    }
+    if spec.bypassrls && !role.bypassrls {
+        wrong.push(("lacks BYPASSRLS".to_owned(), "BYPASSRLS"));
     }
     if role.login != login {
         wrong.push(if login {
@@ -128,12 +156,14 @@ fn steward_of_name(project: &str) -> String {
         .map_or_else(|_| "cotenant_steward_NN".to_owned(), |p| steward_of(&p))
 }
 
-/// A login's connection limit and role defaults as declared; no defaults on other roles.
+/// A login's connection limit and role defaults as declared, an API role's statement timeout
+/// as declared; no defaults on other roles.
 fn defaults(
     project: &str,
     spec: &RoleSpec,
     role: &RoleRow,
     limits: Option<LoginLimits>,
+    api: &Api,
     out: &mut Vec<Finding>,
 ) {
     let name = &role.name;
@@ -176,6 +206,10 @@ fn defaults(
             "idle_in_transaction_session_timeout",
             Wanted::Time(limits.idle_in_transaction_timeout),
         );
+    }
+    // PostgREST applies the role it switches to's settings per request.
+    if let Some(timeout) = spec.api.and_then(|kind| api.role(kind).statement_timeout) {
+        wanted.insert("statement_timeout", Wanted::Time(Some(timeout)));
     }
     for (key, want) in &wanted {
         let found = current.get(key).copied();
@@ -250,17 +284,20 @@ impl Wanted {
 fn memberships(
     catalog: &Catalog,
     scope: &Scope,
+    apis: &BTreeMap<&str, Api>,
     roles: &Roles<'_>,
     grant_options: bool,
     out: &mut Vec<Finding>,
 ) {
+    let none = Api::none();
     let in_scope = |name: &str| roles.project_of(name).filter(|p| scope.includes(p));
     let mut present: BTreeSet<(&str, &str)> = BTreeSet::new();
     for m in &catalog.memberships {
         let project = in_scope(&m.role).or_else(|| in_scope(&m.member));
         let Some(project) = project else { continue };
         let object = format!("{} granted to {}", m.role, m.member);
-        match expectation(m, project, roles, &catalog.admin, grant_options) {
+        let api = apis.get(project).unwrap_or(&none);
+        match expectation(m, project, api, roles, &catalog.admin, grant_options) {
             Expectation::Use => {
                 present.insert((&m.role, &m.member));
                 if m.admin_option || m.inherit_option == Some(true) || m.set_option == Some(false) {
@@ -306,22 +343,43 @@ fn memberships(
             )),
         }
     }
-    for project in projects(catalog).into_iter().filter(|p| scope.includes(p)) {
+    for (&project, api) in apis {
         for spec in &model::ROLES {
-            let Some(uses) = spec.uses else { continue };
-            let (role, member) = (
-                format!("{project}{uses}"),
-                format!("{project}{}", spec.suffix),
-            );
-            if roles.get(&role).is_none() || roles.get(&member).is_none() {
-                continue;
+            let member = format!("{project}{}", spec.suffix);
+            let mut wanted: Vec<(String, String)> = spec
+                .uses
+                .map(|uses| (format!("{project}{uses}"), member.clone()))
+                .into_iter()
+                .collect();
+            if spec.api.is_some() && spec.wanted(api) {
+                wanted.extend(
+                    spec.granted_to(api)
+                        .into_iter()
+                        .map(|grantee| (member.clone(), grantee.to_owned())),
+                );
             }
-            if !present.contains(&(role.as_str(), member.as_str())) {
+            for (role, member) in wanted {
+                // A missing role is reported as such; `authenticator` and Realtime's role are
+                // not project roles, and only an API role is granted to them.
+                let exist = roles.get(&role).is_some()
+                    && (spec.api.is_some() || roles.get(&member).is_some());
+                if !exist || present.contains(&(role.as_str(), member.as_str())) {
+                    continue;
+                }
+                let why = if spec.api.is_some() {
+                    format!(
+                        "`{member}` cannot SET ROLE to `{role}`: the Data API (or Realtime) cannot act as it"
+                    )
+                } else {
+                    format!(
+                        "`{member}` is not a member of `{role}`: its sessions cannot start as `{role}` (they would run as the login itself)"
+                    )
+                };
                 out.push(Finding::new(
                     Code::MembershipMissing,
                     Some(project),
                     format!("{role} granted to {member}"),
-                    format!("`{member}` is not a member of `{role}`: its sessions cannot start as `{role}` (they would run as the login itself)"),
+                    why,
                     format!("run `cotenant provision {project}`"),
                 ));
             }
@@ -340,6 +398,7 @@ enum Expectation {
 fn expectation(
     m: &MembershipRow,
     project: &str,
+    api: &Api,
     roles: &Roles<'_>,
     admin: &str,
     grant_options: bool,
@@ -365,7 +424,7 @@ fn expectation(
         {
             return Expectation::Management;
         }
-        if model::spec(role).is_some_and(|s| s.granted_to.contains(&m.member.as_str()))
+        if model::spec(role).is_some_and(|s| s.granted_to(api).contains(&m.member.as_str()))
             && !m.admin_option
             && m.inherit_option != Some(true)
         {

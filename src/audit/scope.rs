@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Allowance;
 use crate::ProjectName;
+use crate::api::{Api, ApiConfig};
+use crate::config::Config;
 use crate::provision::ProjectSettings;
 
 /// The allow lists of every project, as `[projects.<p>.audit] allow` declares them.
@@ -48,8 +50,9 @@ impl AllowList {
 }
 
 /// Which projects an audit covers, and what is declared for them: the login limits to hold
-/// their roles to and the findings they accept. A project without declared settings is held to
-/// [`ProjectSettings::default`].
+/// their roles to, their Data API roles and the findings they accept. A project without
+/// declared settings is held to [`ProjectSettings::default`], one without a declared API to
+/// having no API roles.
 ///
 /// ```
 /// use cotenant::audit::Scope;
@@ -65,6 +68,7 @@ pub struct Scope {
     only: Option<BTreeSet<ProjectName>>,
     settings: BTreeMap<ProjectName, ProjectSettings>,
     allow: AllowList,
+    api: ApiConfig,
 }
 
 impl Scope {
@@ -81,6 +85,33 @@ impl Scope {
         }
     }
 
+    /// Every project found on the instance, held to what `config` declares: each declared
+    /// project's settings, the Data API roles and the allow lists.
+    ///
+    /// ```no_run
+    /// use cotenant::audit::Scope;
+    /// use cotenant::config::Config;
+    ///
+    /// let config = Config::load("cotenant.toml")?;
+    /// let scope = Scope::declared(&config);
+    /// # Ok::<(), cotenant::config::ConfigError>(())
+    /// ```
+    pub fn declared(config: &Config) -> Self {
+        let mut scope = Scope::all()
+            .with_allow_list(config.audit.clone())
+            .with_api(config.api.clone());
+        for project in config.projects.names() {
+            scope = scope.with_settings(project.clone(), config.projects.settings_of(project));
+        }
+        scope
+    }
+
+    /// The same declarations, for `projects` only (see [`Scope::only`]).
+    pub fn restricted_to(mut self, projects: impl IntoIterator<Item = ProjectName>) -> Self {
+        self.only = Some(projects.into_iter().collect());
+        self
+    }
+
     /// With `settings` as `project`'s declared login limits.
     pub fn with_settings(mut self, project: ProjectName, settings: ProjectSettings) -> Self {
         self.settings.insert(project, settings);
@@ -95,12 +126,19 @@ impl Scope {
 
     /// This scope with only the named projects `keep` keeps (a scope of every project stays
     /// so): what one instance of an environment is audited for.
-    pub(crate) fn restricted_to(&self, keep: impl Fn(&ProjectName) -> bool) -> Scope {
+    pub(crate) fn narrowed_to(&self, keep: impl Fn(&ProjectName) -> bool) -> Scope {
         let mut scope = self.clone();
         if let Some(only) = &mut scope.only {
             only.retain(|p| keep(p));
         }
         scope
+    }
+
+    /// With `api` as every project's declared Data API (`[projects.<p>.api]`): their API roles
+    /// are held to it, and are foreign in every other project.
+    pub fn with_api(mut self, api: ApiConfig) -> Self {
+        self.api = api;
+        self
     }
 
     pub(super) fn includes(&self, project: &str) -> bool {
@@ -119,6 +157,12 @@ impl Scope {
             .iter()
             .find(|(p, _)| p.as_str() == project)
             .map_or_else(ProjectSettings::default, |(_, s)| *s)
+    }
+
+    pub(super) fn api_of(&self, project: &str) -> Api {
+        project
+            .parse()
+            .map_or_else(|_| Api::none(), |p| self.api.api_of(&p))
     }
 
     pub(super) fn allowances_of(&self, project: &str) -> &[Allowance] {

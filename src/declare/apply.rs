@@ -115,8 +115,8 @@ impl ApplyOptions {
         self
     }
 
-    /// Runs `check` on each environment after it converged (the coordinator wires the audit
-    /// here); an error stops the run.
+    /// Runs `check` on each environment after it converged
+    /// ([`AuditCheck`](crate::audit::AuditCheck) is the audit's); an error stops the run.
     pub fn final_check(mut self, check: Arc<dyn FinalCheck>) -> Self {
         self.final_check = Some(check);
         self

@@ -304,3 +304,66 @@ fn a_bad_declaration_is_a_usage_error_naming_file_table_and_key() {
         run.describe()
     );
 }
+
+/// `apply` ends each environment with the audit: a hole apply does not converge (a SECURITY
+/// DEFINER function of the project that does not pin its search_path) stops the run with exit 1 naming the finding's code — after the
+/// drift apply does converge was repaired — and the same finding allow-listed lets it pass.
+#[test]
+fn apply_runs_the_audits_errors_as_its_final_check() {
+    const AUDITED: &str = "\n[projects.ca_audited]\n";
+    let fleet = Fleet::new("cli_apply_audit", AUDITED);
+    let run = fleet.run(&["apply"]).succeeded();
+    assert!(
+        run.stdout.contains("staging: final check (audit):")
+            && run.stdout.contains("prod: final check (audit):"),
+        "{}",
+        run.describe()
+    );
+    fleet.staging_superuser(
+        "ALTER ROLE ca_audited_login CONNECTION LIMIT 50;
+         SET ROLE ca_audited_owner;
+         CREATE FUNCTION ca_audited.peek() RETURNS int LANGUAGE sql SECURITY DEFINER
+             AS 'SELECT 1';",
+    );
+    let run = fleet.run(&["apply"]).failed_with(1);
+    assert!(
+        run.stdout
+            .contains("error iso.definer_search_path ca_audited.peek()"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("final check failed")
+            && run
+                .stderr
+                .contains("iso.definer_search_path on `ca_audited.peek()`"),
+        "{}",
+        run.describe()
+    );
+    // The drift was converged before the check; prod, after it, was not touched.
+    let run = fleet.run(&["apply", "--dry-run"]).succeeded();
+    assert!(
+        run.stdout
+            .contains("staging: 1 declared project(s): 0 to create, 0 to change, 1 up to date"),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stdout.contains("final check"), "{}", run.describe());
+    let run = fleet.run(&["apply", "--json"]).failed_with(1);
+    assert_eq!(
+        run.json()["audit"][0]["environment"],
+        "staging",
+        "{}",
+        run.describe()
+    );
+
+    fleet.declare(&format!(
+        "{AUDITED}[projects.ca_audited.audit]\nallow = [\n  {{ code = \"iso.definer_search_path\", object = \"ca_audited.peek()\", reason = \"names no table\" }},\n]\n"
+    ));
+    let run = fleet.run(&["apply"]).succeeded();
+    assert!(
+        run.stdout.contains("(allowed: names no table)"),
+        "{}",
+        run.describe()
+    );
+}

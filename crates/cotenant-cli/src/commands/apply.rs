@@ -1,25 +1,29 @@
 //! `cotenant apply`: converge every declared project on every environment, staging first. One
 //! diff first (projects to create, settings drifted, grants missing or extra, projects found but
-//! not declared), then the projects that need work, each in its own transaction.
+//! not declared), then the projects that need work, each in its own transaction. After each
+//! environment converged, the audit runs as the final check: its errors (after the allow lists)
+//! stop the run before the next environment, with exit 1; its warnings are printed. `--dry-run`
+//! changes nothing and does not audit (`cotenant audit` is the read-only check).
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use cotenant::ProjectName;
+use cotenant::audit::{AuditCheck, AuditReport};
 use cotenant::declare::{
     self, ApplyOptions, ApplyReport, EnvironmentPlan, FleetPlan, ProjectPlan, ProjectResult,
 };
 use serde::Serialize;
 
 use super::output::{emit, emit_json};
-use super::{Failure, open_declared};
+use super::{Failure, open_with_config};
 use crate::Global;
 
 /// `cotenant apply [--dry-run] [--concurrency N] [--prune <PROJECT>]…`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Print the diff and apply nothing.
+    /// Print the diff and apply nothing (nor audit: run `cotenant audit` for that).
     #[arg(long)]
     dry_run: bool,
 
@@ -35,14 +39,15 @@ pub(crate) struct Args {
 }
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
-    let (cotenant, declarations) = open_declared(global).await?;
+    let (config, cotenant) = open_with_config(global).await?;
+    let declarations = &config.projects;
     if declarations.is_empty() {
         return Err(Failure::usage(format!(
             "{} declares no project: add [projects.<name>] tables (or `projects = \"projects.toml\"`) first",
             global.config.display()
         )));
     }
-    let plan = declare::plan(&cotenant, &declarations)
+    let plan = declare::plan(&cotenant, declarations)
         .await
         .map_err(Failure::operation)?;
     if args.dry_run {
@@ -62,13 +67,44 @@ pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     if !global.json {
         options = with_progress(options, &plan);
     }
-    let report = declare::apply(&cotenant, &declarations, &options)
-        .await
-        .map_err(Failure::operation)?;
+    let audits: Arc<Mutex<Vec<AuditJson>>> = Arc::default();
+    let check = AuditCheck::new(&config).on_report({
+        let audits = audits.clone();
+        move |environment, report| {
+            audits
+                .lock()
+                .expect("the audits lock is never poisoned")
+                .push(AuditJson {
+                    environment: environment.to_owned(),
+                    report: report.clone(),
+                });
+        }
+    });
+    options = options.final_check(Arc::new(check));
+    let result = declare::apply(&cotenant, declarations, &options).await;
+    let audits = std::mem::take(&mut *audits.lock().expect("the audits lock is never poisoned"));
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            // The final check failed (or the run could not start): what the audit found is
+            // the reason, so it is shown whole.
+            if global.json {
+                emit_json(&FailedJson {
+                    error: crate::chain(&error),
+                    audit: audits,
+                })?;
+            } else {
+                emit(&audit_text(&audits))?;
+            }
+            return Err(Failure::operation(error));
+        }
+    };
     if global.json {
-        emit_json(&FleetJson::new(&plan, Some(&report)))?;
+        let mut json = FleetJson::new(&plan, Some(&report));
+        json.audit = Some(audits);
+        emit_json(&json)?;
     } else {
-        emit(&summary(&report))?;
+        emit(&(summary(&report) + &audit_text(&audits)))?;
     }
     if report.is_success() {
         return Ok(());
@@ -170,11 +206,35 @@ fn summary(report: &ApplyReport) -> String {
     out
 }
 
-/// `--json`: the diff, and with a run, what it did.
+/// Each audited environment's findings: its errors stopped the run, its warnings did not.
+fn audit_text(audits: &[AuditJson]) -> String {
+    audits
+        .iter()
+        .map(|a| format!("{}: final check (audit):\n{}", a.environment, a.report))
+        .collect()
+}
+
+/// The final check's report on one environment.
+#[derive(Serialize)]
+struct AuditJson {
+    environment: String,
+    report: AuditReport,
+}
+
+/// `--json` when the run stopped: why, and what the audit found.
+#[derive(Serialize)]
+struct FailedJson {
+    error: String,
+    audit: Vec<AuditJson>,
+}
+
+/// `--json`: the diff, and with a run, what it did and what the final check found.
 #[derive(Serialize)]
 struct FleetJson {
     dry_run: bool,
     environments: Vec<EnvironmentJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit: Option<Vec<AuditJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     not_run: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,6 +309,7 @@ impl FleetJson {
         Self {
             dry_run: report.is_none(),
             environments,
+            audit: None,
             not_run: report.map(|r| r.not_run.clone()),
             pruned: report.map(|r| {
                 r.pruned

@@ -33,14 +33,11 @@ struct Outcome {
 
 pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     let (config, cotenant) = open_with_config(global).await?;
-    let mut scope = if args.projects.is_empty() {
-        Scope::all()
-    } else {
-        Scope::only(args.projects.iter().cloned())
-    };
-    // The logins are held to what is declared; an option overrides it for the named projects.
-    for project in config.projects.names() {
-        scope = scope.with_settings(project.clone(), config.projects.settings_of(project));
+    // Every project is held to what is declared (settings, Data API roles, allow lists); an
+    // option overrides the limits for the named projects.
+    let mut scope = Scope::declared(&config);
+    if !args.projects.is_empty() {
+        scope = scope.restricted_to(args.projects.iter().cloned());
     }
     for project in &args.projects {
         let (settings, notes) = args.limits.settings(project, &config.projects);
@@ -49,7 +46,6 @@ pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
         }
         scope = scope.with_settings(project.clone(), settings);
     }
-    let scope = scope.with_allow_list(config.audit.clone());
     let mut outcomes = Vec::new();
     for env in cotenant.environments() {
         let (error, report) = match env.audit(&scope).await {
