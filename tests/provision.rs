@@ -780,16 +780,19 @@ async fn a_project_whose_steward_created_its_roles_stays_with_it() {
             .await
             .unwrap()
             .get(0);
-        let options = if major >= 16 {
-            " WITH INHERIT FALSE, SET TRUE"
+        let (options, self_grant) = if major >= 16 {
+            (
+                " WITH INHERIT FALSE, SET TRUE",
+                "SET LOCAL createrole_self_grant = '';",
+            )
         } else {
-            ""
+            ("", "")
         };
         admin
             .batch_execute(&format!(
                 "BEGIN;
                  SELECT pg_advisory_xact_lock({lock});
-                 SET LOCAL createrole_self_grant = '';
+                 {self_grant}
                  DO $$ BEGIN
                      IF to_regrole('{steward}') IS NULL THEN
                          CREATE ROLE \"{steward}\" NOLOGIN NOINHERIT CREATEROLE;
