@@ -1,12 +1,14 @@
 //! Provisioning latency and scaling, on a local PostgreSQL 15 and 17.
 //!
 //! ```text
-//! cargo run --release --example bench_provision -- [--projects 1000] [--versions 15,17]
+//! cargo run --release --example bench_provision -- [--projects 1000] [--versions 15,17] [--scale-only]
 //! ```
 //!
 //! For each version, on fresh local instances started by the test kit:
 //! 1. cotenant: `provision::apply` for N projects in a row over one admin connection, secret
-//!    store excluded (passwords given directly): p50/p99, total, first 100 vs last 100.
+//!    store excluded (passwords given directly): p50/p99, total, first 100 vs last 100, and
+//!    p50/p99 per slice of 1,000 projects (of N/10 below 10,000). `--scale-only` stops there
+//!    (issue 15's 10,000 projects on one instance).
 //! 2. cotenant with the secret store: `Environment::provision` against a local Secrets Manager
 //!    (moto) for 50 projects: p50/p99 (creates both secrets, then provisions).
 //! 3. Baselines in the same run: ADR-006-style SQL (schema, NOLOGIN app role, grants, default
@@ -33,12 +35,14 @@ use tokio_postgres::{Client, NoTls};
 struct Args {
     projects: usize,
     versions: Vec<PgVersion>,
+    scale_only: bool,
 }
 
 fn args() -> Args {
     let mut args = Args {
         projects: 1000,
         versions: vec![PgVersion::V15, PgVersion::V17],
+        scale_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -50,7 +54,10 @@ fn args() -> Args {
                     .expect("--projects N")
             }
             "--versions" => args.versions = common::versions(&it.next().expect("--versions 15,17")),
-            other => panic!("unknown argument {other}: use --projects N --versions 15,17"),
+            "--scale-only" => args.scale_only = true,
+            other => {
+                panic!("unknown argument {other}: use --projects N --versions 15,17 [--scale-only]")
+            }
         }
     }
     args
@@ -109,6 +116,27 @@ fn name(prefix: &str, i: usize) -> ProjectName {
     format!("{prefix}{i:05}").parse().expect("valid name")
 }
 
+/// p50 and p99 of each slice of `times` in order: of 1,000 projects from 10,000 on, of a tenth
+/// below.
+fn report_slices(times: &[Duration]) {
+    let size = if times.len() >= 10_000 {
+        1000
+    } else {
+        times.len().div_ceil(10).max(1)
+    };
+    for (i, slice) in times.chunks(size).enumerate() {
+        let s = stats(slice);
+        println!(
+            "    projects {:>5}–{:<5} p50 {:>7.2} ms  p99 {:>7.2} ms  mean {:>7.2} ms",
+            i * size + 1,
+            i * size + slice.len(),
+            s.p50,
+            s.p99,
+            s.total / slice.len() as f64
+        );
+    }
+}
+
 async fn bench_cotenant(cluster: &Cluster, n: usize) -> Stats {
     let mut client = admin(cluster).await;
     let settings = ProjectSettings::default();
@@ -139,6 +167,7 @@ async fn bench_cotenant(cluster: &Cluster, n: usize) -> Stats {
             .unwrap();
         assert!(plan.is_empty(), "project {i} did not converge:\n{plan}");
     }
+    report_slices(&times);
     stats(&times)
 }
 
@@ -290,6 +319,9 @@ async fn main() {
             &cot,
         );
         drop(cluster);
+        if args.scale_only {
+            continue;
+        }
 
         let pair = Pair::start(*version).expect("a local pair");
         let sec = bench_with_secrets(&pair, &moto, 50).await;

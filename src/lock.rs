@@ -47,6 +47,13 @@ impl LockKey {
         Self::derive("rotate", project.as_str())
     }
 
+    /// Serializes provisioning of the projects of one sub-steward (16+, `provision::steward`):
+    /// each lets the steward act as the sub-steward and takes it back, updating the same
+    /// membership row. Taken after the project's key and before the instance's.
+    pub(crate) fn sub_steward(project: &ProjectName) -> Self {
+        Self::derive("sub-steward", &crate::provision::sub_steward_of(project))
+    }
+
     /// Serializes changes to what all projects share: the database's ACL, schema public,
     /// the stewards.
     pub(crate) fn instance() -> Self {

@@ -1,7 +1,7 @@
 -- The audit's read of the role model, for every project at once. A project is schema `x` for
 -- which role `x_owner` exists (who owns the schema is checked by `owners.sql`, not assumed). $1 the suffixes of
 -- the model's roles (`_owner`, `_app`, …), from the audit's table of expected roles. Rows: one
--- per project role that exists, and one per steward; `project` is NULL for a steward.
+-- per project role that exists, and one per steward and sub-steward; `project` is NULL for those.
 --
 -- Role defaults are read by the (database, role) index, both the role-wide ones and any for
 -- this database alone (which would override them).
@@ -16,7 +16,7 @@ roles AS (
     JOIN pg_roles r ON r.rolname = p.project || s.suffix
     UNION ALL
     SELECT NULL, NULL, r.oid, r.rolname
-    FROM pg_roles r WHERE r.rolname ~ '^cotenant_steward_[0-9]{2}$'
+    FROM pg_roles r WHERE r.rolname ~ '^cotenant_steward_[0-9]{2}(_[0-9]+)?$'
 )
 SELECT x.project, x.schema_oid, x.oid, x.rolname::text AS name,
        r.rolcanlogin AS login, r.rolinherit AS inherit, r.rolsuper AS superuser,

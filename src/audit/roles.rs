@@ -156,6 +156,15 @@ fn steward_of_name(project: &str) -> String {
         .map_or_else(|_| "cotenant_steward_NN".to_owned(), |p| steward_of(&p))
 }
 
+/// The sub-steward that manages `project`'s roles on 16+ (the steward itself for projects it
+/// created before sub-stewards).
+fn sub_steward_of_name(project: &str) -> Option<String> {
+    project
+        .parse()
+        .ok()
+        .map(|p| crate::provision::sub_steward_of(&p))
+}
+
 /// A login's connection limit and role defaults as declared, an API role's statement timeout
 /// as declared; no defaults on other roles.
 fn defaults(
@@ -416,7 +425,9 @@ fn expectation(
         return Expectation::Extra;
     }
     if let Some(role) = suffix_of(&m.role) {
-        let manager = m.member == steward_of_name(project) || m.member == admin;
+        let manager = m.member == steward_of_name(project)
+            || Some(&m.member) == sub_steward_of_name(project).as_ref()
+            || m.member == admin;
         if grant_options
             && manager
             && m.inherit_option == Some(false)
@@ -452,7 +463,14 @@ fn options(m: &MembershipRow) -> String {
     }
 }
 
-/// Stewards: NOLOGIN NOINHERIT CREATEROLE and nothing more; members of project roles only
+/// `cotenant_steward_NN` for the sub-steward `cotenant_steward_NN_K`; `None` for anything else.
+fn sub_steward_parent(name: &str) -> Option<&str> {
+    let (steward, k) = name.rsplit_once('_')?;
+    (steward.len() == "cotenant_steward_NN".len() && k.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(steward)
+}
+
+/// Stewards (and sub-stewards): NOLOGIN NOINHERIT CREATEROLE and nothing more; members of project roles only
 /// through ADMIN (checked above), of nothing else; the admin their only member.
 fn stewards(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
     for steward in catalog.roles.iter().filter(|r| r.project.is_none()) {
@@ -486,7 +504,13 @@ fn stewards(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
         }
     }
     for m in &catalog.memberships {
-        let ok = if roles.is_steward(&m.role) {
+        let ok = if let Some(steward) =
+            sub_steward_parent(&m.role).filter(|_| roles.is_steward(&m.role))
+        {
+            // A sub-steward: its steward created it (ADMIN alone) and inherits it, never
+            // acting as it outside the transaction that provisions one of its projects.
+            m.member == steward && m.set_option != Some(true)
+        } else if roles.is_steward(&m.role) {
             // The admin acts as a steward through SET ROLE, never inheriting it; on 16+ it
             // also holds ADMIN alone, as the steward's creator. A project role in a steward is
             // judged with its project.

@@ -197,6 +197,9 @@ pub async fn apply_with_api(
     lock(&tx, LockKey::provision(project))
         .await
         .map_err(failed)?;
+    lock(&tx, LockKey::sub_steward(project))
+        .await
+        .map_err(failed)?;
     let read = |tx| ProjectState::read(tx, project, &steward);
     let mut state = read(&tx).await?;
     let users = passwords.users;

@@ -10,15 +10,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::future::{try_join, try_join5};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use tokio_postgres::GenericClient;
-use tokio_postgres::types::{ToSql, Type as PgType};
+use tokio_postgres::types::Type as PgType;
 
 use super::plan::{self, PasswordResets, Plan};
 use super::settings::ProjectSettings;
 use super::state::{
-    self, AclEntry, DefaultAcl, ForeignGrant, FoundRole, InstanceState, Membership, OfRoles,
-    ProjectState, RoleState, SchemaState,
+    self, AclEntry, DefaultAcl, ForeignGrant, FoundRole, InstanceFlags, Membership, OfRoles,
+    OfSteward, ProjectState, ReadFailure, RoleState, SchemaState, fetch_json, fetch_json_if,
+    found_roles_and_instance, public_users,
 };
 use super::steward;
 use super::users::LoginUsers;
@@ -28,7 +28,6 @@ const NAMES: &str = include_str!("../../sql/provision/fleet/names.sql");
 const ROLES: &str = include_str!("../../sql/provision/fleet/roles.sql");
 const DEFAULT_ACLS: &str = include_str!("../../sql/provision/fleet/default_acls.sql");
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/fleet/schema_objects.sql");
-const STEWARDS: &str = include_str!("../../sql/provision/fleet/stewards.sql");
 
 /// Why the catalog of many projects could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +61,7 @@ pub struct FleetState {
     stewards: HashMap<String, OfSteward>,
     logins_relying_on_public: Vec<String>,
     public_schema_users: Vec<String>,
+    instance: InstanceFlags,
 }
 
 impl FleetState {
@@ -76,19 +76,17 @@ impl FleetState {
         for project in projects {
             role_names.extend(project_roles(project));
             role_names.insert(steward::for_project(project));
+            role_names.insert(steward::sub_steward_for(project));
         }
         let role_names: Vec<&str> = role_names.iter().map(String::as_str).collect();
-        let names: Names = fetch(
-            client,
-            NAMES,
-            &[
-                (&schemas, PgType::TEXT_ARRAY),
-                (&role_names, PgType::TEXT_ARRAY),
-            ],
-        )
-        .await?;
-        // Project names never start with `cotenant`: these are the stewards.
-        let is_steward = |r: &&FoundRole| r.state.name.starts_with("cotenant_steward_");
+        let ((found_roles, instance), mut names): ((Vec<FoundRole>, InstanceFlags), Names) =
+            try_join(
+                found_roles_and_instance(client, &role_names),
+                fetch_json(client, NAMES, &[(&schemas, PgType::TEXT_ARRAY)]),
+            )
+            .await?;
+        names.roles = found_roles;
+        let is_steward = |r: &&FoundRole| steward::is_steward(&r.state.name);
         let steward_oids: Vec<u32> = names
             .roles
             .iter()
@@ -131,61 +129,50 @@ impl FleetState {
             }
         }
         let schema_oids: Vec<u32> = names.schemas.iter().map(|s| s.oid).collect();
-        let none: Vec<u32> = Vec::new();
-        let ((of_roles, default_acls, objects, of_stewards, public_logins), public_schema_users): (
-            OfExisting,
-            Vec<String>,
-        ) = try_join(
-            try_join5(
-                fetch_if(
-                    !project_oids.is_empty(),
-                    client,
-                    ROLES,
-                    &[(&project_oids, PgType::OID_ARRAY)],
-                ),
-                fetch_if(
-                    !owners.is_empty(),
-                    client,
-                    DEFAULT_ACLS,
-                    &[
-                        (&owners, PgType::OID_ARRAY),
-                        (&owner_schemas, PgType::OID_ARRAY),
-                    ],
-                ),
-                fetch_if(
-                    !schema_oids.is_empty(),
-                    client,
-                    SCHEMA_OBJECTS,
-                    &[
-                        (&schema_oids, PgType::OID_ARRAY),
-                        (&pair_schemas, PgType::OID_ARRAY),
-                        (&pair_roles, PgType::OID_ARRAY),
-                    ],
-                ),
-                fetch_if(
-                    !steward_oids.is_empty(),
-                    client,
-                    STEWARDS,
-                    &[
-                        (&steward_oids, PgType::OID_ARRAY),
-                        (&names.admin_oid, PgType::OID),
-                    ],
-                ),
-                // Every login relying on PUBLIC, each project's own left out in memory: the
-                // same list the one-project read gets by leaving them out in SQL.
-                fetch_if(
-                    names.public_can_connect,
-                    client,
-                    state::PUBLIC_LOGINS,
-                    &[(&none, PgType::OID_ARRAY)],
-                ),
-            ),
-            fetch_if(
-                names.public_can_use_public,
+        let (of_roles, default_acls, objects, of_stewards, (public_logins, public_schema_users)): (
+            OfRoles,
+            BulkDefaultAcls,
+            BulkObjects,
+            Vec<OfSteward>,
+            _,
+        ) = try_join5(
+            fetch_json_if(
+                !project_oids.is_empty(),
                 client,
-                state::PUBLIC_SCHEMA_USERS,
-                &[(&none, PgType::OID_ARRAY)],
+                ROLES,
+                &[(&project_oids, PgType::OID_ARRAY)],
             ),
+            fetch_json_if(
+                !owners.is_empty(),
+                client,
+                DEFAULT_ACLS,
+                &[
+                    (&owners, PgType::OID_ARRAY),
+                    (&owner_schemas, PgType::OID_ARRAY),
+                ],
+            ),
+            fetch_json_if(
+                !schema_oids.is_empty(),
+                client,
+                SCHEMA_OBJECTS,
+                &[
+                    (&schema_oids, PgType::OID_ARRAY),
+                    (&pair_schemas, PgType::OID_ARRAY),
+                    (&pair_roles, PgType::OID_ARRAY),
+                ],
+            ),
+            fetch_json_if(
+                !steward_oids.is_empty(),
+                client,
+                state::STEWARDS,
+                &[
+                    (&steward_oids, PgType::OID_ARRAY),
+                    (&names.admin_oid, PgType::OID),
+                ],
+            ),
+            // Every role relying on PUBLIC, each project's own left out in memory: the same
+            // lists the one-project read gets by leaving them out in SQL.
+            public_users(client, &instance, &[]),
         )
         .await?;
         let mut by_owner: HashMap<String, Vec<DefaultAcl>> = HashMap::new();
@@ -243,6 +230,7 @@ impl FleetState {
             logins_relying_on_public: public_logins,
             public_schema_users,
             names,
+            instance,
         })
     }
 
@@ -284,11 +272,12 @@ impl FleetState {
     pub(crate) fn project(&self, project: &ProjectName) -> ProjectState {
         let own: BTreeSet<String> = project_roles(project).into_iter().collect();
         let steward = steward::for_project(project);
+        let sub_steward = steward::sub_steward_for(project);
         let names = &self.names;
         // Found by name, in the order the one-project read returns them (by name).
         let mut found: Vec<usize> = own
             .iter()
-            .chain([&steward])
+            .chain([&steward, &sub_steward])
             .filter_map(|name| self.role_index.get(name).copied())
             .collect();
         found.sort_by(|a, b| names.roles[*a].state.name.cmp(&names.roles[*b].state.name));
@@ -351,21 +340,19 @@ impl FleetState {
             foreign_grants: of(&self.foreign_grants, schema_oid),
             objects: of(&self.objects, schema_oid),
             admin_can_set_steward: of_steward.is_some_and(|s| s.admin_can_set_steward),
-            instance: InstanceState {
-                public_can_connect: names.public_can_connect,
-                public_can_temp: names.public_can_temp,
-                public_can_create_in_public: names.public_can_create_in_public,
-                public_can_use_public: names.public_can_use_public,
-                can_connect: own
-                    .iter()
+            sub_steward: self
+                .stewards
+                .get(&sub_steward)
+                .map(|s| s.as_sub_steward_of(&steward)),
+            instance: self.instance.clone().into_state(
+                own.iter()
                     .filter(|n| self.can_connect.contains(*n))
                     .cloned()
                     .collect(),
-                logins_relying_on_public: not_own(&self.logins_relying_on_public),
-                public_schema_users: not_own(&self.public_schema_users),
-                admin_public_defaults: names.admin_public_defaults.clone(),
-                steward_can_create: of_steward.is_some_and(|s| s.steward_can_create),
-            },
+                not_own(&self.logins_relying_on_public),
+                not_own(&self.public_schema_users),
+                of_steward.is_some_and(|s| s.steward_can_create),
+            ),
         }
     }
 }
@@ -383,41 +370,14 @@ fn project_roles(project: &ProjectName) -> [String; 6] {
     ]
 }
 
-type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
-
-async fn fetch<T: DeserializeOwned>(
-    client: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<T, FleetReadError> {
-    let row = client
-        .query_typed_one(sql, params)
-        .await
-        .map_err(FleetReadError::Catalog)?;
-    let json: String = row.get(0);
-    serde_json::from_str(&json).map_err(FleetReadError::Decode)
-}
-
-async fn fetch_if<T: DeserializeOwned + Default>(
-    needed: bool,
-    client: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<T, FleetReadError> {
-    if !needed {
-        return Ok(T::default());
+impl From<ReadFailure> for FleetReadError {
+    fn from(failure: ReadFailure) -> Self {
+        match failure {
+            ReadFailure::Catalog(source) => FleetReadError::Catalog(source),
+            ReadFailure::Decode(source) => FleetReadError::Decode(source),
+        }
     }
-    fetch(client, sql, params).await
 }
-
-/// What hangs off the roles, schemas and stewards that exist, read in one round trip.
-type OfExisting = (
-    OfRoles,
-    BulkDefaultAcls,
-    BulkObjects,
-    Vec<OfSteward>,
-    Vec<String>,
-);
 
 /// `names.sql`.
 #[derive(Debug, Clone, Deserialize)]
@@ -427,14 +387,11 @@ struct Names {
     admin_oid: u32,
     database: String,
     search_path_settings: BTreeMap<String, String>,
-    roles: Vec<FoundRole>,
     schemas: Vec<FoundSchema>,
     found_projects: Vec<String>,
-    public_can_connect: bool,
-    public_can_temp: bool,
-    public_can_create_in_public: bool,
-    public_can_use_public: bool,
-    admin_public_defaults: Vec<String>,
+    /// `sql/provision/state/found_roles.sql`.
+    #[serde(skip)]
+    roles: Vec<FoundRole>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -483,12 +440,4 @@ struct SchemaGrant {
 struct SchemaObject {
     schema: u32,
     label: String,
-}
-
-/// `stewards.sql`.
-#[derive(Debug, Clone, Deserialize)]
-struct OfSteward {
-    name: String,
-    admin_can_set_steward: bool,
-    steward_can_create: bool,
 }

@@ -43,3 +43,10 @@ pub fn instance_lock_key() -> i64 {
 pub fn steward_of(project: &crate::ProjectName) -> String {
     steward::for_project(project)
 }
+
+/// The sub-steward of `project` on PostgreSQL 16+: the role that creates and manages its roles
+/// under its [steward](steward_of), which inherits it (see `docs/design.md`). Projects that a
+/// steward created itself, before sub-stewards, stay with the steward.
+pub fn sub_steward_of(project: &crate::ProjectName) -> String {
+    steward::sub_steward_for(project)
+}

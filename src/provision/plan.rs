@@ -22,8 +22,12 @@ use crate::secret::Login;
 pub enum Actor {
     /// The admin cotenant connected as (the session user).
     Admin,
-    /// The project's steward: the CREATEROLE role that creates and manages its roles.
+    /// The project's steward: the CREATEROLE role that creates and manages its roles (on 16+,
+    /// through its sub-stewards; it still does so itself for projects it created before them).
     Steward,
+    /// The project's sub-steward (16+): the role that creates and manages the roles of new
+    /// projects under their steward, which may act as it only while provisioning them.
+    SubSteward,
     /// `<p>_owner`: the owner of the schema and of everything in it.
     Owner,
     /// The owner of schema `auth` and its tables and functions (`supabase_auth_admin` on
@@ -45,6 +49,7 @@ impl Actor {
         match self {
             Actor::Admin => None,
             Actor::Steward => Some(steward::for_project(project)),
+            Actor::SubSteward => Some(steward::sub_steward_for(project)),
             Actor::Owner => Some(project.roles().owner),
             Actor::AuthOwner => Some(crate::platform::AUTH_OWNER.to_owned()),
             Actor::StorageOwner => Some(crate::api::STORAGE_OWNER.to_owned()),
@@ -315,6 +320,15 @@ impl Plan {
             LockKey::provision(&self.project),
             &format!("provisioning lock of `{}`", self.project),
         ));
+        if self.steps.iter().any(|s| s.actor == Actor::SubSteward) {
+            out.push_str(&lock(
+                LockKey::sub_steward(&self.project),
+                &format!(
+                    "the lock of sub-steward `{}`'s projects",
+                    steward::sub_steward_for(&self.project)
+                ),
+            ));
+        }
         if self.server_major >= 16 {
             out.push_str("SET LOCAL createrole_self_grant = '';\n");
         }
@@ -417,7 +431,12 @@ struct Planner<'a> {
     state: &'a ProjectState,
     project: &'a ProjectName,
     settings: &'a ProjectSettings,
+    /// The project's steward, which the admin may SET ROLE to.
+    top_steward: String,
+    /// The role that creates and manages the project's roles, and `actor` is it: the
+    /// sub-steward on 16+, but the steward itself on 15 and for projects it created itself.
     steward: String,
+    actor: Actor,
     owner: String,
     app: String,
     login: String,
@@ -446,11 +465,29 @@ impl<'a> Planner<'a> {
         users: LoginUsers,
     ) -> Self {
         let roles = project.roles();
+        let top_steward = steward::for_project(project);
+        let sub_steward = steward::sub_steward_for(project);
+        let administers = |who: &str| {
+            state.memberships.iter().any(|m| {
+                m.member == who
+                    && m.admin_option
+                    && [&roles.owner, &roles.app, &roles.login, &roles.migrator].contains(&&m.role)
+            })
+        };
+        let by_steward =
+            !state.has_grant_options() || (administers(&top_steward) && !administers(&sub_steward));
+        let (actor, acting) = if by_steward {
+            (Actor::Steward, top_steward.clone())
+        } else {
+            (Actor::SubSteward, sub_steward)
+        };
         Self {
             state,
             project,
             settings,
-            steward: steward::for_project(project),
+            top_steward,
+            steward: acting,
+            actor,
             owner: roles.owner,
             app: roles.app,
             login: roles.login,
@@ -465,7 +502,12 @@ impl<'a> Planner<'a> {
     }
 
     fn plan(mut self, resets: PasswordResets) -> Plan {
-        let needs_instance_lock_first = self.plan_steward();
+        self.plan_steward();
+        self.plan_sub_steward();
+        // Creating a steward and granting on the database race with other projects of the same
+        // slice: those steps run under the instance lock, taken before the catalog read.
+        let needs_instance_lock_first = !self.steps.is_empty();
+        let first_project_step = self.steps.len();
         self.plan_adoption();
         self.plan_roles(resets);
         self.plan_memberships();
@@ -473,6 +515,7 @@ impl<'a> Planner<'a> {
         self.plan_settings();
         let settings = self.steps.split_off(before_settings);
         self.plan_schema_and_objects(settings);
+        self.lend_sub_steward(first_project_step);
         self.plan_instance();
         Plan {
             project: self.project.clone(),
@@ -495,18 +538,18 @@ impl<'a> Planner<'a> {
     }
 
     /// The steward: created once per slice of projects, usable by the admin through SET ROLE
-    /// only, allowed to create schemas. Returns whether the instance lock must come first.
-    fn plan_steward(&mut self) -> bool {
-        let steward = quote_ident(&self.steward);
+    /// only, allowed to create schemas.
+    fn plan_steward(&mut self) {
+        let steward = quote_ident(&self.top_steward);
         let admin = &self.state.admin;
-        let exists = self.state.role(&self.steward).is_some();
+        let exists = self.state.role(&self.top_steward).is_some();
         if !exists {
             self.steps.push(Step::new(
                 Actor::Admin,
                 format!("CREATE ROLE {steward} NOLOGIN NOINHERIT CREATEROLE"),
                 format!(
                     "create steward `{}`: it creates and manages the roles of a slice of projects, so no role's membership grows with every project",
-                    self.steward
+                    self.top_steward
                 ),
             ));
         }
@@ -518,19 +561,109 @@ impl<'a> Planner<'a> {
                     quote_ident(admin),
                     self.grant_options(false, true)
                 ),
-                format!("let the admin `{admin}` act as steward `{}`", self.steward),
+                format!(
+                    "let the admin `{admin}` act as steward `{}`",
+                    self.top_steward
+                ),
             ));
         }
         if !exists || !self.state.instance.steward_can_create {
             self.steps.push(Step::new(
                 Actor::Admin,
                 format!("GRANT CREATE ON DATABASE {} TO {steward}", self.db),
-                format!("let steward `{}` create project schemas", self.steward),
+                format!("let steward `{}` create project schemas", self.top_steward),
             ));
         }
-        // Creating the steward and granting on the database race with other projects of the
-        // same slice: those steps run under the instance lock, taken before the catalog read.
-        !self.steps.is_empty()
+    }
+
+    /// The sub-steward, when it acts for the project: created by the steward once per slice,
+    /// allowed to create schemas; its steward inherits it (SET FALSE), so that what other parts
+    /// of cotenant do as the project's steward may manage the project's roles.
+    fn plan_sub_steward(&mut self) {
+        if self.actor != Actor::SubSteward {
+            return;
+        }
+        let sub = quote_ident(&self.steward);
+        let Some(existing) = self.state.sub_steward else {
+            self.steps.push(Step::new(
+                Actor::Steward,
+                format!("CREATE ROLE {sub} NOLOGIN NOINHERIT CREATEROLE"),
+                format!(
+                    "create sub-steward `{}` of steward `{}`: it creates and manages the roles of a slice of the steward's projects, so that no check of the admin's memberships reads every project's",
+                    self.steward, self.top_steward
+                ),
+            ));
+            self.grant_create_to_sub_steward();
+            return;
+        };
+        if !existing.can_create {
+            self.grant_create_to_sub_steward();
+        }
+    }
+
+    fn grant_create_to_sub_steward(&mut self) {
+        self.steps.push(Step::new(
+            Actor::Admin,
+            format!(
+                "GRANT CREATE ON DATABASE {} TO {}",
+                self.db,
+                quote_ident(&self.steward)
+            ),
+            format!("let sub-steward `{}` create project schemas", self.steward),
+        ));
+    }
+
+    /// The steward may act as the sub-steward only while the project's steps run: a lasting
+    /// SET would put the sub-steward's memberships, and so every project's roles, back into
+    /// every check of the admin's. Between the two steps here it is the grant the steward keeps,
+    /// INHERIT TRUE, SET FALSE; that one is made here if missing.
+    fn lend_sub_steward(&mut self, first_project_step: usize) {
+        if self.actor != Actor::SubSteward {
+            return;
+        }
+        let (sub, steward) = (quote_ident(&self.steward), quote_ident(&self.top_steward));
+        let acts = |s: &Step| s.actor == Actor::SubSteward;
+        let Some(last) = self.steps.iter().rposition(acts) else {
+            if !self
+                .state
+                .sub_steward
+                .is_some_and(|s| s.inherited_by_steward)
+            {
+                self.steps.push(Step::new(
+                    Actor::Steward,
+                    format!("GRANT {sub} TO {steward} WITH INHERIT TRUE, SET FALSE"),
+                    format!(
+                        "steward `{}` holds the ADMIN of its sub-steward `{}` through inheritance",
+                        self.top_steward, self.steward
+                    ),
+                ));
+            }
+            return;
+        };
+        self.steps.insert(
+            last + 1,
+            Step::new(
+                Actor::Steward,
+                format!("REVOKE SET OPTION FOR {sub} FROM {steward}"),
+                format!("end acting as sub-steward `{}`", self.steward),
+            ),
+        );
+        let first = first_project_step
+            + self.steps[first_project_step..]
+                .iter()
+                .position(acts)
+                .unwrap_or_default();
+        self.steps.insert(
+            first,
+            Step::new(
+                Actor::Steward,
+                format!("GRANT {sub} TO {steward} WITH INHERIT TRUE, SET TRUE"),
+                format!(
+                    "act as sub-steward `{}` for this transaction (its steward keeps inheriting it)",
+                    self.steward
+                ),
+            ),
+        );
     }
 
     /// On 16+ only a holder of ADMIN can manage a role: roles made outside cotenant (by the
@@ -626,7 +759,7 @@ impl<'a> Planner<'a> {
                 format!("CREATE ROLE {quoted} LOGIN NOINHERIT CONNECTION LIMIT {limit}");
             let step = match login {
                 Some((which, _, true)) => Step {
-                    actor: Actor::Steward,
+                    actor: self.actor,
                     statement: Statement::SetsPassword {
                         sql: create_login,
                         login: which,
@@ -635,14 +768,14 @@ impl<'a> Planner<'a> {
                     why: format!("create login `{name}`"),
                 },
                 Some((which, _, false)) => Step::new(
-                    Actor::Steward,
+                    self.actor,
                     create_login,
                     format!(
                         "create login `{name}` without a password: the {which} secret names its twin, and the next rotation with alternating users gives it one"
                     ),
                 ),
                 None => Step::new(
-                    Actor::Steward,
+                    self.actor,
                     format!("CREATE ROLE {quoted} NOLOGIN NOINHERIT"),
                     format!("create role `{name}`"),
                 ),
@@ -654,14 +787,14 @@ impl<'a> Planner<'a> {
         if !changes.is_empty() {
             let (sql, why): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
             self.steps.push(Step::new(
-                Actor::Steward,
+                self.actor,
                 format!("ALTER ROLE {quoted} {}", sql.join(" ")),
                 format!("role `{name}` drifted: {}", why.join(", ")),
             ));
         }
         if let Some((which, _, _)) = login.filter(|_| reset) {
             self.steps.push(Step {
-                actor: Actor::Steward,
+                actor: self.actor,
                 statement: Statement::SetsPassword {
                     sql: format!("ALTER ROLE {quoted}"),
                     login: which,
@@ -704,7 +837,7 @@ impl<'a> Planner<'a> {
         for (role, member) in wanted {
             if !kept.contains(&(role.clone(), member.clone())) {
                 self.steps.push(Step::new(
-                    Actor::Steward,
+                    self.actor,
                     format!(
                         "GRANT {} TO {}{}",
                         quote_ident(&role),
@@ -744,7 +877,7 @@ impl<'a> Planner<'a> {
             )
         };
         self.steps.push(Step::new(
-            Actor::Steward,
+            self.actor,
             m.revoke_sql(&self.steward, self.state.has_grant_options()),
             why,
         ));
@@ -825,7 +958,7 @@ impl<'a> Planner<'a> {
         }
         for key in current.keys().filter(|k| !wanted.contains_key(**k)) {
             self.steps.push(Step::new(
-                Actor::Steward,
+                self.actor,
                 format!(
                     "ALTER ROLE {} RESET {}",
                     quote_ident(name),
@@ -838,7 +971,7 @@ impl<'a> Planner<'a> {
 
     fn set_setting(&mut self, role: &str, key: &str, sql_value: &str, verb: &str) {
         self.steps.push(Step::new(
-            Actor::Steward,
+            self.actor,
             format!("ALTER ROLE {} SET {key} = {sql_value}", quote_ident(role)),
             format!("{verb} role default `{key}` of `{role}`"),
         ));
@@ -862,7 +995,7 @@ impl<'a> Planner<'a> {
         let current_acl: BTreeSet<(String, String)> = match &self.state.schema {
             None => {
                 before_owner_steps.push(Step::new(
-                    Actor::Steward,
+                    self.actor,
                     format!("CREATE SCHEMA {schema} AUTHORIZATION {owner}"),
                     format!("create schema `{}` owned by `{}`", self.project, self.owner),
                 ));
@@ -938,7 +1071,7 @@ impl<'a> Planner<'a> {
         // put every project's owner into the steward's (and so the admin's) reach for good.
         let steward = quote_ident(&self.steward);
         self.steps.push(Step::new(
-            Actor::Steward,
+            self.actor,
             format!(
                 "GRANT {owner} TO {steward}{}",
                 self.grant_options(false, true)
@@ -949,7 +1082,7 @@ impl<'a> Planner<'a> {
         self.steps.extend(settings);
         self.steps.extend(owner_steps);
         self.steps.push(Step::new(
-            Actor::Steward,
+            self.actor,
             format!("REVOKE {owner} FROM {steward}"),
             format!("end acting as `{}`", self.owner),
         ));
@@ -1239,6 +1372,7 @@ mod tests {
             foreign_grants: Vec::new(),
             objects: Vec::new(),
             admin_can_set_steward: false,
+            sub_steward: None,
             instance: InstanceState {
                 public_can_connect: true,
                 public_can_temp: true,
@@ -1269,6 +1403,86 @@ mod tests {
         sql.iter()
             .position(|s| s == statement)
             .unwrap_or_else(|| panic!("`{statement}` is not among {sql:#?}"))
+    }
+
+    fn plan_of(state: &ProjectState) -> Plan {
+        compute(
+            state,
+            &"reli".parse().unwrap(),
+            &ProjectSettings::default(),
+            PasswordResets::default(),
+            LoginUsers::default(),
+        )
+    }
+
+    #[test]
+    fn on_16_a_new_project_is_made_by_its_sub_steward_lent_for_the_transaction() {
+        let project: ProjectName = "reli".parse().unwrap();
+        let (steward, sub) = (
+            steward::for_project(&project),
+            steward::sub_steward_for(&project),
+        );
+        let plan = plan_of(&fresh_instance());
+        let steps: Vec<&Step> = plan.steps().collect();
+        let at = |sql: &str| {
+            steps
+                .iter()
+                .position(|s| s.sql() == sql)
+                .unwrap_or_else(|| panic!("`{sql}` is not in:\n{plan}"))
+        };
+        let created = at(&format!(
+            r#"CREATE ROLE "{sub}" NOLOGIN NOINHERIT CREATEROLE"#
+        ));
+        assert_eq!(steps[created].actor(), Actor::Steward);
+        let lent = at(&format!(
+            r#"GRANT "{sub}" TO "{steward}" WITH INHERIT TRUE, SET TRUE"#
+        ));
+        let returned = at(&format!(
+            r#"REVOKE SET OPTION FOR "{sub}" FROM "{steward}""#
+        ));
+        let acting: Vec<usize> = (0..steps.len())
+            .filter(|&i| steps[i].actor() == Actor::SubSteward)
+            .collect();
+        assert!(created < lent, "{plan}");
+        assert!(acting.iter().all(|&i| lent < i && i < returned), "{plan}");
+        assert_eq!(
+            steps[at(r#"CREATE ROLE "reli_owner" NOLOGIN NOINHERIT"#)].actor(),
+            Actor::SubSteward
+        );
+        assert!(plan.needs_instance_lock_first());
+        let script = plan.to_sql();
+        assert!(
+            script.contains(&format!("SET LOCAL ROLE \"{sub}\";")),
+            "{script}"
+        );
+    }
+
+    #[test]
+    fn on_15_and_for_a_project_its_steward_made_the_steward_acts_itself() {
+        let mut on_15 = fresh_instance();
+        on_15.server_major = 15;
+        let mut made_by_steward = fresh_instance();
+        made_by_steward.memberships = vec![Membership {
+            role: "reli_owner".to_owned(),
+            member: steward::for_project(&"reli".parse().unwrap()),
+            grantor: Some("postgres".to_owned()),
+            admin_option: true,
+            inherit_option: Some(false),
+            set_option: Some(false),
+        }];
+        for state in [on_15, made_by_steward] {
+            let plan = plan_of(&state);
+            assert!(
+                plan.steps().all(|s| s.actor() != Actor::SubSteward),
+                "{plan}"
+            );
+            assert!(
+                !plan
+                    .to_sql()
+                    .contains(&steward::sub_steward_for(&"reli".parse().unwrap())),
+                "{plan}"
+            );
+        }
     }
 
     #[test]

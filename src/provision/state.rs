@@ -38,7 +38,18 @@ pub(crate) struct ProjectState {
     /// The names of the relations, routines and standalone types in the schema.
     pub(crate) objects: Vec<String>,
     pub(crate) admin_can_set_steward: bool,
+    /// The project's sub-steward (16+), where it exists.
+    pub(crate) sub_steward: Option<SubStewardState>,
     pub(crate) instance: InstanceState,
+}
+
+/// A sub-steward as the plan sees it (`steward.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubStewardState {
+    /// Its steward inherits it (so holds, through it, ADMIN on its projects' roles).
+    pub(crate) inherited_by_steward: bool,
+    /// It may create schemas in the database.
+    pub(crate) can_create: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +100,7 @@ impl ProjectState {
         steward: &str,
     ) -> Result<Self, ProvisionError> {
         let roles = project.roles();
+        let sub_steward = super::steward::sub_steward_for(project);
         let names = [
             roles.owner.as_str(),
             &roles.app,
@@ -97,97 +109,84 @@ impl ProjectState {
             &roles.login_clone,
             &roles.migrator_clone,
             steward,
+            &sub_steward,
         ];
-        let found: Names = fetch(
-            client,
-            project,
-            NAMES,
-            &[
-                (&project.as_str(), PgType::TEXT),
-                (&&names[..], PgType::TEXT_ARRAY),
-            ],
+        let failed = |f: ReadFailure| f.of_project(project);
+        let ((found_roles, shared), found): ((Vec<FoundRole>, InstanceFlags), Names) = try_join(
+            found_roles_and_instance(client, &names),
+            fetch_json(client, NAMES, &[(&project.as_str(), PgType::TEXT)]),
         )
-        .await?;
+        .await
+        .map_err(failed)?;
         let oid_of = |name: &str| {
-            found
-                .roles
+            found_roles
                 .iter()
                 .find(|r| r.state.name == name)
                 .map(|r| r.oid)
         };
-        let (owner, steward) = (oid_of(&roles.owner), oid_of(steward));
-        let project_oids: Vec<u32> = found
-            .roles
+        let owner = oid_of(&roles.owner);
+        let steward_oids: Vec<u32> = [oid_of(steward), oid_of(&sub_steward)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let project_oids: Vec<u32> = found_roles
             .iter()
-            .filter(|r| Some(r.oid) != steward)
+            .filter(|r| !steward_oids.contains(&r.oid))
             .map(|r| r.oid)
             .collect();
         let schema = found.schema.as_ref().map(|s| s.oid);
-        let ((of_roles, default_acls, objects, of_steward, public_logins), public_schema_users): (
-            OfExisting,
-            Vec<String>,
-        ) = try_join(
-            try_join5(
-                fetch_if(
-                    !project_oids.is_empty(),
-                    client,
-                    project,
-                    ROLES,
-                    &[(&project_oids, PgType::OID_ARRAY)],
-                ),
-                fetch_if(
-                    owner.is_some(),
-                    client,
-                    project,
-                    DEFAULT_ACLS,
-                    &[
-                        (&owner.unwrap_or(0), PgType::OID),
-                        (&schema.unwrap_or(0), PgType::OID),
-                    ],
-                ),
-                fetch_if(
-                    schema.is_some(),
-                    client,
-                    project,
-                    SCHEMA_OBJECTS,
-                    &[
-                        (&schema.unwrap_or(0), PgType::OID),
-                        (&project_oids, PgType::OID_ARRAY),
-                    ],
-                ),
-                fetch_if(
-                    steward.is_some(),
-                    client,
-                    project,
-                    STEWARD,
-                    &[
-                        (&steward.unwrap_or(0), PgType::OID),
-                        (&found.admin_oid, PgType::OID),
-                    ],
-                ),
-                fetch_if(
-                    found.public_can_connect,
-                    client,
-                    project,
-                    PUBLIC_LOGINS,
-                    &[(&project_oids, PgType::OID_ARRAY)],
-                ),
-            ),
-            fetch_if(
-                found.public_can_use_public,
+        let (of_roles, default_acls, objects, of_steward, (public_logins, public_schema_users)): (
+            OfRoles,
+            DefaultAcls,
+            SchemaObjects,
+            Vec<OfSteward>,
+            _,
+        ) = try_join5(
+            fetch_json_if(
+                !project_oids.is_empty(),
                 client,
-                project,
-                PUBLIC_SCHEMA_USERS,
+                ROLES,
                 &[(&project_oids, PgType::OID_ARRAY)],
             ),
+            fetch_json_if(
+                owner.is_some(),
+                client,
+                DEFAULT_ACLS,
+                &[
+                    (&owner.unwrap_or(0), PgType::OID),
+                    (&schema.unwrap_or(0), PgType::OID),
+                ],
+            ),
+            fetch_json_if(
+                schema.is_some(),
+                client,
+                SCHEMA_OBJECTS,
+                &[
+                    (&schema.unwrap_or(0), PgType::OID),
+                    (&project_oids, PgType::OID_ARRAY),
+                ],
+            ),
+            fetch_json_if(
+                !steward_oids.is_empty(),
+                client,
+                STEWARDS,
+                &[
+                    (&steward_oids, PgType::OID_ARRAY),
+                    (&found.admin_oid, PgType::OID),
+                ],
+            ),
+            public_users(client, &shared, &project_oids),
         )
-        .await?;
+        .await
+        .map_err(failed)?;
+        let of = |name: &str| of_steward.iter().find(|s| s.name == name);
+        let (of_steward, of_sub) = (of(steward), of(&sub_steward));
         Ok(ProjectState {
             server_major: found.server_major,
             admin: found.admin,
             database: found.database,
             search_path_setting: found.search_path_setting,
-            roles: found.roles.into_iter().map(|r| r.state).collect(),
+            roles: found_roles.into_iter().map(|r| r.state).collect(),
             memberships: of_roles.memberships,
             schema: found.schema.map(|s| SchemaState {
                 owner: s.owner,
@@ -197,18 +196,14 @@ impl ProjectState {
             global_default_acl_types: default_acls.global_default_acl_types,
             foreign_grants: objects.foreign_grants,
             objects: objects.objects,
-            admin_can_set_steward: of_steward.admin_can_set_steward,
-            instance: InstanceState {
-                public_can_connect: found.public_can_connect,
-                public_can_temp: found.public_can_temp,
-                public_can_create_in_public: found.public_can_create_in_public,
-                public_can_use_public: found.public_can_use_public,
-                can_connect: of_roles.can_connect,
-                logins_relying_on_public: public_logins,
+            admin_can_set_steward: of_steward.is_some_and(|s| s.admin_can_set_steward),
+            sub_steward: of_sub.map(|s| s.as_sub_steward_of(steward)),
+            instance: shared.into_state(
+                of_roles.can_connect,
+                public_logins,
                 public_schema_users,
-                admin_public_defaults: found.admin_public_defaults,
-                steward_can_create: of_steward.steward_can_create,
-            },
+                of_steward.is_some_and(|s| s.steward_can_create),
+            ),
         })
     }
 
@@ -226,52 +221,94 @@ const NAMES: &str = include_str!("../../sql/provision/state/names.sql");
 const ROLES: &str = include_str!("../../sql/provision/state/roles.sql");
 const DEFAULT_ACLS: &str = include_str!("../../sql/provision/state/default_acls.sql");
 const SCHEMA_OBJECTS: &str = include_str!("../../sql/provision/state/schema_objects.sql");
-const STEWARD: &str = include_str!("../../sql/provision/state/steward.sql");
-pub(super) const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
-pub(super) const PUBLIC_SCHEMA_USERS: &str =
-    include_str!("../../sql/provision/state/public_schema_users.sql");
+pub(super) const STEWARDS: &str = include_str!("../../sql/provision/state/stewards.sql");
+const FOUND_ROLES: &str = include_str!("../../sql/provision/state/found_roles.sql");
+const INSTANCE: &str = include_str!("../../sql/provision/state/instance.sql");
+const PUBLIC_LOGINS: &str = include_str!("../../sql/provision/state/public_logins.sql");
+const PUBLIC_SCHEMA_USERS: &str = include_str!("../../sql/provision/state/public_schema_users.sql");
 
-type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
+pub(super) type Params<'a> = &'a [(&'a (dyn ToSql + Sync), PgType)];
+
+/// How one statement of a catalog read failed; the read says which read it was.
+pub(super) enum ReadFailure {
+    Catalog(tokio_postgres::Error),
+    Decode(serde_json::Error),
+}
+
+impl ReadFailure {
+    fn of_project(self, project: &ProjectName) -> ProvisionError {
+        let project = project.clone();
+        match self {
+            ReadFailure::Catalog(source) => ProvisionError::Catalog { project, source },
+            ReadFailure::Decode(source) => ProvisionError::CatalogDecode { project, source },
+        }
+    }
+}
 
 /// One statement's JSON document, decoded. `query_typed` sends no separate prepare: one round
 /// trip, and concurrent calls are pipelined.
-async fn fetch<T: DeserializeOwned>(
+pub(super) async fn fetch_json<T: DeserializeOwned>(
     client: &impl GenericClient,
-    project: &ProjectName,
     sql: &str,
     params: Params<'_>,
-) -> Result<T, ProvisionError> {
+) -> Result<T, ReadFailure> {
     let row = client
         .query_typed_one(sql, params)
         .await
-        .map_err(|source| ProvisionError::Catalog {
-            project: project.clone(),
-            source,
-        })?;
+        .map_err(ReadFailure::Catalog)?;
     let json: String = row.get(0);
-    serde_json::from_str(&json).map_err(|source| ProvisionError::CatalogDecode {
-        project: project.clone(),
-        source,
-    })
+    serde_json::from_str(&json).map_err(ReadFailure::Decode)
 }
 
-/// [`fetch`] when `needed`; otherwise the empty document, without asking: what hangs off a
-/// role or schema that does not exist is nothing.
-async fn fetch_if<T: DeserializeOwned + Default>(
+/// [`fetch_json`] when `needed`; otherwise the empty document, without asking: what hangs off
+/// a role or schema that does not exist is nothing.
+pub(super) async fn fetch_json_if<T: DeserializeOwned + Default>(
     needed: bool,
     client: &impl GenericClient,
-    project: &ProjectName,
     sql: &str,
     params: Params<'_>,
-) -> Result<T, ProvisionError> {
+) -> Result<T, ReadFailure> {
     if !needed {
         return Ok(T::default());
     }
-    fetch(client, project, sql, params).await
+    fetch_json(client, sql, params).await
 }
 
-/// What hangs off the roles, the schema and the steward that exist, read in one round trip.
-type OfExisting = (OfRoles, DefaultAcls, SchemaObjects, OfSteward, Vec<String>);
+/// The first round trip of a read: the roles found by `names` and what all projects share.
+pub(super) async fn found_roles_and_instance(
+    client: &impl GenericClient,
+    names: &[&str],
+) -> Result<(Vec<FoundRole>, InstanceFlags), ReadFailure> {
+    try_join(
+        fetch_json(client, FOUND_ROLES, &[(&names, PgType::TEXT_ARRAY)]),
+        fetch_json(client, INSTANCE, &[]),
+    )
+    .await
+}
+
+/// The roles that rely on PUBLIC's CONNECT on the database and on its USAGE of schema `public`
+/// (each read only while PUBLIC has it), those of `own` left out.
+pub(super) async fn public_users(
+    client: &impl GenericClient,
+    instance: &InstanceFlags,
+    own: &[u32],
+) -> Result<(Vec<String>, Vec<String>), ReadFailure> {
+    try_join(
+        fetch_json_if(
+            instance.public_can_connect,
+            client,
+            PUBLIC_LOGINS,
+            &[(&own, PgType::OID_ARRAY)],
+        ),
+        fetch_json_if(
+            instance.public_can_use_public,
+            client,
+            PUBLIC_SCHEMA_USERS,
+            &[(&own, PgType::OID_ARRAY)],
+        ),
+    )
+    .await
+}
 
 /// `names.sql`.
 #[derive(Deserialize)]
@@ -281,13 +318,41 @@ struct Names {
     admin_oid: u32,
     database: String,
     search_path_setting: String,
-    roles: Vec<FoundRole>,
     schema: Option<FoundSchema>,
-    public_can_connect: bool,
-    public_can_temp: bool,
-    public_can_create_in_public: bool,
-    public_can_use_public: bool,
-    admin_public_defaults: Vec<String>,
+}
+
+/// `instance.sql`: what all projects share, read by the one-project read and the fleet's.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct InstanceFlags {
+    pub(super) public_can_connect: bool,
+    pub(super) public_can_temp: bool,
+    pub(super) public_can_create_in_public: bool,
+    pub(super) public_can_use_public: bool,
+    pub(super) admin_public_defaults: Vec<String>,
+}
+
+impl InstanceFlags {
+    /// The instance's state: these flags with what the read found for the project's logins
+    /// and steward.
+    pub(super) fn into_state(
+        self,
+        can_connect: Vec<String>,
+        logins_relying_on_public: Vec<String>,
+        public_schema_users: Vec<String>,
+        steward_can_create: bool,
+    ) -> InstanceState {
+        InstanceState {
+            public_can_connect: self.public_can_connect,
+            public_can_temp: self.public_can_temp,
+            public_can_create_in_public: self.public_can_create_in_public,
+            public_can_use_public: self.public_can_use_public,
+            can_connect,
+            logins_relying_on_public,
+            public_schema_users,
+            admin_public_defaults: self.admin_public_defaults,
+            steward_can_create,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -325,9 +390,21 @@ struct SchemaObjects {
     objects: Vec<String>,
 }
 
-/// `steward.sql`.
-#[derive(Default, Deserialize)]
-struct OfSteward {
-    admin_can_set_steward: bool,
-    steward_can_create: bool,
+/// `stewards.sql`: one steward or sub-steward.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct OfSteward {
+    pub(super) name: String,
+    pub(super) admin_can_set_steward: bool,
+    pub(super) steward_can_create: bool,
+    pub(super) inherited_by: Vec<String>,
+}
+
+impl OfSteward {
+    /// What the plan needs of a sub-steward whose steward is `steward`.
+    pub(super) fn as_sub_steward_of(&self, steward: &str) -> SubStewardState {
+        SubStewardState {
+            inherited_by_steward: self.inherited_by.iter().any(|m| m == steward),
+            can_create: self.steward_can_create,
+        }
+    }
 }
