@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use cotenant::config::Config;
 use cotenant::migrate::Migrations;
+use cotenant::pool::PoolOptions;
 use cotenant::provision::ProjectSettings;
 use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
 use cotenant::transfer::{self, Instance, Mechanism, MoveOptions, Serving, Step, TransferError};
@@ -45,6 +46,9 @@ fn migrations() -> Migrations {
 /// Two servers of one flavour standing for two instances of one environment: `a` and `b`.
 struct Instances {
     pair: &'static Pair,
+    /// The environment as a service embedding the crate has it: both instances configured, none
+    /// chosen (its pools go where the project's secret says).
+    service: Environment,
     a: Instance,
     b: Instance,
 }
@@ -79,7 +83,7 @@ async fn as_hosted_supabase(cluster: &Cluster) {
 
 async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
     let secrets: Arc<dyn SecretSource> = Arc::new(MotoServer::shared().secrets_manager());
-    let mut environments = Vec::new();
+    let mut toml = format!("[secrets]\nprefix = \"{prefix}\"\n");
     for (name, cluster) in [("a", &pair.prod), ("b", &pair.staging)] {
         as_hosted_supabase(cluster).await;
         let admin_secret = format!("{prefix}/prod/{name}/admin");
@@ -94,19 +98,22 @@ async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
             .put(&admin_secret, &admin, Stage::Current)
             .await
             .expect("writing the admin secret");
-        let toml = format!(
-            "[secrets]\nprefix = \"{prefix}\"\n[environments.prod]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{admin_secret}\"\ntls = \"disable\"\n",
+        toml.push_str(&format!(
+            "[environments.prod.instances.{name}]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{admin_secret}\"\ntls = \"disable\"\n",
             cluster.host(),
             cluster.port(),
             cluster.database()
-        );
-        let config = Config::from_toml_str(&toml).expect("valid config");
-        let cotenant = Cotenant::with_secrets(&config, secrets.clone());
-        environments.push(Instance::new(name, cotenant.environments()[0].clone()));
+        ));
     }
-    let b = environments.pop().unwrap();
-    let a = environments.pop().unwrap();
-    Instances { pair, a, b }
+    let config = Config::from_toml_str(&toml).expect("valid config");
+    let service = Cotenant::with_secrets(&config, secrets).environments()[0].clone();
+    let on = |name: &str| Instance::new(name, service.on(name).expect("a configured instance"));
+    Instances {
+        pair,
+        a: on("a"),
+        b: on("b"),
+        service,
+    }
 }
 
 async fn instances() -> Instances {
@@ -162,48 +169,76 @@ async fn connect_following(secrets: &dyn SecretSource, id: &str) -> Option<Clien
     Some(client)
 }
 
-/// A writer inserting notes one by one, following the secret; returns the ids it saw
-/// committed and how many inserts failed (none is retried: a failed insert did not commit).
+/// Which of cotenant's pools a [`Writer`] writes through.
+#[derive(Debug, Clone, Copy)]
+enum Driver {
+    Deadpool,
+    /// Acquiring with [`Environment::sqlx_acquire`], which reads the secret again on a refusal.
+    Sqlx,
+}
+
+/// A service's writer: inserting notes one by one through cotenant's own pool, built once on the
+/// environment as the service has it and never told about the move; returns the ids it saw
+/// committed, how many inserts failed (none is retried: a failed insert did not commit) and the
+/// longest gap between two commits.
 struct Writer {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<(Vec<i64>, usize, Duration)>,
 }
 
+const INSERT: &str =
+    "INSERT INTO notes (user_id, body) SELECT min(id), 'live' FROM users RETURNING id";
+
 impl Writer {
-    fn start(env: &Environment, p: &ProjectName) -> Writer {
+    async fn start(env: &Environment, p: &ProjectName, driver: Driver) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
-        let secrets = env.secrets().clone();
-        let id = env.secret_id(p, Login::App);
         let flag = stop.clone();
+        let options = PoolOptions::new()
+            .max_size(2)
+            .acquire_timeout(Duration::from_secs(4))
+            .credential_watch(None);
+        let (env, p) = (env.clone(), p.clone());
+        let deadpool = match driver {
+            Driver::Deadpool => Some(env.deadpool_pool(&p, &options).await.expect("a pool")),
+            Driver::Sqlx => None,
+        };
+        let sqlx = match driver {
+            Driver::Sqlx => Some(env.sqlx_pool(&p, &options).await.expect("a pool")),
+            Driver::Deadpool => None,
+        };
         let task = tokio::spawn(async move {
             let (mut committed, mut failed) = (Vec::new(), 0usize);
             let mut longest_gap = Duration::ZERO;
             let mut last_ok = std::time::Instant::now();
-            let mut client: Option<Client> = None;
             while !flag.load(Ordering::Relaxed) {
-                if client.as_ref().is_none_or(|c| c.is_closed()) {
-                    client = connect_following(secrets.as_ref(), &id).await;
-                    if client.is_none() {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                        continue;
-                    }
-                }
-                let c = client.as_ref().unwrap();
-                match c
-                    .query_one(
-                        "INSERT INTO notes (user_id, body) SELECT min(id), 'live' FROM users RETURNING id",
-                        &[],
-                    )
-                    .await
-                {
-                    Ok(row) => {
-                        committed.push(row.get::<_, i64>(0));
+                let inserted = match (&deadpool, &sqlx) {
+                    (Some(pool), _) => match pool.get().await {
+                        Ok(client) => match client.query_typed(INSERT, &[]).await {
+                            Ok(rows) => Some(rows[0].get::<_, i64>(0)),
+                            // A session the fence ended: closed, so deadpool's recycling
+                            // drops it rather than handing it out again.
+                            Err(_) => None,
+                        },
+                        Err(_) => None,
+                    },
+                    (None, Some(pool)) => match env.sqlx_acquire(&p, pool).await {
+                        Ok(mut conn) => sqlx::query_scalar::<_, i64>(INSERT)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .ok(),
+                        Err(_) => None,
+                    },
+                    (None, None) => unreachable!("one pool per writer"),
+                };
+                match inserted {
+                    Some(id) => {
+                        committed.push(id);
                         longest_gap = longest_gap.max(last_ok.elapsed());
                         last_ok = std::time::Instant::now();
                     }
-                    Err(_) => {
+                    None => {
                         failed += 1;
-                        client = None;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
             }
@@ -263,6 +298,27 @@ async fn replication_objects(inst: &Instances, p: &ProjectName) -> Vec<String> {
     left
 }
 
+/// How many notes the copy of `p` on `cluster` holds (read as the superuser).
+async fn notes_on(cluster: &Cluster, p: &ProjectName) -> usize {
+    let n: i64 = superuser(cluster)
+        .await
+        .query_one(&format!("SELECT count(*) FROM {p}.notes"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    usize::try_from(n).unwrap()
+}
+
+/// The service's pool followed the project: the target's copy has rows the fenced source's
+/// never got, written through the pool built before the move.
+async fn assert_the_pool_followed(inst: &Instances, p: &ProjectName, after: usize) {
+    let left_behind = notes_on(inst.cluster("a"), p).await;
+    assert!(
+        after > left_behind,
+        "the writer's pool wrote on the target after the flip ({after} rows there, {left_behind} on the source)"
+    );
+}
+
 /// Notes visible to `p`'s login on the instance its secret names.
 async fn notes_seen(env: &Environment, p: &ProjectName) -> Vec<i64> {
     let secrets = env.secrets().clone();
@@ -310,7 +366,7 @@ async fn a_project_moves_under_write_load_with_no_row_lost() {
         assert!(!plan.reasons.is_empty(), "the plan says why: {plan}");
     }
     let before = notes_seen(inst.a.environment(), &p).await;
-    let writer = Writer::start(inst.a.environment(), &p);
+    let writer = Writer::start(&inst.service, &p, Driver::Deadpool).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let report = transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
     assert_eq!(report.reached, Step::CleanedUp);
@@ -343,6 +399,7 @@ async fn a_project_moves_under_write_load_with_no_row_lost() {
         before.len() + committed.len(),
         "no row lost, none invented"
     );
+    assert_the_pool_followed(&inst, &p, after.len()).await;
     // The sequences came along: the next invoice number continues the source's.
     let client = connect_following(
         inst.a.environment().secrets().as_ref(),
@@ -399,13 +456,14 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
     );
     assert!(plan.to_string().contains("writes refused for about"));
     let before = notes_seen(inst.a.environment(), &p).await;
-    let writer = Writer::start(inst.a.environment(), &p);
+    let writer = Writer::start(&inst.service, &p, Driver::Sqlx).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (committed, _, _) = writer.stop().await;
     let after = notes_seen(inst.a.environment(), &p).await;
     assert_eq!(after.len(), before.len() + committed.len(), "no row lost");
+    assert_the_pool_followed(&inst, &p, after.len()).await;
     transfer::finish(&inst.a, &p).await.unwrap();
 }
 
