@@ -6,7 +6,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cotenant::config::Config;
@@ -49,6 +49,8 @@ struct Instances {
     /// The environment as a service embedding the crate has it: both instances configured, none
     /// chosen (its pools go where the project's secret says).
     service: Environment,
+    /// The same configuration as a CLI has it.
+    cotenant: Cotenant,
     a: Instance,
     b: Instance,
 }
@@ -106,13 +108,15 @@ async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
         ));
     }
     let config = Config::from_toml_str(&toml).expect("valid config");
-    let service = Cotenant::with_secrets(&config, secrets).environments()[0].clone();
+    let cotenant = Cotenant::with_secrets(&config, secrets);
+    let service = cotenant.environments()[0].clone();
     let on = |name: &str| Instance::new(name, service.on(name).expect("a configured instance"));
     Instances {
         pair,
         a: on("a"),
         b: on("b"),
         service,
+        cotenant,
     }
 }
 
@@ -183,6 +187,8 @@ enum Driver {
 /// longest gap between two commits.
 struct Writer {
     stop: Arc<AtomicBool>,
+    /// How many inserts committed so far.
+    count: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<(Vec<i64>, usize, Duration)>,
 }
 
@@ -193,6 +199,8 @@ impl Writer {
     async fn start(env: &Environment, p: &ProjectName, driver: Driver) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let count = Arc::new(AtomicUsize::new(0));
+        let counter = count.clone();
         let options = PoolOptions::new()
             .max_size(2)
             .acquire_timeout(Duration::from_secs(4))
@@ -233,6 +241,7 @@ impl Writer {
                 match inserted {
                     Some(id) => {
                         committed.push(id);
+                        counter.fetch_add(1, Ordering::Relaxed);
                         longest_gap = longest_gap.max(last_ok.elapsed());
                         last_ok = std::time::Instant::now();
                     }
@@ -244,7 +253,21 @@ impl Writer {
             }
             (committed, failed, longest_gap)
         });
-        Writer { stop, task }
+        Writer { stop, count, task }
+    }
+
+    /// Waits (up to 20 s: the pool backs off while the logins are fenced) until the writer has
+    /// committed `more` inserts after this call; false if it did not.
+    async fn commits_again(&self, more: usize) -> bool {
+        let from = self.count.load(Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if self.count.load(Ordering::Relaxed) >= from + more {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
     }
 
     async fn stop(self) -> (Vec<i64>, usize, Duration) {
@@ -370,7 +393,10 @@ async fn a_project_moves_under_write_load_with_no_row_lost() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let report = transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
     assert_eq!(report.reached, Step::CleanedUp);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        writer.commits_again(20).await,
+        "the pool built before the move writes again after it, on the target"
+    );
     let (committed, failed, longest_gap) = writer.stop().await;
     println!(
         "fenced for {:?}, longest write gap {longest_gap:?}, {} inserts, {failed} refused, {} sessions terminated",
@@ -459,7 +485,10 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
     let writer = Writer::start(&inst.service, &p, Driver::Sqlx).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        writer.commits_again(20).await,
+        "the pool built before the move writes again after it, on the target"
+    );
     let (committed, _, _) = writer.stop().await;
     let after = notes_seen(inst.a.environment(), &p).await;
     assert_eq!(after.len(), before.len() + committed.len(), "no row lost");
@@ -757,4 +786,111 @@ async fn no_other_project_finds_a_route_during_or_after_a_move() {
             .is_err()
     );
     transfer::finish(&inst.a, &p).await.unwrap();
+}
+
+/// Asserts that `error` is a refusal naming `p`'s move and how to end it.
+fn assert_refused_mid_move(error: &dyn std::fmt::Display, p: &ProjectName, doing: &str) {
+    let text = error.to_string();
+    assert!(
+        text.contains("is being moved from instance `a` to `b`")
+            && text.contains(&format!("cotenant move {p} --resume"))
+            && text.contains(&format!("cotenant move {p} --abort")),
+        "{doing}: {text}"
+    );
+}
+
+/// Whether `p`'s app login may log in on `cluster`.
+async fn can_login(cluster: &Cluster, p: &ProjectName) -> bool {
+    superuser(cluster)
+        .await
+        .query_one(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1",
+            &[&format!("{p}_login")],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn placement_routes_to_the_copy_the_move_record_says_serves_and_refuses_changes() {
+    let inst = instances().await;
+    let service = &inst.service;
+    let p = project("tr_route");
+    seeded(inst.a.environment(), &p, 3, 3).await;
+    let runner = cotenant::migrate::Runner::new(migrations());
+    let options = MoveOptions::new(migrations());
+    let changes_refused = |when: &'static str| {
+        let (p, runner) = (p.clone(), &runner);
+        async move {
+            let error = service.for_change(&p).await.unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .provision(&p, &ProjectSettings::default())
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .migrate(&p, runner, &cotenant::migrate::Gate::open())
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .rotate(&p, Login::App, cotenant::rotate::Strategy::default())
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .deprovision(
+                    &p,
+                    &cotenant::provision::DropObjects::Confirmed(p.to_string()),
+                )
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+        }
+    };
+
+    // Before the flip: on both instances, the source serves; reads go there.
+    stopped_after(&inst, &p, Step::Verified).await;
+    assert!(has_schema(inst.cluster("b"), &p).await);
+    assert_eq!(service.for_project(&p).await.unwrap().instance(), "a");
+    let placement = inst.cotenant.placement(&p).await.unwrap();
+    let moving = placement.environments[0].moving.clone().expect("a move");
+    assert_eq!((moving.source.as_str(), moving.target.as_str()), ("a", "b"));
+    assert_eq!(moving.step, Step::Verified);
+    service.fingerprint(&p).await.expect("reads work mid-move");
+    changes_refused("before the flip").await;
+    assert!(
+        !can_login(inst.cluster("a"), &p).await,
+        "the refused provisioning left the fenced source fenced"
+    );
+
+    // After the flip: the target serves; changes are still refused until the move ends.
+    let flipped = MoveOptions::new(migrations()).stop_after(Step::Flipped);
+    transfer::resume(&inst.a, &inst.b, &p, &flipped)
+        .await
+        .unwrap();
+    assert_eq!(service.for_project(&p).await.unwrap().instance(), "b");
+    changes_refused("after the flip").await;
+
+    // Complete (the source's copy kept until --finish): commands go to the target.
+    transfer::resume(&inst.a, &inst.b, &p, &options)
+        .await
+        .unwrap();
+    assert_eq!(service.for_change(&p).await.unwrap().instance(), "b");
+    let plan = service
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
+    assert!(
+        plan.is_empty(),
+        "the target was provisioned by the move: {plan:?}"
+    );
+    assert!(
+        !can_login(inst.cluster("a"), &p).await,
+        "the source stays fenced"
+    );
+    transfer::finish(&inst.a, &p).await.unwrap();
+    assert_eq!(service.for_project(&p).await.unwrap().instance(), "b");
 }

@@ -18,7 +18,8 @@ impl Environment {
         runner: &Runner,
         gate: &Gate,
     ) -> Result<Report, MigrateError> {
-        let client = self.connect_login(project, Login::Migrator).await?;
+        let routed = self.routed_for_change(project).await?;
+        let client = routed.connect_login(project, Login::Migrator).await?;
         runner.run(client, project, gate).await
     }
 
