@@ -71,23 +71,10 @@ impl Instances {
     }
 }
 
-/// Hosted Supabase grants `pg_create_subscription` to `postgres` on 16+ (its migration of
-/// 2025-04-02); the test kit's Supabase flavour predates it, so the tests give it the same.
-async fn as_hosted_supabase(cluster: &Cluster) {
-    if cluster.flavor() == Flavor::Supabase && cluster.version() != PgVersion::V15 {
-        superuser(cluster)
-            .await
-            .batch_execute("GRANT pg_create_subscription TO postgres")
-            .await
-            .expect("granting pg_create_subscription");
-    }
-}
-
 async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
     let secrets: Arc<dyn SecretSource> = Arc::new(MotoServer::shared().secrets_manager());
     let mut toml = format!("[secrets]\nprefix = \"{prefix}\"\n");
     for (name, cluster) in [("a", &pair.prod), ("b", &pair.staging)] {
-        as_hosted_supabase(cluster).await;
         let admin_secret = format!("{prefix}/prod/{name}/admin");
         let admin = DbSecret::new(
             cluster.host(),
