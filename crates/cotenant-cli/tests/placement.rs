@@ -348,6 +348,10 @@ fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans
         .run(&["apply", "--dry-run"])
         .exited(0)
         .says("0 to create, 0 to change");
+    deployment
+        .run(&["status", "climv", "--dir", dir])
+        .exited(0)
+        .says("prod: 1 of 1 project(s) up to date");
     // Moving again is nothing to do; --finish drops the sources' copies.
     deployment
         .run(&["move", "climv", "--to", to, "--dir", dir])
