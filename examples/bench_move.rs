@@ -14,7 +14,8 @@
 //!    refused login), so it follows the project to `b` after the flip.
 //! 3. `transfer::run` from `a` to `b` verifying checksums (the default), then back from `b` to
 //!    `a` verifying counts only: on 17 with logical replication (the admin holds
-//!    `pg_create_subscription`, as on hosted Supabase since 2025-04), on 15 fence-then-COPY (a
+//!    `pg_create_subscription`, as on hosted Supabase since 2025-04: the test kit's Supabase flavour
+//!    grants it too), on 15 fence-then-COPY (a
 //!    subscription needs a superuser there). Reported: the write pause (the longest gap between
 //!    two committed inserts), the fence as the engine timed it, each step's time, and rows lost
 //!    (committed inserts missing on the target).
@@ -37,7 +38,7 @@ use cotenant::provision::ProjectSettings;
 use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
 use cotenant::transfer::{self, Instance, MoveOptions, Verification};
 use cotenant::{Cotenant, ProjectName};
-use cotenant_testkit::{Cluster, Flavor, MotoServer, Pair, PgVersion};
+use cotenant_testkit::{Cluster, MotoServer, Pair, PgVersion};
 use secrecy::ExposeSecret;
 use tokio_postgres::{Client, NoTls};
 
@@ -223,15 +224,6 @@ async fn dump_restore(source: &Cluster, target: &Cluster, schema: &str) -> Optio
 async fn bench_version(version: PgVersion, args: &Args, moto: &MotoServer) {
     println!("\n== PostgreSQL {version}");
     let pair = Pair::start(version).expect("two local instances");
-    for cluster in [&pair.prod, &pair.staging] {
-        if cluster.flavor() == Flavor::Supabase && version != PgVersion::V15 {
-            connect(cluster.superuser_config())
-                .await
-                .batch_execute("GRANT pg_create_subscription TO postgres")
-                .await
-                .unwrap();
-        }
-    }
     let secrets: Arc<dyn SecretSource> = Arc::new(moto.secrets_manager());
     let prefix = format!("bench-move-{}", version.major());
     let a = instance("a", &pair.prod, &secrets, &prefix).await;

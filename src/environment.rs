@@ -129,7 +129,7 @@ impl Environment {
         &self,
         project: &ProjectName,
     ) -> Result<PlatformPlan, PlatformError> {
-        let routed = self.routed_for(project).await?;
+        let routed = self.routed_for_change(project).await?;
         let mut client = routed.connect_admin().await?;
         let access = self.platform_access(project);
         platform::apply(
@@ -251,7 +251,12 @@ impl Environment {
         settings: &ProjectSettings,
     ) -> Result<Plan, ProvisionError> {
         if !self.is_routed() {
-            return Box::pin(self.routed_for(project).await?.provision(project, settings)).await;
+            return Box::pin(
+                self.routed_for_change(project)
+                    .await?
+                    .provision(project, settings),
+            )
+            .await;
         }
         let (app, app_user) = self.ensure_secret(project, Login::App).await?;
         let (migrator, migrator_user) = self.ensure_secret(project, Login::Migrator).await?;
@@ -454,7 +459,7 @@ impl Environment {
     ) -> Result<Plan, ProvisionError> {
         if !self.is_routed() {
             return Box::pin(
-                self.routed_for(project)
+                self.routed_for_change(project)
                     .await?
                     .deprovision(project, drop_objects),
             )
@@ -659,7 +664,7 @@ impl Cotenant {
         project: &ProjectName,
         settings: &ProjectSettings,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
-        let routed = self.route(project).await?;
+        let routed = self.route_for_change(project).await?;
         let mut applied = Vec::new();
         let mut reference: Option<(&str, Vec<String>)> = None;
         for env in &routed.environments {
@@ -691,7 +696,7 @@ impl Cotenant {
         project: &ProjectName,
         drop_objects: &DropObjects,
     ) -> Result<Vec<(String, Plan)>, ProvisionError> {
-        let routed = self.route(project).await?;
+        let routed = self.route_for_change(project).await?;
         let mut applied = Vec::new();
         for env in routed.environments.iter().rev() {
             let plan = env

@@ -6,11 +6,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cotenant::config::Config;
 use cotenant::migrate::Migrations;
+use cotenant::pool::PoolOptions;
 use cotenant::provision::ProjectSettings;
 use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
 use cotenant::transfer::{self, Instance, Mechanism, MoveOptions, Serving, Step, TransferError};
@@ -45,6 +46,11 @@ fn migrations() -> Migrations {
 /// Two servers of one flavour standing for two instances of one environment: `a` and `b`.
 struct Instances {
     pair: &'static Pair,
+    /// The environment as a service embedding the crate has it: both instances configured, none
+    /// chosen (its pools go where the project's secret says).
+    service: Environment,
+    /// The same configuration as a CLI has it.
+    cotenant: Cotenant,
     a: Instance,
     b: Instance,
 }
@@ -65,23 +71,10 @@ impl Instances {
     }
 }
 
-/// Hosted Supabase grants `pg_create_subscription` to `postgres` on 16+ (its migration of
-/// 2025-04-02); the test kit's Supabase flavour predates it, so the tests give it the same.
-async fn as_hosted_supabase(cluster: &Cluster) {
-    if cluster.flavor() == Flavor::Supabase && cluster.version() != PgVersion::V15 {
-        superuser(cluster)
-            .await
-            .batch_execute("GRANT pg_create_subscription TO postgres")
-            .await
-            .expect("granting pg_create_subscription");
-    }
-}
-
 async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
     let secrets: Arc<dyn SecretSource> = Arc::new(MotoServer::shared().secrets_manager());
-    let mut environments = Vec::new();
+    let mut toml = format!("[secrets]\nprefix = \"{prefix}\"\n");
     for (name, cluster) in [("a", &pair.prod), ("b", &pair.staging)] {
-        as_hosted_supabase(cluster).await;
         let admin_secret = format!("{prefix}/prod/{name}/admin");
         let admin = DbSecret::new(
             cluster.host(),
@@ -94,19 +87,24 @@ async fn instances_of(pair: &'static Pair, prefix: &str) -> Instances {
             .put(&admin_secret, &admin, Stage::Current)
             .await
             .expect("writing the admin secret");
-        let toml = format!(
-            "[secrets]\nprefix = \"{prefix}\"\n[environments.prod]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{admin_secret}\"\ntls = \"disable\"\n",
+        toml.push_str(&format!(
+            "[environments.prod.instances.{name}]\nhost = \"{}\"\nport = {}\ndatabase = \"{}\"\nadmin_secret = \"{admin_secret}\"\ntls = \"disable\"\n",
             cluster.host(),
             cluster.port(),
             cluster.database()
-        );
-        let config = Config::from_toml_str(&toml).expect("valid config");
-        let cotenant = Cotenant::with_secrets(&config, secrets.clone());
-        environments.push(Instance::new(name, cotenant.environments()[0].clone()));
+        ));
     }
-    let b = environments.pop().unwrap();
-    let a = environments.pop().unwrap();
-    Instances { pair, a, b }
+    let config = Config::from_toml_str(&toml).expect("valid config");
+    let cotenant = Cotenant::with_secrets(&config, secrets);
+    let service = cotenant.environments()[0].clone();
+    let on = |name: &str| Instance::new(name, service.on(name).expect("a configured instance"));
+    Instances {
+        pair,
+        a: on("a"),
+        b: on("b"),
+        service,
+        cotenant,
+    }
 }
 
 async fn instances() -> Instances {
@@ -162,54 +160,101 @@ async fn connect_following(secrets: &dyn SecretSource, id: &str) -> Option<Clien
     Some(client)
 }
 
-/// A writer inserting notes one by one, following the secret; returns the ids it saw
-/// committed and how many inserts failed (none is retried: a failed insert did not commit).
+/// Which of cotenant's pools a [`Writer`] writes through.
+#[derive(Debug, Clone, Copy)]
+enum Driver {
+    Deadpool,
+    /// Acquiring with [`Environment::sqlx_acquire`], which reads the secret again on a refusal.
+    Sqlx,
+}
+
+/// A service's writer: inserting notes one by one through cotenant's own pool, built once on the
+/// environment as the service has it and never told about the move; returns the ids it saw
+/// committed, how many inserts failed (none is retried: a failed insert did not commit) and the
+/// longest gap between two commits.
 struct Writer {
     stop: Arc<AtomicBool>,
+    /// How many inserts committed so far.
+    count: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<(Vec<i64>, usize, Duration)>,
 }
 
+const INSERT: &str =
+    "INSERT INTO notes (user_id, body) SELECT min(id), 'live' FROM users RETURNING id";
+
 impl Writer {
-    fn start(env: &Environment, p: &ProjectName) -> Writer {
+    async fn start(env: &Environment, p: &ProjectName, driver: Driver) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
-        let secrets = env.secrets().clone();
-        let id = env.secret_id(p, Login::App);
         let flag = stop.clone();
+        let count = Arc::new(AtomicUsize::new(0));
+        let counter = count.clone();
+        let options = PoolOptions::new()
+            .max_size(2)
+            .acquire_timeout(Duration::from_secs(4))
+            .credential_watch(None);
+        let (env, p) = (env.clone(), p.clone());
+        let deadpool = match driver {
+            Driver::Deadpool => Some(env.deadpool_pool(&p, &options).await.expect("a pool")),
+            Driver::Sqlx => None,
+        };
+        let sqlx = match driver {
+            Driver::Sqlx => Some(env.sqlx_pool(&p, &options).await.expect("a pool")),
+            Driver::Deadpool => None,
+        };
         let task = tokio::spawn(async move {
             let (mut committed, mut failed) = (Vec::new(), 0usize);
             let mut longest_gap = Duration::ZERO;
             let mut last_ok = std::time::Instant::now();
-            let mut client: Option<Client> = None;
             while !flag.load(Ordering::Relaxed) {
-                if client.as_ref().is_none_or(|c| c.is_closed()) {
-                    client = connect_following(secrets.as_ref(), &id).await;
-                    if client.is_none() {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                        continue;
-                    }
-                }
-                let c = client.as_ref().unwrap();
-                match c
-                    .query_one(
-                        "INSERT INTO notes (user_id, body) SELECT min(id), 'live' FROM users RETURNING id",
-                        &[],
-                    )
-                    .await
-                {
-                    Ok(row) => {
-                        committed.push(row.get::<_, i64>(0));
+                let inserted = match (&deadpool, &sqlx) {
+                    (Some(pool), _) => match pool.get().await {
+                        Ok(client) => match client.query_typed(INSERT, &[]).await {
+                            Ok(rows) => Some(rows[0].get::<_, i64>(0)),
+                            // A session the fence ended: closed, so deadpool's recycling
+                            // drops it rather than handing it out again.
+                            Err(_) => None,
+                        },
+                        Err(_) => None,
+                    },
+                    (None, Some(pool)) => match env.sqlx_acquire(&p, pool).await {
+                        Ok(mut conn) => sqlx::query_scalar::<_, i64>(INSERT)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .ok(),
+                        Err(_) => None,
+                    },
+                    (None, None) => unreachable!("one pool per writer"),
+                };
+                match inserted {
+                    Some(id) => {
+                        committed.push(id);
+                        counter.fetch_add(1, Ordering::Relaxed);
                         longest_gap = longest_gap.max(last_ok.elapsed());
                         last_ok = std::time::Instant::now();
                     }
-                    Err(_) => {
+                    None => {
                         failed += 1;
-                        client = None;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
             }
             (committed, failed, longest_gap)
         });
-        Writer { stop, task }
+        Writer { stop, count, task }
+    }
+
+    /// Waits (up to 20 s: the pool backs off while the logins are fenced) until the writer has
+    /// committed `more` inserts after this call; false if it did not.
+    async fn commits_again(&self, more: usize) -> bool {
+        let from = self.count.load(Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if self.count.load(Ordering::Relaxed) >= from + more {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
     }
 
     async fn stop(self) -> (Vec<i64>, usize, Duration) {
@@ -263,6 +308,27 @@ async fn replication_objects(inst: &Instances, p: &ProjectName) -> Vec<String> {
     left
 }
 
+/// How many notes the copy of `p` on `cluster` holds (read as the superuser).
+async fn notes_on(cluster: &Cluster, p: &ProjectName) -> usize {
+    let n: i64 = superuser(cluster)
+        .await
+        .query_one(&format!("SELECT count(*) FROM {p}.notes"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    usize::try_from(n).unwrap()
+}
+
+/// The service's pool followed the project: the target's copy has rows the fenced source's
+/// never got, written through the pool built before the move.
+async fn assert_the_pool_followed(inst: &Instances, p: &ProjectName, after: usize) {
+    let left_behind = notes_on(inst.cluster("a"), p).await;
+    assert!(
+        after > left_behind,
+        "the writer's pool wrote on the target after the flip ({after} rows there, {left_behind} on the source)"
+    );
+}
+
 /// Notes visible to `p`'s login on the instance its secret names.
 async fn notes_seen(env: &Environment, p: &ProjectName) -> Vec<i64> {
     let secrets = env.secrets().clone();
@@ -310,11 +376,14 @@ async fn a_project_moves_under_write_load_with_no_row_lost() {
         assert!(!plan.reasons.is_empty(), "the plan says why: {plan}");
     }
     let before = notes_seen(inst.a.environment(), &p).await;
-    let writer = Writer::start(inst.a.environment(), &p);
+    let writer = Writer::start(&inst.service, &p, Driver::Deadpool).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let report = transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
     assert_eq!(report.reached, Step::CleanedUp);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        writer.commits_again(20).await,
+        "the pool built before the move writes again after it, on the target"
+    );
     let (committed, failed, longest_gap) = writer.stop().await;
     println!(
         "fenced for {:?}, longest write gap {longest_gap:?}, {} inserts, {failed} refused, {} sessions terminated",
@@ -343,6 +412,7 @@ async fn a_project_moves_under_write_load_with_no_row_lost() {
         before.len() + committed.len(),
         "no row lost, none invented"
     );
+    assert_the_pool_followed(&inst, &p, after.len()).await;
     // The sequences came along: the next invoice number continues the source's.
     let client = connect_following(
         inst.a.environment().secrets().as_ref(),
@@ -399,13 +469,17 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
     );
     assert!(plan.to_string().contains("writes refused for about"));
     let before = notes_seen(inst.a.environment(), &p).await;
-    let writer = Writer::start(inst.a.environment(), &p);
+    let writer = Writer::start(&inst.service, &p, Driver::Sqlx).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        writer.commits_again(20).await,
+        "the pool built before the move writes again after it, on the target"
+    );
     let (committed, _, _) = writer.stop().await;
     let after = notes_seen(inst.a.environment(), &p).await;
     assert_eq!(after.len(), before.len() + committed.len(), "no row lost");
+    assert_the_pool_followed(&inst, &p, after.len()).await;
     transfer::finish(&inst.a, &p).await.unwrap();
 }
 
@@ -699,4 +773,111 @@ async fn no_other_project_finds_a_route_during_or_after_a_move() {
             .is_err()
     );
     transfer::finish(&inst.a, &p).await.unwrap();
+}
+
+/// Asserts that `error` is a refusal naming `p`'s move and how to end it.
+fn assert_refused_mid_move(error: &dyn std::fmt::Display, p: &ProjectName, doing: &str) {
+    let text = error.to_string();
+    assert!(
+        text.contains("is being moved from instance `a` to `b`")
+            && text.contains(&format!("cotenant move {p} --resume"))
+            && text.contains(&format!("cotenant move {p} --abort")),
+        "{doing}: {text}"
+    );
+}
+
+/// Whether `p`'s app login may log in on `cluster`.
+async fn can_login(cluster: &Cluster, p: &ProjectName) -> bool {
+    superuser(cluster)
+        .await
+        .query_one(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1",
+            &[&format!("{p}_login")],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn placement_routes_to_the_copy_the_move_record_says_serves_and_refuses_changes() {
+    let inst = instances().await;
+    let service = &inst.service;
+    let p = project("tr_route");
+    seeded(inst.a.environment(), &p, 3, 3).await;
+    let runner = cotenant::migrate::Runner::new(migrations());
+    let options = MoveOptions::new(migrations());
+    let changes_refused = |when: &'static str| {
+        let (p, runner) = (p.clone(), &runner);
+        async move {
+            let error = service.for_change(&p).await.unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .provision(&p, &ProjectSettings::default())
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .migrate(&p, runner, &cotenant::migrate::Gate::open())
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .rotate(&p, Login::App, cotenant::rotate::Strategy::default())
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+            let error = service
+                .deprovision(
+                    &p,
+                    &cotenant::provision::DropObjects::Confirmed(p.to_string()),
+                )
+                .await
+                .unwrap_err();
+            assert_refused_mid_move(&error, &p, when);
+        }
+    };
+
+    // Before the flip: on both instances, the source serves; reads go there.
+    stopped_after(&inst, &p, Step::Verified).await;
+    assert!(has_schema(inst.cluster("b"), &p).await);
+    assert_eq!(service.for_project(&p).await.unwrap().instance(), "a");
+    let placement = inst.cotenant.placement(&p).await.unwrap();
+    let moving = placement.environments[0].moving.clone().expect("a move");
+    assert_eq!((moving.source.as_str(), moving.target.as_str()), ("a", "b"));
+    assert_eq!(moving.step, Step::Verified);
+    service.fingerprint(&p).await.expect("reads work mid-move");
+    changes_refused("before the flip").await;
+    assert!(
+        !can_login(inst.cluster("a"), &p).await,
+        "the refused provisioning left the fenced source fenced"
+    );
+
+    // After the flip: the target serves; changes are still refused until the move ends.
+    let flipped = MoveOptions::new(migrations()).stop_after(Step::Flipped);
+    transfer::resume(&inst.a, &inst.b, &p, &flipped)
+        .await
+        .unwrap();
+    assert_eq!(service.for_project(&p).await.unwrap().instance(), "b");
+    changes_refused("after the flip").await;
+
+    // Complete (the source's copy kept until --finish): commands go to the target.
+    transfer::resume(&inst.a, &inst.b, &p, &options)
+        .await
+        .unwrap();
+    assert_eq!(service.for_change(&p).await.unwrap().instance(), "b");
+    let plan = service
+        .provision(&p, &ProjectSettings::default())
+        .await
+        .unwrap();
+    assert!(
+        plan.is_empty(),
+        "the target was provisioned by the move: {plan:?}"
+    );
+    assert!(
+        !can_login(inst.cluster("a"), &p).await,
+        "the source stays fenced"
+    );
+    transfer::finish(&inst.a, &p).await.unwrap();
+    assert_eq!(service.for_project(&p).await.unwrap().instance(), "b");
 }

@@ -216,7 +216,21 @@ async fn plan_surveyed(
     let mut placement_drift = Vec::new();
     let mut clients = std::collections::HashMap::new();
     for project in declarations.names() {
-        let found = placement::serving(&environment, project, &survey.found(project))?;
+        let recorded = survey.move_of(project);
+        if let Some((source, record)) = recorded {
+            let moving = placement::Moving::of(source, record);
+            if moving.in_progress() {
+                return Err(placement::PlacementError::Moving {
+                    project: project.clone(),
+                    environment: environment.clone(),
+                    source_instance: moving.source,
+                    target: moving.target,
+                    step: moving.step,
+                }
+                .into());
+            }
+        }
+        let found = placement::serving(&environment, project, &survey.found(project), recorded)?;
         let placed = placements.iter().find(|p| p.project == *project);
         let instance = match (&found, placed.and_then(|p| p.instance_on(&environment))) {
             (Some(found), _) => found.clone(),

@@ -69,6 +69,37 @@ impl Environment {
         self.on(instance)
     }
 
+    /// [`for_project`](Self::for_project) for a command that changes the project: refused with
+    /// [`PlacementError::Moving`] while a move of it is in progress (see
+    /// [`Placement::refuse_changes`]). An environment already seen on a chosen instance is
+    /// returned as it is: whoever chose it (the move itself, provisioning its target) knows.
+    pub async fn for_change(&self, project: &ProjectName) -> Result<Environment, PlacementError> {
+        if self.is_routed() {
+            return Ok(self.clone());
+        }
+        let survey = EnvironmentSurvey::read(self, std::slice::from_ref(project)).await?;
+        let placement = placement::decide(
+            std::slice::from_ref(&survey),
+            &self.placement,
+            &[(project.clone(), 0)],
+        )?;
+        placement[0].refuse_changes()?;
+        let instance = placement[0]
+            .instance_on(self.name())
+            .expect("a placement on the environment surveyed");
+        self.on(instance)
+    }
+
+    /// [`for_change`](Self::for_change), its error as a connection error.
+    pub(crate) async fn routed_for_change(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Environment, crate::connect::ConnectError> {
+        self.for_change(project)
+            .await
+            .map_err(|e| crate::connect::ConnectError::Placement(Box::new(e)))
+    }
+
     /// [`for_project`](Self::for_project), its error as a connection error.
     pub(crate) async fn routed_for(
         &self,
@@ -156,6 +187,7 @@ impl Cotenant {
                         environment: e.name().to_owned(),
                         instance: e.instance().to_owned(),
                         found: false,
+                        moving: None,
                     })
                     .collect(),
             });
@@ -177,6 +209,20 @@ impl Cotenant {
             return Ok(self.clone());
         }
         let placement = self.placement(project).await?;
+        self.route_to(&placement)
+    }
+
+    /// [`route`](Self::route) for a command that changes the project: refused with
+    /// [`PlacementError::Moving`] while a move of it is in progress on any environment.
+    pub async fn route_for_change(
+        &self,
+        project: &ProjectName,
+    ) -> Result<Cotenant, PlacementError> {
+        if self.environments.iter().all(Environment::is_routed) {
+            return Ok(self.clone());
+        }
+        let placement = self.placement(project).await?;
+        placement.refuse_changes()?;
         self.route_to(&placement)
     }
 

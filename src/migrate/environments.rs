@@ -18,7 +18,8 @@ impl Environment {
         runner: &Runner,
         gate: &Gate,
     ) -> Result<Report, MigrateError> {
-        let client = self.connect_login(project, Login::Migrator).await?;
+        let routed = self.routed_for_change(project).await?;
+        let client = routed.connect_login(project, Login::Migrator).await?;
         runner.run(client, project, gate).await
     }
 
@@ -34,13 +35,44 @@ impl Environment {
 
     /// The migration summary of every provisioned project here, in one catalog read as the
     /// admin per instance (see [`read_status`](super::read_status)).
+    ///
+    /// A project being moved (or moved, its source's copy kept until `--finish`) has a copy on
+    /// two instances: only the serving copy's history is counted, as placement decides it.
     pub async fn migration_status(&self) -> Result<Vec<Recorded>, MigrateError> {
-        let mut all = Vec::new();
+        let mut read = Vec::new();
+        let mut not_serving: Vec<(String, String)> = Vec::new();
         for on in self.instances_to_read() {
             let admin = on.connect_admin().await?;
-            all.extend(super::read_status(&admin, None).await?);
+            let recorded = super::read_status(&admin, None).await?;
+            let projects: Vec<ProjectName> = recorded
+                .iter()
+                .filter_map(|r| r.project.parse().ok())
+                .collect();
+            for record in crate::transfer::moves(&admin, &projects)
+                .await
+                .map_err(|e| MigrateError::Transfer(Box::new(e)))?
+            {
+                let idle = match record.serving() {
+                    crate::transfer::Serving::Target => on.instance().to_owned(),
+                    crate::transfer::Serving::Source => record.target.clone(),
+                };
+                not_serving.push((idle, record.project.as_str().to_owned()));
+            }
+            read.push((on.instance().to_owned(), recorded));
         }
-        Ok(all)
+        Ok(read
+            .into_iter()
+            .flat_map(|(instance, recorded)| {
+                let skip: Vec<String> = not_serving
+                    .iter()
+                    .filter(|(i, _)| *i == instance)
+                    .map(|(_, p)| p.clone())
+                    .collect();
+                recorded
+                    .into_iter()
+                    .filter(move |r| !skip.contains(&r.project))
+            })
+            .collect())
     }
 
     /// The fingerprint of `project`'s schema here (see [`fingerprint`](super::fingerprint)).

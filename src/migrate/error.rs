@@ -147,6 +147,10 @@ pub enum MigrateError {
     /// An environment the configuration does not define.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The moves recorded on an instance could not be read (to count only the serving copy of
+    /// a project being moved).
+    #[error(transparent)]
+    Transfer(Box<crate::transfer::TransferError>),
     /// The connection is not the project's migrator session: migrations run as `<p>_migrator`
     /// acting as `<p>_owner`, never as the admin or another project's role.
     #[error(

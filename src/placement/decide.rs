@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{EnvironmentSurvey, InstanceLoad, PlacementConfig, PlacementError};
 use crate::ProjectName;
+use crate::transfer::{MoveRecord, Serving, Step};
 
 /// A project's instance on one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,6 +19,47 @@ pub struct Located {
     /// True when the project's schema was found there; false when it is not provisioned on the
     /// environment yet (or the environment has one instance, which is not read to know).
     pub found: bool,
+    /// The move of the project recorded on this environment, if one is in progress: `instance`
+    /// is then the copy the move's record says serves.
+    pub moving: Option<Moving>,
+}
+
+/// A move in progress, as placement reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Moving {
+    /// The instance it moves from (which records the move).
+    pub source: String,
+    /// The instance it moves to.
+    pub target: String,
+    /// The last step the move completed.
+    #[serde(serialize_with = "step_name")]
+    pub step: Step,
+    /// Whether `--abort` is undoing it.
+    pub aborting: bool,
+}
+
+impl Moving {
+    /// Whether the move is still under way: not yet cleaned up after its flip, or being
+    /// aborted. A complete move waits only for `--finish` to drop the source's copy, and
+    /// commands go to the target meanwhile.
+    pub fn in_progress(&self) -> bool {
+        self.aborting || self.step < Step::CleanedUp
+    }
+
+    /// The move `record` kept on `source`.
+    pub fn of(source: &str, record: &MoveRecord) -> Self {
+        Moving {
+            source: source.to_owned(),
+            target: record.target.clone(),
+            step: record.step,
+            aborting: record.aborting,
+        }
+    }
+}
+
+fn step_name<S: serde::Serializer>(step: &Step, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(step.name())
 }
 
 /// A project whose declared instance is not where it was found: reported, never moved by
@@ -68,6 +110,28 @@ impl Placement {
             .map(|l| l.instance.as_str())
     }
 
+    /// Refuses, with [`PlacementError::Moving`], when a move of the project is
+    /// [in progress](Moving::in_progress) on any environment: what every command that would
+    /// change the project checks first. Reads
+    /// (status, audit, parity) go on against the serving copy.
+    pub fn refuse_changes(&self) -> Result<(), PlacementError> {
+        match self.environments.iter().find_map(|l| {
+            l.moving
+                .as_ref()
+                .filter(|m| m.in_progress())
+                .map(|m| (l, m))
+        }) {
+            None => Ok(()),
+            Some((located, moving)) => Err(PlacementError::Moving {
+                project: self.project.clone(),
+                environment: located.environment.clone(),
+                source_instance: moving.source.clone(),
+                target: moving.target.clone(),
+                step: moving.step,
+            }),
+        }
+    }
+
     /// Where the declared instance differs from the one the project was found on.
     pub fn drift(&self) -> Vec<PlacementDrift> {
         let Some(declared) = &self.declared else {
@@ -87,20 +151,39 @@ impl Placement {
 }
 
 /// The instance that serves `project` on `environment`, from the instances whose catalog has
-/// its schema: none (`Ok(None)`: not provisioned there), one (it), or several — a move in
-/// progress or interrupted, refused as [`PlacementError::Ambiguous`].
+/// its schema and the move of it recorded there (`moving`: the instance recording it, its
+/// source, and the record, from [`transfer::moves`](crate::transfer::moves)): none (`Ok(None)`:
+/// not provisioned there), one (it), or two with a move recorded — the copy the record says
+/// serves ([`MoveRecord::serving`]: the source until the flip, the target after it). Two or
+/// more with no move recorded between them is refused as [`PlacementError::Ambiguous`].
 ///
-/// This is the one place that decides which copy serves when there are two: a move's own
-/// record of its progress (which side its flip reached) belongs here once moves keep one.
+/// This is the one place that decides which copy serves when there are two.
+///
+/// ```
+/// use cotenant::placement::serving;
+///
+/// let reli = "reli".parse().unwrap();
+/// assert_eq!(serving("prod", &reli, &["b"], None).unwrap().as_deref(), Some("b"));
+/// assert!(serving("prod", &reli, &["a", "b"], None).is_err());
+/// ```
 pub fn serving(
     environment: &str,
     project: &ProjectName,
     found: &[&str],
+    moving: Option<(&str, &MoveRecord)>,
 ) -> Result<Option<String>, PlacementError> {
-    match found {
-        [] => Ok(None),
-        [one] => Ok(Some((*one).to_owned())),
-        several => Err(PlacementError::Ambiguous {
+    match (found, moving) {
+        ([], _) => Ok(None),
+        ([one], _) => Ok(Some((*one).to_owned())),
+        ([_, _], Some((source, record)))
+            if found.contains(&source) && found.contains(&record.target.as_str()) =>
+        {
+            Ok(Some(match record.serving() {
+                Serving::Source => source.to_owned(),
+                Serving::Target => record.target.clone(),
+            }))
+        }
+        (several, _) => Err(PlacementError::Ambiguous {
             project: project.clone(),
             environment: environment.to_owned(),
             instances: several.iter().map(|s| (*s).to_owned()).collect(),
@@ -125,12 +208,16 @@ pub fn decide(
     let mut placements = Vec::with_capacity(projects.len());
     for (project, reserve) in projects {
         let mut found = Vec::with_capacity(surveys.len());
+        let mut moving = Vec::with_capacity(surveys.len());
         for survey in surveys {
+            let recorded = survey.move_of(project);
             found.push(serving(
                 survey.environment(),
                 project,
                 &survey.found(project),
+                recorded,
             )?);
+            moving.push(recorded.map(|(source, record)| Moving::of(source, record)));
         }
         let declared = config.declared(project).map(str::to_owned);
         let target = match declared
@@ -153,10 +240,12 @@ pub fn decide(
         let environments = surveys
             .iter()
             .zip(found)
-            .map(|(survey, found)| Located {
+            .zip(moving)
+            .map(|((survey, found), moving)| Located {
                 environment: survey.environment().to_owned(),
                 found: found.is_some(),
                 instance: found.unwrap_or_else(|| target.clone()),
+                moving,
             })
             .collect();
         placements.push(Placement {

@@ -8,12 +8,13 @@ use crate::provision::FleetReadError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlacementError {
-    /// The project's schema is on two or more instances of one environment: a move in
-    /// progress (or an interrupted one). Nothing is routed until one copy is gone.
+    /// The project's schema is on two or more instances of one environment and no move of it
+    /// is recorded there (a move records itself on its source, and placement then routes to the
+    /// copy the record says serves): nothing is routed until one copy is gone.
     #[error(
-        "project `{project}` on environment `{environment}`: found on instances {}: a move is in \
-         progress or was interrupted; finish or abort it (`cotenant move {project} --resume` or \
-         `--abort`) before anything else touches the project",
+        "project `{project}` on environment `{environment}`: found on instances {} and no move \
+         of it is recorded on them (a copy made by hand, or a move's record lost): drop the copy \
+         that must not serve, on its instance, before anything else touches the project",
         instances.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
     )]
     Ambiguous {
@@ -23,6 +24,38 @@ pub enum PlacementError {
         environment: String,
         /// The instances that have its schema, sorted.
         instances: Vec<String>,
+    },
+    /// A command that would change the project while a move of it is in progress: provisioning
+    /// (or migrating, rotating, relocating, deprovisioning) either copy mid-move could let the
+    /// fenced source's logins log in again, or change a copy the move is about to replace.
+    #[error(
+        "project `{project}` on environment `{environment}` is being moved from instance \
+         `{source_instance}` to `{target}` (last step done: {step}): nothing may change it until the move \
+         ends; continue it with `cotenant move {project} --resume` or undo it with \
+         `cotenant move {project} --abort`, then run this again"
+    )]
+    Moving {
+        /// The project.
+        project: ProjectName,
+        /// The environment.
+        environment: String,
+        /// The instance it moves from (which records the move).
+        source_instance: String,
+        /// The instance it moves to.
+        target: String,
+        /// The last step the move completed.
+        step: crate::transfer::Step,
+    },
+    /// An instance's recorded moves could not be read.
+    #[error("on environment `{environment}`, instance `{instance}`: {source}")]
+    Moves {
+        /// The environment.
+        environment: String,
+        /// The instance.
+        instance: String,
+        /// Why.
+        #[source]
+        source: Box<crate::transfer::TransferError>,
     },
     /// An instance name the environment does not have.
     #[error(

@@ -5,8 +5,12 @@
 //! catalog has the project's schema ([`EnvironmentSurvey`], one catalog read per instance).
 //! Exactly one: the project is there. None: it is not provisioned, and provisioning places it on
 //! its declared instance (`[projects.<p>] instance = "b"`), else where it already is on another
-//! environment, else where [`PlacementRule`] says on prod. Two or more: a move in progress,
-//! refused with [`PlacementError::Ambiguous`] ([`serving`] is where that is decided).
+//! environment, else where [`PlacementRule`] says on prod. Two: a move in progress, recorded on
+//! its source (`cotenant_transfer.moves`, read with each survey): the copy the record says
+//! serves (the source until the flip, the target after it) is where reads go, and every command
+//! that would change the project is refused with [`PlacementError::Moving`] until the move is
+//! resumed to its end or aborted. Two with no move recorded: [`PlacementError::Ambiguous`]
+//! ([`serving`] is where that is decided).
 //!
 //! A declared instance that differs from where the project is found is
 //! [`PlacementDrift`]: `apply` reports it, and never moves a project (`cotenant move` does).
@@ -35,7 +39,7 @@ mod rule;
 mod survey;
 
 pub use config::PlacementConfig;
-pub use decide::{Located, Placement, PlacementDrift, decide, serving};
+pub use decide::{Located, Moving, Placement, PlacementDrift, decide, serving};
 pub use error::PlacementError;
 pub use load::InstanceLoad;
 pub use rule::PlacementRule;

@@ -4,6 +4,7 @@ use futures_util::future::try_join_all;
 
 use super::{InstanceLoad, PlacementError};
 use crate::provision::FleetState;
+use crate::transfer::{self, MoveRecord};
 use crate::{Environment, ProjectName};
 
 /// One instance as a survey read it.
@@ -12,6 +13,8 @@ pub struct InstanceSurvey {
     environment: Environment,
     state: FleetState,
     load: InstanceLoad,
+    /// The moves recorded here, of the projects asked about: this instance is their source.
+    moves: Vec<MoveRecord>,
 }
 
 impl InstanceSurvey {
@@ -35,6 +38,12 @@ impl InstanceSurvey {
         &self.load
     }
 
+    /// The moves of the projects asked about whose source is this instance (the state table
+    /// `cotenant_transfer.moves` here).
+    pub fn moves(&self) -> &[MoveRecord] {
+        &self.moves
+    }
+
     /// Whether the instance has `project`'s schema (owned by its owner role).
     pub fn has(&self, project: &ProjectName) -> bool {
         self.state
@@ -53,7 +62,8 @@ pub struct EnvironmentSurvey {
 
 impl EnvironmentSurvey {
     /// Reads every instance of `environment` (at once, one admin connection each): the catalog
-    /// of `projects` (one [`FleetState`] read) and the instance's load.
+    /// of `projects` (one [`FleetState`] read), the instance's load, and the moves of `projects`
+    /// it records as their source (one read of `cotenant_transfer.moves`).
     ///
     /// ```no_run
     /// # async fn run(prod: &cotenant::Environment) -> Result<(), cotenant::placement::PlacementError> {
@@ -100,10 +110,19 @@ impl EnvironmentSurvey {
                         source,
                     }
                 })?;
+            let moves = transfer::moves(&client, projects).await.map_err(|source| {
+                let (environment, instance) = at(&env);
+                PlacementError::Moves {
+                    environment,
+                    instance,
+                    source: Box::new(source),
+                }
+            })?;
             Ok::<_, PlacementError>(InstanceSurvey {
                 environment: env,
                 state,
                 load,
+                moves,
             })
         }))
         .await?;
@@ -135,6 +154,16 @@ impl EnvironmentSurvey {
             .filter(|i| i.has(project))
             .map(InstanceSurvey::instance)
             .collect()
+    }
+
+    /// The recorded move of `project`, with the instance that records it (its source), if any.
+    pub fn move_of(&self, project: &ProjectName) -> Option<(&str, &MoveRecord)> {
+        self.instances.iter().find_map(|i| {
+            i.moves
+                .iter()
+                .find(|m| m.project == *project)
+                .map(|m| (i.instance(), m))
+        })
     }
 
     /// Every instance's load, sorted by instance name.

@@ -16,6 +16,11 @@ use super::{PoolError, SecretField, TARGET};
 /// The SQLSTATE of a refused password: `invalid_password`.
 pub(crate) const AUTH_FAILED: &str = "28P01";
 
+/// The SQLSTATE of a login that may not log in (`invalid_authorization_specification`: "role
+/// … is not permitted to log in"): what a move's fence answers while the project's logins are
+/// NOLOGIN. The secret then names, or will soon name, the instance the project moves to.
+pub(crate) const NOT_PERMITTED: &str = "28000";
+
 /// What PgBouncer answers when *it* refuses a client's password (it checks it against the secret
 /// its `auth_query` read from the server, before any server connection is involved): SQLSTATE
 /// `08P01` (`protocol_violation`, its code for every login failure) with one of these messages,
@@ -25,10 +30,13 @@ const POOLER_REFUSED: &[&str] = &[
     "password authentication failed",
 ];
 
-/// Whether an error with this SQLSTATE and message is a refused password: the server's `28P01`,
-/// or a transaction pooler's own refusal.
+/// Whether an error with this SQLSTATE and message is a refused login to read the secret again
+/// for: the server's `28P01` (a rotated password) or `28000` (a fenced login: the project is
+/// moving, and its secret will name the target), or a transaction pooler's own refusal.
 pub(crate) fn refused(code: &str, message: &str) -> bool {
-    code == AUTH_FAILED || (code == "08P01" && POOLER_REFUSED.contains(&message))
+    code == AUTH_FAILED
+        || code == NOT_PERMITTED
+        || (code == "08P01" && POOLER_REFUSED.contains(&message))
 }
 
 /// How many times a refused connection is retried with what the store has then: the first
@@ -120,8 +128,10 @@ impl Credential {
         }
     }
 
-    /// Refuses a secret that names another role than the login (or its rotation twin), or
-    /// another server or database than the environment's.
+    /// Refuses a secret that names another role than the login (or its rotation twin), or a
+    /// server that is none of the environment's instances, or another database than that
+    /// instance's. A secret naming *another* configured instance of the environment is accepted:
+    /// after a move (`cotenant move`) the secret is where the project is, and the pool follows it.
     pub(crate) fn verify(&self, secret: &DbSecret) -> Result<(), PoolError> {
         let roles = self.project.roles();
         let (user, twin) = match self.login {
@@ -129,32 +139,45 @@ impl Credential {
             Login::Migrator => (roles.migrator, roles.migrator_clone),
         };
         let config = self.environment.config();
+        let expected = |key: fn(&crate::config::InstanceConfig) -> String| {
+            config
+                .instances()
+                .iter()
+                .map(|i| format!("`{}`", key(i)))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
         let mismatch = if secret.username != user && secret.username != twin {
             Some((
                 SecretField::Username,
                 secret.username.clone(),
                 format!("`{user}` or `{twin}`"),
             ))
-        } else if !secret.host.eq_ignore_ascii_case(&config.host) {
-            Some((
-                SecretField::Host,
-                secret.host.clone(),
-                format!("`{}`", config.host),
-            ))
-        } else if secret.port != config.port {
-            Some((
-                SecretField::Port,
-                secret.port.to_string(),
-                format!("`{}`", config.port),
-            ))
-        } else if secret.dbname != config.database {
-            Some((
-                SecretField::Dbname,
-                secret.dbname.clone(),
-                format!("`{}`", config.database),
-            ))
         } else {
-            None
+            match config.instance_at(&secret.host, secret.port) {
+                None if config
+                    .instances()
+                    .iter()
+                    .any(|i| i.host.eq_ignore_ascii_case(&secret.host)) =>
+                {
+                    Some((
+                        SecretField::Port,
+                        secret.port.to_string(),
+                        expected(|i| i.port.to_string()),
+                    ))
+                }
+                None => Some((
+                    SecretField::Host,
+                    secret.host.clone(),
+                    expected(|i| i.host.clone()),
+                )),
+                Some(instance) if secret.dbname != instance.database => Some((
+                    SecretField::Dbname,
+                    secret.dbname.clone(),
+                    format!("`{}`", instance.database),
+                )),
+                Some(_) => None,
+            }
         };
         match mismatch {
             None => Ok(()),
@@ -318,9 +341,13 @@ impl Refusal for PoolError {
     }
 }
 
-/// The same user with the same password.
+/// The same user with the same password on the same server: a secret whose host or port changed
+/// (a move) is a new credential, even with the same password.
 pub(crate) fn same_login(a: &DbSecret, b: &DbSecret) -> bool {
-    a.username == b.username && a.password.expose_secret() == b.password.expose_secret()
+    a.username == b.username
+        && a.password.expose_secret() == b.password.expose_secret()
+        && a.port == b.port
+        && a.host.eq_ignore_ascii_case(&b.host)
 }
 
 #[cfg(test)]
@@ -419,6 +446,74 @@ mod tests {
              store (a secret copied from another project or environment?) or the environment's \
              address in the configuration"
         );
+    }
+
+    #[test]
+    fn a_secret_may_name_any_instance_of_the_environment_and_no_other_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = format!(
+            "[secrets]\nstore = \"file\"\npath = \"{}\"\n\
+             [environments.prod.instances.a]\nhost = \"db-a.example\"\nadmin_secret = \"a\"\n\
+             [environments.prod.instances.b]\nhost = \"db-b.example\"\nport = 6000\ndatabase = \"shared\"\nadmin_secret = \"b\"\n",
+            dir.path().join("secrets.json").display()
+        );
+        let config = Config::from_toml_str(&toml).unwrap();
+        let store: Arc<dyn SecretSource> =
+            Arc::new(FileSecrets::new(dir.path().join("secrets.json")));
+        let cotenant = crate::Cotenant::with_secrets(&config, store);
+        // Built for `a` (as a pool is, where the project was), it accepts `b` (where it moved).
+        let on_a = cotenant.environments()[0].on("a").unwrap();
+        let app = Credential::new(&on_a, &reli(), Login::App);
+        app.verify(&DbSecret::new(
+            "db-a.example",
+            5432,
+            "reli_login",
+            "pw",
+            "postgres",
+        ))
+        .unwrap();
+        let moved = DbSecret::new("DB-B.example", 6000, "reli_login", "pw", "shared");
+        app.verify(&moved).unwrap();
+        for (secret, field) in [
+            (
+                DbSecret::new("db-c.example", 5432, "reli_login", "pw", "postgres"),
+                SecretField::Host,
+            ),
+            (
+                DbSecret {
+                    port: 5432,
+                    ..moved.clone()
+                },
+                SecretField::Port,
+            ),
+            (
+                DbSecret {
+                    dbname: "postgres".to_owned(),
+                    ..moved.clone()
+                },
+                SecretField::Dbname,
+            ),
+        ] {
+            match app.verify(&secret).unwrap_err() {
+                PoolError::SecretMismatch { field: f, .. } => assert_eq!(f, field),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_fenced_login_is_a_refusal_to_read_the_secret_again_for() {
+        assert!(refused(
+            "28P01",
+            "password authentication failed for user \"x\""
+        ));
+        assert!(refused(
+            "28000",
+            "role \"reli_login\" is not permitted to log in"
+        ));
+        assert!(refused("08P01", "SASL authentication failed"));
+        assert!(!refused("08P01", "something else"));
+        assert!(!refused("42501", "permission denied"));
     }
 
     /// A refused error for the retry loop.

@@ -101,6 +101,12 @@ impl Environment {
         let timeout = options.get_acquire_timeout();
         let connect = ScopedConnect {
             address: format!("{}:{}/{}", endpoint.host, endpoint.port, endpoint.database),
+            endpoint,
+            options: options.clone(),
+            application_name: options
+                .get_application_name()
+                .unwrap_or(project.as_str())
+                .to_owned(),
             credential,
             tls,
             seen_current: Mutex::new(Arc::new(secret.clone())),
@@ -152,8 +158,13 @@ enum Tls {
 /// refuses its password.
 struct ScopedConnect {
     credential: Credential,
-    /// `host:port/database` connected to, for errors.
+    /// `host:port/database` first connected to, for errors.
     address: String,
+    /// How the environment is reached; each connection goes to the instance its credential
+    /// names ([`route::address`]), so a pool follows its project when it moves.
+    endpoint: crate::connect::Endpoint,
+    options: PoolOptions,
+    application_name: String,
     tls: Tls,
     /// The credential connections are opened with; replaced by a refresh, or when the store's
     /// current version changes.
@@ -204,12 +215,15 @@ impl ScopedConnect {
         self.current()
     }
 
-    /// Opens a connection as `secret`.
+    /// Opens a connection as `secret`, to the instance it names (or that instance's pooler):
+    /// the pool's `pg_config` is only deadpool's, its address the first instance's.
     async fn open_as(
         &self,
-        pg_config: &tokio_postgres::Config,
+        _pg_config: &tokio_postgres::Config,
         secret: &DbSecret,
     ) -> Result<Opened, tokio_postgres::Error> {
+        let (host, port, database) =
+            route::address(self.credential.environment(), &self.options, secret);
         let span = tracing::info_span!(
             target: TARGET,
             "connect",
@@ -217,10 +231,10 @@ impl ScopedConnect {
             project = %self.credential.project(),
             user = %secret.username,
         );
-        let mut config = pg_config.clone();
-        config
-            .user(&secret.username)
-            .password(secret.password.expose_secret());
+        let mut endpoint = self.endpoint.clone();
+        (endpoint.host, endpoint.port, endpoint.database) = (host.clone(), port, database);
+        let mut config = endpoint.pg_config(&secret.username, &self.application_name);
+        config.password(secret.password.expose_secret());
         async {
             let opened = match &self.tls {
                 Tls::None => config
@@ -233,8 +247,10 @@ impl ScopedConnect {
                     .map(|(client, connection)| (client, tokio::spawn(drive(connection)))),
             };
             match &opened {
-                Ok(_) => tracing::debug!(target: TARGET, "connected"),
-                Err(error) => tracing::debug!(target: TARGET, %error, "could not connect"),
+                Ok(_) => tracing::debug!(target: TARGET, %host, port, "connected"),
+                Err(error) => {
+                    tracing::debug!(target: TARGET, %host, port, %error, "could not connect")
+                }
             }
             opened
         }

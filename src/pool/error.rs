@@ -239,7 +239,9 @@ impl PoolError {
             PoolError::Sqlx { source, .. } => {
                 super::credential::Refusal::is_refused_password(source)
             }
-            other => other.code() == Some(super::credential::AUTH_FAILED),
+            other => other
+                .code()
+                .is_some_and(|code| super::credential::refused(code, "")),
         }
     }
 

@@ -108,6 +108,21 @@
 //! | sqlx, [`sqlx_acquire`](crate::Environment::sqlx_acquire) | no error, as deadpool | no error, as deadpool; the watcher usually moves the pool first |
 //! | sqlx, plain `&PgPool` | new connections fail with `28P01` from the server change until the pool is refreshed: by a `sqlx_acquire` or `refresh_sqlx_pool` call, or by the watcher after the promotion (within its interval plus the secret cache's TTL) | no error if rotations are further apart than the watcher's interval plus the cache's TTL (30 s + 5 min by default): the watcher moves the pool to the twin long before its old user's password changes; with `credential_watch(None)`, new connections fail with `28P01` from the next rotation on |
 //!
+//! # When the project moves
+//!
+//! A pool is built for the project where it is, but connects each new connection to the
+//! instance its credential names *at that moment* (the secret's `host` and `port`, or that
+//! instance's pooler), so a service needs no change when `cotenant move` moves its project to
+//! another instance of the environment. The secret may name any configured instance of the
+//! environment; one naming no configured instance is refused
+//! ([`PoolError::SecretMismatch`]), as before. During the move the source's logins are NOLOGIN:
+//! the server answers `28000` ("not permitted to log in"), which the pools treat like a refused
+//! password — they read the secret again and reconnect where it then points. Once the move has
+//! flipped the secrets, the first refusal moves the pool (deadpool: on its next new connection;
+//! sqlx: through [`sqlx_acquire`](crate::Environment::sqlx_acquire) or the watcher). Connections
+//! opened before the fence are ended by it. Inserts refused during the fence failed and did not
+//! commit: retrying them is the service's business (`tests/transfer.rs` counts them).
+//!
 //! # A refused connection
 //!
 //! A connection that fails the scope check is closed and never handed out. Where the error shows

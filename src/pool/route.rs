@@ -1,7 +1,7 @@
 //! Where a pool's connections go: the environment's server, or a transaction-mode pooler.
 
 use crate::connect::Endpoint;
-use crate::secret::Login;
+use crate::secret::{DbSecret, Login};
 use crate::{Environment, ProjectName};
 
 use super::{PoolError, PoolOptions, SecretField};
@@ -16,6 +16,27 @@ pub(crate) fn endpoint(environment: &Environment, options: &PoolOptions) -> Endp
         endpoint.port = port;
     }
     endpoint
+}
+
+/// Where a connection made with `secret` goes: the instance the secret names (its `host` and
+/// `port`, checked by [`Credential::verify`](super::credential::Credential::verify) against the
+/// environment's instances), or the pooler that stands for it when `options` go through one.
+/// After a move the secret names the target, so a pool built on the source reconnects there.
+pub(crate) fn address(
+    environment: &Environment,
+    options: &PoolOptions,
+    secret: &DbSecret,
+) -> (String, u16, String) {
+    let config = environment.config();
+    let on = config
+        .instance_at(&secret.host, secret.port)
+        .and_then(|instance| config.on(&instance.name))
+        .unwrap_or_else(|| config.clone());
+    let (host, port) = options
+        .pooler_for(&on)
+        .map(|(host, port)| (host.to_owned(), port))
+        .unwrap_or((on.host.clone(), on.port));
+    (host, port, on.database)
 }
 
 /// `environment` seen on the instance that `project`'s `login` secret names (its `host` and

@@ -80,7 +80,7 @@ impl Environment {
         let budget = refresh_budget(timeout);
         let first = Arc::new(credential.read().await?);
         let attempt = |secret: Arc<DbSecret>| {
-            let connect_options = with_login(&base, &secret);
+            let connect_options = with_login(&base, &secret, Some((self, options)));
             let credential = &credential;
             async move { check_one(credential, &connect_options, timeout).await }
         };
@@ -101,6 +101,7 @@ impl Environment {
         let max_size = found.pool_size(self.name(), project, options, through_pooler)?;
         let state = Arc::new(State {
             credential,
+            follow: Some(options.clone()),
             applied: Mutex::new(secret.clone()),
             seen_current: Mutex::new(first),
             refreshing: tokio::sync::Mutex::new(()),
@@ -138,7 +139,7 @@ impl Environment {
                     .await
                 })
             })
-            .connect_lazy_with(with_login(&base, &secret));
+            .connect_lazy_with(with_login(&base, &secret, Some((self, options))));
         register(&pool, &state);
         if let Some(every) = options.get_credential_watch() {
             tokio::spawn(watch(pool.clone(), state, every));
@@ -243,6 +244,10 @@ impl Environment {
 /// version seen.
 struct State {
     credential: Credential,
+    /// The options the pool was made with: each credential given to the pool also moves it to
+    /// the instance the credential names ([`route::address`]). `None` for a pool cotenant did
+    /// not make, which stays where it connects.
+    follow: Option<PoolOptions>,
     /// The credential in the pool's connect options.
     applied: Mutex<Arc<DbSecret>>,
     /// The last current version read by the constructor or the watcher: the watcher gives the
@@ -261,8 +266,15 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
+    /// The environment and options to route a credential with, if the pool follows it.
+    fn follow(&self) -> Option<(&Environment, &PoolOptions)> {
+        self.follow
+            .as_ref()
+            .map(|options| (self.credential.environment(), options))
+    }
+
     fn apply(&self, pool: &PgPool, secret: Arc<DbSecret>) {
-        pool.set_connect_options(with_login(&pool.connect_options(), &secret));
+        pool.set_connect_options(with_login(&pool.connect_options(), &secret, self.follow()));
         *locked(&self.applied) = secret;
     }
 
@@ -272,7 +284,7 @@ impl State {
         let applied = locked(&self.applied).clone();
         let base = pool.connect_options();
         let attempt = |secret: Arc<DbSecret>| {
-            let options = with_login(&base, &secret);
+            let options = with_login(&base, &secret, self.follow());
             async move { probe(&options).await }
         };
         match self
@@ -285,7 +297,8 @@ impl State {
                 Ok(())
             }
             Err(Retry::Failed(secret, e)) => {
-                Err(sqlx_error(&self.credential, &with_login(&base, &secret), e))
+                let options = with_login(&base, &secret, self.follow());
+                Err(sqlx_error(&self.credential, &options, e))
             }
             Err(Retry::Store(e, _)) => Err(e),
         }
@@ -331,6 +344,7 @@ fn state_of(environment: &Environment, project: &ProjectName, pool: &PgPool) -> 
     let timeout = pool.options().get_acquire_timeout();
     Arc::new(State {
         credential: Credential::new(environment, project, login_of(project, pool)),
+        follow: None,
         applied: Mutex::new(unknown.clone()),
         seen_current: Mutex::new(unknown),
         refreshing: tokio::sync::Mutex::new(()),
@@ -425,10 +439,24 @@ fn base_options(
     Ok(connect_options)
 }
 
-fn with_login(base: &PgConnectOptions, secret: &DbSecret) -> PgConnectOptions {
-    base.clone()
+/// `base` logging in as `secret`; with `follow`, to the instance `secret` names (or its pooler),
+/// so that a pool follows its project when a move rewrites the secret.
+fn with_login(
+    base: &PgConnectOptions,
+    secret: &DbSecret,
+    follow: Option<(&Environment, &PoolOptions)>,
+) -> PgConnectOptions {
+    let options = base
+        .clone()
         .username(&secret.username)
-        .password(secret.password.expose_secret())
+        .password(secret.password.expose_secret());
+    match follow {
+        Some((environment, pool_options)) => {
+            let (host, port, database) = route::address(environment, pool_options, secret);
+            options.host(&host).port(port).database(&database)
+        }
+        None => options,
+    }
 }
 
 /// Opens one connection outside any pool, checks it and closes it; returns what it found.

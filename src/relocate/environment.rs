@@ -51,7 +51,11 @@ impl Environment {
         project: &ProjectName,
         relocation: &Relocation,
     ) -> Result<Relocated, RelocateError> {
-        let mut client = self.routed_for(project).await?.connect_admin().await?;
+        let mut client = self
+            .routed_for_change(project)
+            .await?
+            .connect_admin()
+            .await?;
         super::relocate(
             &mut client,
             project,

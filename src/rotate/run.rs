@@ -155,14 +155,14 @@ impl Environment {
             login = %login,
             strategy = %strategy,
         );
-        let routed = self
-            .routed_for(project)
-            .await
-            .map_err(|source| RotateError::Admin {
-                environment: self.name().to_owned(),
-                project: project.clone(),
-                source: Box::new(source),
-            })?;
+        let routed =
+            self.routed_for_change(project)
+                .await
+                .map_err(|source| RotateError::Admin {
+                    environment: self.name().to_owned(),
+                    project: project.clone(),
+                    source: Box::new(source),
+                })?;
         Rotating::new(&routed, project, login, strategy)
             .run()
             .instrument(span)

@@ -77,6 +77,27 @@ pub async fn serving(
     }
 }
 
+/// The recorded moves of any of `projects` whose source is the instance behind `admin`, in one
+/// read: what a placement survey reads on every instance.
+pub async fn moves(
+    admin: &Client,
+    projects: &[ProjectName],
+) -> Result<Vec<MoveRecord>, TransferError> {
+    let [first, ..] = projects else {
+        return Ok(Vec::new());
+    };
+    state::read_all(admin, projects)
+        .await
+        .map_err(|source| TransferError::Sql {
+            project: first.clone(),
+            instance: "the source".to_owned(),
+            doing: "reading the recorded moves",
+            source,
+        })?
+        .into_iter()
+        .collect()
+}
+
 /// Starts moving `project` from `source` to `target` and runs it to the end (or to
 /// [`MoveOptions::stop_after`]). Refused, changing nothing, when a move of the project is
 /// already recorded, when the project is not on the source, or when the target already has it.

@@ -51,7 +51,7 @@ mod replication;
 mod state;
 mod step;
 
-pub use engine::{MoveReport, abort, finish, plan, resume, run, serving};
+pub use engine::{MoveReport, abort, finish, moves, plan, resume, run, serving};
 pub use error::TransferError;
 pub use options::{MoveOptions, Verification};
 pub use plan::{Mechanism, PlannedTable, TransferPlan};

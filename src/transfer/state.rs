@@ -77,29 +77,66 @@ pub(crate) async fn read(
     }
     let row = client
         .query_opt(
-            "SELECT target, target_host, target_port, mechanism, step, aborting \
+            "SELECT project, target, target_host, target_port, mechanism, step, aborting \
              FROM cotenant_transfer.moves WHERE project = $1",
             &[&project.as_str()],
         )
         .await?;
-    Ok(row.map(|row| {
-        let step: String = row.get("step");
-        let mechanism: String = row.get("mechanism");
-        let unknown = |step: String| TransferError::UnknownStep {
-            project: project.clone(),
-            step,
-        };
-        let port: i32 = row.get("target_port");
-        Ok(MoveRecord {
-            project: project.clone(),
-            target: row.get("target"),
-            target_host: row.get("target_host"),
-            target_port: u16::try_from(port).unwrap_or_default(),
-            mechanism: Mechanism::from_name(&mechanism).ok_or_else(|| unknown(mechanism))?,
-            step: Step::from_name(&step).ok_or_else(|| unknown(step))?,
-            aborting: row.get("aborting"),
+    Ok(row.map(|row| record(project.clone(), &row)))
+}
+
+/// The recorded moves of any of `projects` on this instance (the source of each), in one read;
+/// none when there is no state schema.
+pub(crate) async fn read_all(
+    client: &impl GenericClient,
+    projects: &[ProjectName],
+) -> Result<Vec<Result<MoveRecord, TransferError>>, tokio_postgres::Error> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('cotenant_transfer.moves') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = projects.iter().map(ProjectName::as_str).collect();
+    let rows = client
+        .query(
+            "SELECT project, target, target_host, target_port, mechanism, step, aborting \
+             FROM cotenant_transfer.moves WHERE project = ANY($1) ORDER BY project",
+            &[&names],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let name: String = row.get("project");
+            let project = projects.iter().find(|p| p.as_str() == name)?;
+            Some(record(project.clone(), row))
         })
-    }))
+        .collect())
+}
+
+/// A row of `cotenant_transfer.moves` as a record.
+fn record(project: ProjectName, row: &tokio_postgres::Row) -> Result<MoveRecord, TransferError> {
+    let step: String = row.get("step");
+    let mechanism: String = row.get("mechanism");
+    let unknown = |step: String| TransferError::UnknownStep {
+        project: project.clone(),
+        step,
+    };
+    let port: i32 = row.get("target_port");
+    Ok(MoveRecord {
+        target: row.get("target"),
+        target_host: row.get("target_host"),
+        target_port: u16::try_from(port).unwrap_or_default(),
+        mechanism: Mechanism::from_name(&mechanism).ok_or_else(|| unknown(mechanism))?,
+        step: Step::from_name(&step).ok_or_else(|| unknown(step))?,
+        aborting: row.get("aborting"),
+        project,
+    })
 }
 
 pub(crate) async fn insert(

@@ -270,3 +270,105 @@ fn a_config_with_both_forms_is_refused_before_anything_runs() {
         .exited(2)
         .says("environments.prod.host: the environment has [environments.prod.instances.*] tables");
 }
+
+#[test]
+fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans_nothing() {
+    let deployment = Deployment::new("[projects.climv]\n");
+    deployment.run(&["apply"]).exited(0);
+    let from = where_is("prod", "climv");
+    assert_eq!(from.len(), 1, "{from:?}");
+    let from = from[0].clone();
+    let to = if from == "a" { "b" } else { "a" };
+    let migrations = tempfile::tempdir().unwrap();
+    std::fs::write(
+        migrations.path().join("001_items.sql"),
+        "CREATE TABLE items (id bigint PRIMARY KEY, v text);\n",
+    )
+    .unwrap();
+    let dir = migrations.path().to_str().unwrap();
+    deployment
+        .run(&["migrate", "climv", "--dir", dir])
+        .exited(0);
+
+    // Bad input changes nothing: an instance no environment has, a --finish with no move.
+    deployment
+        .run(&["move", "climv", "--to", "zz", "--dir", dir])
+        .exited(2)
+        .says("has no instance `zz`");
+    deployment
+        .run(&["move", "climv", "--finish", "--dir", dir])
+        .exited(0)
+        .says("no move of `climv` is recorded here");
+
+    // The dry run prints each environment's plan, staging first, and moves nothing.
+    let dry = deployment
+        .run(&["move", "climv", "--to", to, "--dry-run", "--dir", dir])
+        .exited(0)
+        .says(&format!("planned `{from}` → `{to}`"))
+        .says("writes refused for about");
+    assert!(
+        dry.stdout.find("staging:") < dry.stdout.find("prod:"),
+        "{}",
+        dry.describe()
+    );
+    assert_eq!(where_is("prod", "climv"), std::slice::from_ref(&from));
+
+    let moved = deployment
+        .run(&["--json", "move", "climv", "--to", to, "--dir", dir])
+        .exited(0)
+        .json();
+    let moved = moved.as_array().unwrap();
+    assert_eq!(
+        moved
+            .iter()
+            .map(|o| (
+                o["environment"].as_str().unwrap(),
+                o["action"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [("staging", "moved"), ("prod", "moved")]
+    );
+    let fleet = Fleet::shared();
+    for environment in ["staging", "prod"] {
+        let mut both = vec![from.clone(), to.to_owned()];
+        both.sort();
+        assert_eq!(
+            where_is(environment, "climv"),
+            both,
+            "the source's copy is kept until --finish"
+        );
+        assert_eq!(
+            secret_port(environment, "climv", Login::App),
+            fleet.instance(environment, to).port(),
+            "the secret points at the target on {environment}"
+        );
+    }
+    // Placement finds it on the target: apply plans nothing, commands go there.
+    deployment
+        .run(&["apply", "--dry-run"])
+        .exited(0)
+        .says("0 to create, 0 to change");
+    deployment
+        .run(&["status", "climv", "--dir", dir])
+        .exited(0)
+        .says("prod: 1 of 1 project(s) up to date");
+    // Moving again is nothing to do; --finish drops the sources' copies.
+    deployment
+        .run(&["move", "climv", "--to", to, "--dir", dir])
+        .exited(0)
+        .says("already moved");
+    deployment
+        .run(&["move", "climv", "--finish", "--dir", dir])
+        .exited(0)
+        .says("finished");
+    assert_eq!(where_is("staging", "climv"), [to]);
+    assert_eq!(where_is("prod", "climv"), [to]);
+    deployment
+        .run(&["status", "climv", "--dir", dir])
+        .exited(0)
+        .says("prod: 1 of 1 project(s) up to date");
+    deployment
+        .run(&["parity", "climv"])
+        .exited(0)
+        .says("`climv`: `staging` and `prod` match");
+}

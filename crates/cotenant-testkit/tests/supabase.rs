@@ -83,7 +83,8 @@ async fn the_admin_is_the_demoted_postgres_of_hosted_supabase() {
     );
 
     // Each membership granted by the bootstrap superuser. On 16+ such a grant carries INHERIT
-    // (postgres is INHERIT) and SET; ADMIN only on the API roles, which hosted adds on 16+.
+    // (postgres is INHERIT) and SET; ADMIN only on the API roles and pg_create_subscription
+    // (which 15 does not have), both of which hosted grants on 16+.
     let memberships = admin
         .query(
             "SELECT r.rolname::text, g.rolname::text, m.admin_option,
@@ -107,6 +108,7 @@ async fn the_admin_is_the_demoted_postgres_of_hosted_supabase() {
     for role in [
         "anon",
         "authenticated",
+        "pg_create_subscription",
         "pg_monitor",
         "pg_read_all_data",
         "pg_signal_backend",
@@ -115,7 +117,10 @@ async fn the_admin_is_the_demoted_postgres_of_hosted_supabase() {
         "supabase_storage_admin",
     ] {
         let is_api = ["anon", "authenticated", "service_role"].contains(&role);
-        if is_api && api_admin {
+        if role == "pg_create_subscription" && !api_admin {
+            continue;
+        }
+        if (is_api || role == "pg_create_subscription") && api_admin {
             // 16+ keeps the plain grant and the one WITH ADMIN OPTION as one row with ADMIN.
             expected.push((
                 role.to_owned(),

@@ -21,6 +21,7 @@ mod repair;
 mod rls;
 mod rotate;
 mod status;
+mod transfer;
 
 use std::error::Error;
 
@@ -75,6 +76,10 @@ pub(crate) enum Command {
     /// Give a project's logins new passwords, staging first, without downtime: staged
     /// AWSPENDING, set, tested by logging in, then promoted to AWSCURRENT.
     Rotate(rotate::Args),
+    /// Move a project to another instance of every selected environment, online: staging first,
+    /// then prod; `--dry-run` prints each plan, `--resume`/`--abort` continue or undo a move,
+    /// `--finish` drops the source's copy.
+    Move(transfer::Args),
 }
 
 impl Command {
@@ -96,6 +101,7 @@ impl Command {
             Command::Rls(args) => rls::run(args, global).await,
             Command::Audit(args) => audit::run(args, global).await,
             Command::Rotate(args) => rotate::run(args, global).await,
+            Command::Move(args) => transfer::run(args, global).await,
         }
     }
 }

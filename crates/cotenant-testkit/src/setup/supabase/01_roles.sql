@@ -54,7 +54,11 @@ CREATE ROLE pgbouncer LOGIN;
 -- What the demoted admin is a member of, each granted by the bootstrap superuser. On 16+ such a
 -- grant has INHERIT TRUE (postgres is INHERIT) and SET TRUE but no ADMIN, so the admin may
 -- `SET ROLE supabase_auth_admin` and uses pg_read_all_data's rights without asking; hosted adds
--- ADMIN on the API roles there, so that the admin can hand them on.
+-- ADMIN on the API roles there, so that the admin can hand them on. Also on 16+ only (the role
+-- does not exist on 15, where CREATE SUBSCRIPTION needs a superuser): hosted grants the admin
+-- pg_create_subscription, with ADMIN, so that it may subscribe (supabase/postgres
+-- migrations/db/migrations, 2025: the grant to postgres of pg_create_subscription); `cotenant
+-- move` then carries rows by logical replication.
 GRANT anon, authenticated, service_role TO postgres;
 GRANT supabase_auth_admin, supabase_storage_admin TO postgres;
 GRANT pg_read_all_data, pg_signal_backend, pg_monitor TO postgres;
@@ -62,6 +66,7 @@ DO $$
 BEGIN
     IF current_setting('server_version_num')::int >= 160000 THEN
         EXECUTE 'GRANT anon, authenticated, service_role TO postgres WITH ADMIN OPTION';
+        EXECUTE 'GRANT pg_create_subscription TO postgres WITH ADMIN OPTION';
     END IF;
 END
 $$;
