@@ -88,7 +88,7 @@ fn app_objects(p: &str) -> String {
 
 /// The Data API of the `n`th project, if it has one.
 fn api_of(n: usize, version: PgVersion) -> Option<Api> {
-    if n % 4 != 0 {
+    if !n.is_multiple_of(4) {
         return None;
     }
     let api = Api::enabled()
@@ -96,7 +96,7 @@ fn api_of(n: usize, version: PgVersion) -> Option<Api> {
         .with_role(ApiRoleKind::Authenticated, |r| {
             r.with_tables(TablePrivilege::ALL)
         });
-    Some(if n % 20 == 0 {
+    Some(if n.is_multiple_of(20) {
         api.with_realtime(true).with_storage(true)
     } else {
         api
