@@ -31,6 +31,11 @@ use tokio_postgres::{Client, NoTls};
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
 
+/// The tests fingerprint the whole shared prod (every relation, routine and trigger, every row of
+/// `public` and `auth`) to prove a refused import changed nothing; another test importing at the
+/// same time would change it. So each test holds this for its whole run: they take turns.
+static SHARED_PROD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The project's own instance: a server of the shared pair's version and flavour.
 fn own_instance() -> Cluster {
     Cluster::start_flavor(test_version(), Pair::shared().flavor()).expect("a source server")
@@ -153,6 +158,7 @@ async fn provisioned(cotenant: &Cotenant, name: &str) -> ProjectName {
 
 #[tokio::test]
 async fn a_project_on_its_own_instance_imports_into_its_schema() {
+    let _turn = SHARED_PROD.lock().await;
     let source = own_instance();
     admin(&source).await.batch_execute(TODO_APP).await.unwrap();
     let cotenant = deployment().await;
@@ -295,6 +301,7 @@ async fn a_project_on_its_own_instance_imports_into_its_schema() {
 
 #[tokio::test]
 async fn a_source_with_a_blocker_stops_before_the_target_is_touched() {
+    let _turn = SHARED_PROD.lock().await;
     let source = own_instance();
     admin(&source)
         .await
@@ -358,6 +365,7 @@ async fn a_source_with_a_blocker_stops_before_the_target_is_touched() {
 
 #[tokio::test]
 async fn a_killed_import_leaves_the_target_unchanged_and_a_rerun_works() {
+    let _turn = SHARED_PROD.lock().await;
     let source = own_instance();
     admin(&source)
         .await
@@ -465,6 +473,7 @@ async fn signup(cluster: &Cluster, email: &str, full_name: &str) -> String {
 
 #[tokio::test]
 async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
+    let _turn = SHARED_PROD.lock().await;
     if !is_supabase(&Pair::shared().prod, "the Supabase starter with its users") {
         return;
     }
