@@ -19,18 +19,19 @@
 //!
 //! Both routes end with the same result in the project's schema; the ratio is (1) / (2).
 
+mod common;
+
+use common::{connect, provisioned, versions};
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cotenant::ProjectName;
 use cotenant::config::TlsMode;
 use cotenant::import::{self, Import, Source};
-use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant::relocate::{self, Relocation, Selection};
 use cotenant::secret::DbSecret;
 use cotenant_testkit::{Cluster, PgVersion};
-use secrecy::{ExposeSecret, SecretString};
-use tokio_postgres::{Client, Config, NoTls};
+use secrecy::ExposeSecret;
 
 struct Args {
     rows: u64,
@@ -50,22 +51,11 @@ fn args() -> Args {
         match arg.as_str() {
             "--rows" => args.rows = value("--rows").parse().expect("--rows N"),
             "--repeat" => args.repeat = value("--repeat").parse().expect("--repeat N"),
-            "--versions" => {
-                args.versions = value("--versions")
-                    .split(',')
-                    .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
-                    .collect()
-            }
+            "--versions" => args.versions = versions(&value("--versions")),
             other => panic!("unknown argument {other}: use --rows N --repeat N --versions 15,17"),
         }
     }
     args
-}
-
-async fn connect(config: Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.expect("a connection");
-    tokio::spawn(connection);
-    client
 }
 
 async fn load(cluster: &Cluster, rows: u64) {
@@ -105,24 +95,6 @@ async fn load(cluster: &Cluster, rows: u64) {
         "  source: public.bench_events {rows} rows, {size} with its indexes, loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-async fn provisioned(client: &mut Client, name: &str) -> ProjectName {
-    let project: ProjectName = name.parse().unwrap();
-    let passwords = LoginPasswords::new(
-        SecretString::from("bench-app-password"),
-        SecretString::from("bench-migrator-password"),
-    );
-    provision::apply(
-        client,
-        &project,
-        &ProjectSettings::default(),
-        &passwords,
-        PasswordResets::default(),
-    )
-    .await
-    .expect("provisioning");
-    project
 }
 
 fn libpq(cluster: &Cluster) -> Vec<(&'static str, String)> {

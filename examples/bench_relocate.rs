@@ -22,16 +22,14 @@
 
 mod common;
 
-use common::{connect, ms};
+use common::{connect, ms, provisioned};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cotenant::ProjectName;
-use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant::relocate::{self, Relocation, Selection, Verification};
 use cotenant_testkit::{Cluster, PgVersion};
-use secrecy::SecretString;
 use tokio_postgres::Client;
 
 struct Args {
@@ -129,24 +127,6 @@ async fn load(admin: &Client, table: &str, rows: u64) {
         "  loaded public.{table}: {rows} rows, {size}, in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-async fn provisioned(client: &mut Client, name: &str) -> ProjectName {
-    let project: ProjectName = name.parse().unwrap();
-    let passwords = LoginPasswords::new(
-        SecretString::from("bench-app-password"),
-        SecretString::from("bench-migrator-password"),
-    );
-    provision::apply(
-        client,
-        &project,
-        &ProjectSettings::default(),
-        &passwords,
-        PasswordResets::default(),
-    )
-    .await
-    .expect("provisioning");
-    project
 }
 
 /// Puts the table back the way it was, as the superuser: in public, owned by the admin, granted

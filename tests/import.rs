@@ -27,7 +27,7 @@ use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Cluster, Pair, test_version};
 use secrecy::ExposeSecret;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
 
@@ -443,32 +443,6 @@ fn with_access(cotenant: &Cotenant, p: &ProjectName, access: Access) -> Cotenant
     cotenant
         .clone()
         .with_platform(PlatformConfig::default().with_project(p.clone(), declared))
-}
-
-/// A signup as GoTrue makes it, logged in as the auth admin; returns the user's id.
-async fn signup(cluster: &Cluster, email: &str, full_name: &str) -> String {
-    let (gotrue, connection) = cluster
-        .auth_admin_config()
-        .connect(NoTls)
-        .await
-        .expect("supabase_auth_admin logs in");
-    tokio::spawn(connection);
-    let id: String = gotrue
-        .query_one("SELECT gen_random_uuid()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    gotrue
-        .batch_execute(&format!(
-            "INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data)
-             VALUES ('{id}', 'authenticated', 'authenticated', '{email}', 'not-a-real-hash',
-                     '{{\"full_name\": \"{full_name}\"}}');
-             INSERT INTO auth.identities (provider_id, user_id, identity_data, provider)
-             VALUES ('{id}', '{id}', '{{\"email\": \"{email}\"}}', 'email')"
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("the signup of {email} commits: {e}"));
-    id
 }
 
 #[tokio::test]

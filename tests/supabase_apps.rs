@@ -15,8 +15,8 @@ use cotenant::relocate::{
 };
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
-use cotenant_testkit::{Cluster, Flavor, Pair, test_version};
-use tokio_postgres::{Client, NoTls};
+use cotenant_testkit::{Flavor, Pair, test_version};
+use tokio_postgres::Client;
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
 
@@ -50,31 +50,6 @@ fn starter_relocation() -> Relocation {
         .signup_triggers(SignupTriggerChoice::Hook)
         .functions(FunctionChoice::Rewrite)
         .publications(PublicationChoice::Keep)
-}
-
-/// A signup as GoTrue makes it: logged in as the auth admin, it inserts the user. Returns the
-/// new user's id.
-async fn signup(cluster: &Cluster, email: &str, full_name: &str) -> String {
-    let (gotrue, connection) = cluster
-        .auth_admin_config()
-        .connect(NoTls)
-        .await
-        .expect("supabase_auth_admin logs in");
-    tokio::spawn(connection);
-    let id: String = gotrue
-        .query_one("SELECT gen_random_uuid()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    gotrue
-        .batch_execute(&format!(
-            "INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data)
-             VALUES ('{id}', 'authenticated', 'authenticated', '{email}', 'not-a-real-hash',
-                     '{{\"full_name\": \"{full_name}\"}}')"
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("the signup of {email} commits: {e}"));
-    id
 }
 
 async fn count(client: &Client, sql: &str) -> i64 {

@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
+use cotenant::ProjectName;
+use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant_testkit::PgVersion;
+use secrecy::SecretString;
 use tokio_postgres::{Client, Config, NoTls};
 
 /// A connection with `config`, its connection task spawned.
@@ -26,4 +29,23 @@ pub(crate) fn versions(list: &str) -> Vec<PgVersion> {
     list.split(',')
         .map(|v| v.parse().unwrap_or_else(|e| panic!("--versions: {e}")))
         .collect()
+}
+
+/// `name` provisioned over `client` with the default settings and fixed bench passwords.
+pub(crate) async fn provisioned(client: &mut Client, name: &str) -> ProjectName {
+    let project: ProjectName = name.parse().unwrap();
+    let passwords = LoginPasswords::new(
+        SecretString::from("bench-app-password"),
+        SecretString::from("bench-migrator-password"),
+    );
+    provision::apply(
+        client,
+        &project,
+        &ProjectSettings::default(),
+        &passwords,
+        PasswordResets::default(),
+    )
+    .await
+    .expect("provisioning");
+    project
 }

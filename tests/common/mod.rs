@@ -226,3 +226,31 @@ pub async fn query_value<T: for<'a> FromSql<'a>>(client: &Client, sql: &str) -> 
         .unwrap_or_else(|e| panic!("`{sql}`: {e}"))
         .get(0)
 }
+
+/// A signup as GoTrue makes it (Supabase flavour): logged in as the auth admin, it inserts the
+/// user and its email identity, firing whatever triggers `auth.users` has. Returns the new user's
+/// id.
+pub async fn signup(cluster: &Cluster, email: &str, full_name: &str) -> String {
+    let (gotrue, connection) = cluster
+        .auth_admin_config()
+        .connect(NoTls)
+        .await
+        .expect("supabase_auth_admin logs in");
+    tokio::spawn(connection);
+    let id: String = gotrue
+        .query_one("SELECT gen_random_uuid()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    gotrue
+        .batch_execute(&format!(
+            "INSERT INTO auth.users (id, aud, role, email, encrypted_password, raw_user_meta_data)
+             VALUES ('{id}', 'authenticated', 'authenticated', '{email}', 'not-a-real-hash',
+                     '{{\"full_name\": \"{full_name}\"}}');
+             INSERT INTO auth.identities (provider_id, user_id, identity_data, provider)
+             VALUES ('{id}', '{id}', '{{\"email\": \"{email}\"}}', 'email')"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("the signup of {email} commits: {e}"));
+    id
+}

@@ -2,10 +2,12 @@
 //! [`Fleet`]): every command finds the project on its instance, and `status --instances` shows
 //! each instance's projects and load.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use common::{Run, run_with_config};
 use cotenant::secret::{Login, SecretSource};
 use cotenant_testkit::{Cluster, Fleet, MotoServer};
 use tempfile::TempDir;
@@ -39,62 +41,6 @@ impl Deployment {
 
     fn run(&self, args: &[&str]) -> Run {
         run_with_config(&self.config(), args)
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: String,
-}
-
-impl Run {
-    fn exited(self, code: i32) -> Self {
-        assert_eq!(self.code, Some(code), "{}", self.describe());
-        self
-    }
-
-    fn says(self, text: &str) -> Self {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "no `{text}` in {}",
-            self.describe()
-        );
-        self
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "cotenant {} exited with {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run_with_config(config: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cotenant"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "cotenant-test")
-        .env("AWS_SECRET_ACCESS_KEY", "cotenant-test")
-        .env("AWS_REGION", MotoServer::REGION)
-        .env_remove("COTENANT_CONFIG")
-        .env_remove("COTENANT_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the cotenant binary");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        args: args.join(" "),
     }
 }
 
@@ -159,7 +105,7 @@ fn secret_port(environment: &str, project: &str, login: Login) -> u16 {
 #[test]
 fn every_command_finds_the_project_on_its_instance() {
     let deployment = Deployment::new("[projects.clip_b]\ninstance = \"b\"\n");
-    deployment.run(&["provision", "clip_b"]).exited(0);
+    deployment.run(&["provision", "clip_b"]).succeeded();
     assert_eq!(where_is("staging", "clip_b"), ["b"]);
     assert_eq!(where_is("prod", "clip_b"), ["b"]);
     let fleet = Fleet::shared();
@@ -174,7 +120,7 @@ fn every_command_finds_the_project_on_its_instance() {
     }
     deployment
         .run(&["plan", "clip_b", "--env", "prod", "--sql"])
-        .exited(0)
+        .succeeded()
         .says(&format!(
             "-- environment `prod`: 127.0.0.1:{}/",
             fleet.instance("prod", "b").port()
@@ -188,18 +134,18 @@ fn every_command_finds_the_project_on_its_instance() {
     let dir = migrations.path().to_str().unwrap();
     deployment
         .run(&["migrate", "clip_b", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("prod: 1 project(s)");
     deployment
         .run(&["status", "clip_b", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("prod: 1 of 1 project(s) up to date");
     deployment
         .run(&["parity", "clip_b"])
-        .exited(0)
+        .succeeded()
         .says("`clip_b`: `staging` and `prod` match");
-    deployment.run(&["audit", "clip_b"]).exited(0);
-    deployment.run(&["rotate", "clip_b"]).exited(0);
+    deployment.run(&["audit", "clip_b"]).succeeded();
+    deployment.run(&["rotate", "clip_b"]).succeeded();
     assert_eq!(
         secret_port("prod", "clip_b", Login::App),
         fleet.instance("prod", "b").port(),
@@ -207,7 +153,7 @@ fn every_command_finds_the_project_on_its_instance() {
     );
     deployment
         .run(&["deprovision", "clip_b", "--force", "clip_b"])
-        .exited(0);
+        .succeeded();
     assert!(where_is("prod", "clip_b").is_empty());
     assert!(where_is("staging", "clip_b").is_empty());
 }
@@ -215,19 +161,19 @@ fn every_command_finds_the_project_on_its_instance() {
 #[test]
 fn apply_places_and_status_shows_each_instance() {
     let deployment = Deployment::new("[projects.clia_c]\ninstance = \"c\"\n[projects.clia_any]\n");
-    deployment.run(&["apply"]).exited(0);
+    deployment.run(&["apply"]).succeeded();
     assert_eq!(where_is("prod", "clia_c"), ["c"]);
     let any = where_is("prod", "clia_any");
     assert_eq!(any.len(), 1, "{any:?}");
     assert_eq!(where_is("staging", "clia_any"), any, "staging mirrors prod");
     deployment
         .run(&["apply", "--dry-run"])
-        .exited(0)
+        .succeeded()
         .says("0 to create, 0 to change");
 
     let status = deployment
         .run(&["--json", "status", "--instances"])
-        .exited(0)
+        .succeeded()
         .json();
     let prod = &status[1];
     assert_eq!(prod["environment"], "prod");
@@ -249,10 +195,10 @@ fn apply_places_and_status_shows_each_instance() {
     assert!(c["load"]["database_bytes"].as_i64().unwrap() > 0, "{c}");
     deployment
         .run(&["status", "--instances"])
-        .exited(0)
+        .succeeded()
         .says("  instance c (127.0.0.1:")
         .says("clia_c");
-    deployment.run(&["doctor"]).exited(0).says("prod/b");
+    deployment.run(&["doctor"]).succeeded().says("prod/b");
 }
 
 #[test]
@@ -267,14 +213,14 @@ fn a_config_with_both_forms_is_refused_before_anything_runs() {
     std::fs::write(deployment.config(), text).unwrap();
     deployment
         .run(&["status", "--instances"])
-        .exited(2)
+        .failed_with(2)
         .says("environments.prod.host: the environment has [environments.prod.instances.*] tables");
 }
 
 #[test]
 fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans_nothing() {
     let deployment = Deployment::new("[projects.climv]\n");
-    deployment.run(&["apply"]).exited(0);
+    deployment.run(&["apply"]).succeeded();
     let from = where_is("prod", "climv");
     assert_eq!(from.len(), 1, "{from:?}");
     let from = from[0].clone();
@@ -288,23 +234,23 @@ fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans
     let dir = migrations.path().to_str().unwrap();
     deployment
         .run(&["migrate", "climv", "--dir", dir])
-        .exited(0);
+        .succeeded();
 
     // Bad input changes nothing: an instance no environment has, a --finish with no move.
     deployment
         .run(&["move", "climv", "--to", "zz", "--dir", dir])
-        .exited(2)
+        .failed_with(2)
         .says("has no instance `zz`");
     deployment
         .run(&["move", "climv", "--finish", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("no move of `climv` is recorded here");
 
     // The dry run prints each environment's plan, staging first, and moves nothing.
     let dry = deployment
         .run(&["move", "climv", "--to", to, "--dry-run", "--dir", dir])
-        .exited(0)
-        .says(&format!("planned `{from}` → `{to}`"))
+        .succeeded();
+    dry.says(&format!("planned `{from}` → `{to}`"))
         .says("writes refused for about");
     assert!(
         dry.stdout.find("staging:") < dry.stdout.find("prod:"),
@@ -315,7 +261,7 @@ fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans
 
     let moved = deployment
         .run(&["--json", "move", "climv", "--to", to, "--dir", dir])
-        .exited(0)
+        .succeeded()
         .json();
     let moved = moved.as_array().unwrap();
     assert_eq!(
@@ -346,29 +292,29 @@ fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans
     // Placement finds it on the target: apply plans nothing, commands go there.
     deployment
         .run(&["apply", "--dry-run"])
-        .exited(0)
+        .succeeded()
         .says("0 to create, 0 to change");
     deployment
         .run(&["status", "climv", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("prod: 1 of 1 project(s) up to date");
     // Moving again is nothing to do; --finish drops the sources' copies.
     deployment
         .run(&["move", "climv", "--to", to, "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("already moved");
     deployment
         .run(&["move", "climv", "--finish", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("finished");
     assert_eq!(where_is("staging", "climv"), [to]);
     assert_eq!(where_is("prod", "climv"), [to]);
     deployment
         .run(&["status", "climv", "--dir", dir])
-        .exited(0)
+        .succeeded()
         .says("prod: 1 of 1 project(s) up to date");
     deployment
         .run(&["parity", "climv"])
-        .exited(0)
+        .succeeded()
         .says("`climv`: `staging` and `prod` match");
 }
