@@ -26,8 +26,8 @@ use cotenant::secret::{DbSecret, Login};
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Cluster, Pair, test_version};
 use secrecy::ExposeSecret;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::ProjectName;
+use crate::relocate::blocker::Listing;
 use crate::relocate::{Blocker, RelocateError};
 
 /// Importing failed. The target's transaction was rolled back (or never opened): the shared
@@ -192,20 +193,6 @@ impl fmt::Display for UserCollision {
                 self.target_id
             )
         }
-    }
-}
-
-struct Listing<'a>(&'a [Blocker]);
-
-impl fmt::Display for Listing<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, blocker) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{blocker}")?;
-        }
-        Ok(())
     }
 }
 

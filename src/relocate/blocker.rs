@@ -130,3 +130,18 @@ impl fmt::Display for Blocker {
         }
     }
 }
+
+/// Blockers as one line, `; ` between them: how the errors that stop on blockers list them.
+pub(crate) struct Listing<'a>(pub(crate) &'a [Blocker]);
+
+impl fmt::Display for Listing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, blocker) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{blocker}")?;
+        }
+        Ok(())
+    }
+}

@@ -2,6 +2,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::Blocker;
+use super::blocker::Listing;
 use crate::ProjectName;
 
 /// Relocating failed. Whatever the transaction had done was rolled back: `public` is exactly as
@@ -178,20 +179,6 @@ impl fmt::Display for LockHolder {
             write!(f, ", transaction open for {age} s")?;
         }
         write!(f, ") holds {} on `{}`", self.mode, self.object)
-    }
-}
-
-struct Listing<'a>(&'a [Blocker]);
-
-impl fmt::Display for Listing<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, blocker) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{blocker}")?;
-        }
-        Ok(())
     }
 }
 

@@ -54,7 +54,7 @@
 
 mod analysis;
 mod apply;
-mod blocker;
+pub(crate) mod blocker;
 mod body;
 mod catalog;
 mod choice;
