@@ -373,15 +373,7 @@ impl Environment {
         let instances = self.instances_to_read();
         // Each named project is audited on the instance that has it (the first when none has it,
         // to report it missing once).
-        let survey = if instances.len() > 1 {
-            Some(
-                crate::placement::EnvironmentSurvey::read(self, &[])
-                    .await
-                    .map_err(|e| ConnectError::Placement(Box::new(e)))?,
-            )
-        } else {
-            None
-        };
+        let survey = self.survey_if(instances.len() > 1).await?;
         let mut merged: Option<audit::AuditReport> = None;
         for (i, on) in instances.iter().enumerate() {
             let client = on.connect_admin().await?;
@@ -413,15 +405,9 @@ impl Environment {
         projects: &[ProjectName],
     ) -> Result<usage::UsageReport, usage::UsageError> {
         let instances = self.instances_to_read();
-        let survey = if instances.len() > 1 && !projects.is_empty() {
-            Some(
-                crate::placement::EnvironmentSurvey::read(self, &[])
-                    .await
-                    .map_err(|e| ConnectError::Placement(Box::new(e)))?,
-            )
-        } else {
-            None
-        };
+        let survey = self
+            .survey_if(instances.len() > 1 && !projects.is_empty())
+            .await?;
         let mut merged: Option<usage::UsageReport> = None;
         for on in &instances {
             let client = on.connect_admin().await?;

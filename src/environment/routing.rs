@@ -1,7 +1,7 @@
 //! Routing by placement: an environment seen on one of its instances, and a [`Cotenant`] whose
 //! environments are each seen on a project's instance.
 
-use super::{Cotenant, Environment};
+use super::{ConnectError, Cotenant, Environment};
 use crate::ProjectName;
 use crate::placement::{
     self, EnvironmentSurvey, Located, Placement, PlacementConfig, PlacementError,
@@ -54,19 +54,7 @@ impl Environment {
     /// catalog read per instance; [`Cotenant::route`] resolves a project on every environment at
     /// once and mirrors prod's placement for a project not provisioned yet.
     pub async fn for_project(&self, project: &ProjectName) -> Result<Environment, PlacementError> {
-        if self.is_routed() {
-            return Ok(self.clone());
-        }
-        let survey = EnvironmentSurvey::read(self, std::slice::from_ref(project)).await?;
-        let placement = placement::decide(
-            std::slice::from_ref(&survey),
-            &self.placement,
-            &[(project.clone(), 0)],
-        )?;
-        let instance = placement[0]
-            .instance_on(self.name())
-            .expect("a placement on the environment surveyed");
-        self.on(instance)
+        self.routed(project, false).await
     }
 
     /// [`for_project`](Self::for_project) for a command that changes the project: refused with
@@ -74,6 +62,16 @@ impl Environment {
     /// [`Placement::refuse_changes`]). An environment already seen on a chosen instance is
     /// returned as it is: whoever chose it (the move itself, provisioning its target) knows.
     pub async fn for_change(&self, project: &ProjectName) -> Result<Environment, PlacementError> {
+        self.routed(project, true).await
+    }
+
+    /// This environment on `project`'s instance, from one survey of the environment; with
+    /// `for_change`, refused while a move of the project is in progress.
+    async fn routed(
+        &self,
+        project: &ProjectName,
+        for_change: bool,
+    ) -> Result<Environment, PlacementError> {
         if self.is_routed() {
             return Ok(self.clone());
         }
@@ -83,7 +81,9 @@ impl Environment {
             &self.placement,
             &[(project.clone(), 0)],
         )?;
-        placement[0].refuse_changes()?;
+        if for_change {
+            placement[0].refuse_changes()?;
+        }
         let instance = placement[0]
             .instance_on(self.name())
             .expect("a placement on the environment surveyed");
@@ -122,6 +122,21 @@ impl Environment {
         } else {
             self.instances()
         }
+    }
+
+    /// Which instance has which project, read when `needed` (a read over several instances that
+    /// must attribute projects to them).
+    pub(crate) async fn survey_if(
+        &self,
+        needed: bool,
+    ) -> Result<Option<EnvironmentSurvey>, ConnectError> {
+        if !needed {
+            return Ok(None);
+        }
+        EnvironmentSurvey::read(self, &[])
+            .await
+            .map(Some)
+            .map_err(|e| ConnectError::Placement(Box::new(e)))
     }
 
     /// True when it has one instance, or the instance it is seen on was chosen: nothing to
