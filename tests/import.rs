@@ -26,7 +26,6 @@ use cotenant::secret::{DbSecret, Login};
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Cluster, Pair, test_version};
 use secrecy::ExposeSecret;
-use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
@@ -51,14 +50,6 @@ fn source_of(cluster: &Cluster) -> Source {
         cluster.database(),
     ))
     .tls(TlsMode::Disable)
-}
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .await
-        .unwrap_or_else(|e| panic!("`{sql}`: {e}"))
-        .get(0)
 }
 
 /// Everything an import could change, as the superuser sees it: every relation, type and
@@ -210,7 +201,7 @@ async fn a_project_on_its_own_instance_imports_into_its_schema() {
     let su = superuser(target).await;
     // Nothing of the app is in public; everything is the project's.
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname LIKE 'imp\\_%'"
         )
@@ -218,7 +209,7 @@ async fn a_project_on_its_own_instance_imports_into_its_schema() {
         0
     );
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_class WHERE relnamespace = 'imptodo'::regnamespace
                AND relkind IN ('r', 'v', 'S') AND relowner <> 'imptodo_owner'::regrole"
@@ -254,17 +245,17 @@ async fn a_project_on_its_own_instance_imports_into_its_schema() {
     assert_eq!(item.get::<_, String>(1), "one two", "the trigger runs");
     assert_eq!(item.get::<_, i32>(2), 2, "the generated column is computed");
     assert_eq!(
-        count(&app, "SELECT count(*) FROM imp_items").await,
+        query_value::<i64>(&app, "SELECT count(*) FROM imp_items").await,
         901,
         "RLS hides the 100 secret rows from the app"
     );
     assert_eq!(
-        count(&su, "SELECT count(*) FROM imptodo.imp_items").await,
+        query_value::<i64>(&su, "SELECT count(*) FROM imptodo.imp_items").await,
         1001
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM imp_open").await,
-        count(
+        query_value::<i64>(&app, "SELECT count(*) FROM imp_open").await,
+        query_value::<i64>(
             &su,
             "SELECT count(*) FROM imptodo.imp_items WHERE state = 'new'"
         )
@@ -360,7 +351,7 @@ async fn a_source_with_a_blocker_stops_before_the_target_is_touched() {
         .await
         .expect("importing with the choice");
     let app = login(&cotenant, "prod", &p, Login::App).await;
-    assert_eq!(count(&app, "SELECT impblk_count()").await, 2);
+    assert_eq!(query_value::<i64>(&app, "SELECT impblk_count()").await, 2);
 }
 
 #[tokio::test]
@@ -429,7 +420,7 @@ async fn a_killed_import_leaves_the_target_unchanged_and_a_rerun_works() {
         .expect("the re-run imports");
     assert_eq!(done.rows(), [("impkill_events".to_owned(), 150_000)]);
     assert_eq!(
-        count(&su, "SELECT count(*) FROM impkill.impkill_events").await,
+        query_value::<i64>(&su, "SELECT count(*) FROM impkill.impkill_events").await,
         150_000
     );
 }
@@ -500,7 +491,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
     let shared_linus = signup(target, "Linus@imp.example", "Linus T.").await;
     let su = superuser(target).await;
     assert_eq!(
-        count(&su, "SELECT count(*) FROM public.impnb_signups").await,
+        query_value::<i64>(&su, "SELECT count(*) FROM public.impnb_signups").await,
         1
     );
 
@@ -559,7 +550,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
 
     // The users kept their ids; the app's rows follow the merge.
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             &format!(
                 "SELECT count(*) FROM auth.users WHERE id IN ('{ada}', '{grace}', '{shared_linus}')"
@@ -569,7 +560,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
         3
     );
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             &format!("SELECT count(*) FROM auth.users WHERE id = '{linus}'")
         )
@@ -577,7 +568,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
         0
     );
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             &format!("SELECT count(*) FROM impstarter.users WHERE id IN ('{ada}', '{grace}', '{shared_linus}')")
         )
@@ -586,7 +577,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
         "the source's profiles, Linus's rewritten to the shared id"
     );
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             &format!(
                 "SELECT count(*) FROM impstarter.subscriptions WHERE user_id = '{shared_linus}'"
@@ -596,7 +587,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
         1
     );
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_constraint WHERE contype = 'f'
                AND connamespace = 'impstarter'::regnamespace AND confrelid = 'auth.users'::regclass"
@@ -608,11 +599,11 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
     // Imported users are not signups: the neighbour's trigger did not run for them, and no
     // trigger of the app is left on auth.users; every trigger there is enabled again.
     assert_eq!(
-        count(&su, "SELECT count(*) FROM public.impnb_signups").await,
+        query_value::<i64>(&su, "SELECT count(*) FROM public.impnb_signups").await,
         1
     );
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'auth.users'::regclass
                AND (tgname = 'on_auth_user_created' OR tgenabled = 'D')"
@@ -628,13 +619,22 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
     ))
     .await
     .unwrap();
-    assert_eq!(count(&app, "SELECT count(*) FROM users").await, 1);
-    assert_eq!(count(&app, "SELECT count(*) FROM subscriptions").await, 1);
-    assert_eq!(count(&app, "SELECT count(*) FROM prices").await, 2);
+    assert_eq!(
+        query_value::<i64>(&app, "SELECT count(*) FROM users").await,
+        1
+    );
+    assert_eq!(
+        query_value::<i64>(&app, "SELECT count(*) FROM subscriptions").await,
+        1
+    );
+    assert_eq!(
+        query_value::<i64>(&app, "SELECT count(*) FROM prices").await,
+        2
+    );
     // A signup now reaches the project through its hook, and the neighbour's trigger again.
     let new = signup(target, "new@imp.example", "New").await;
     assert_eq!(
-        count(
+        query_value::<i64>(
             &su,
             &format!("SELECT count(*) FROM impstarter.users WHERE id = '{new}'")
         )
@@ -642,7 +642,7 @@ async fn a_supabase_app_and_its_users_import_into_the_shared_auth() {
         1
     );
     assert_eq!(
-        count(&su, "SELECT count(*) FROM public.impnb_signups").await,
+        query_value::<i64>(&su, "SELECT count(*) FROM public.impnb_signups").await,
         2
     );
 

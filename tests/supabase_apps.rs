@@ -16,7 +16,6 @@ use cotenant::relocate::{
 use cotenant::secret::Login;
 use cotenant::{Cotenant, ProjectName};
 use cotenant_testkit::{Flavor, Pair, test_version};
-use tokio_postgres::Client;
 
 const STARTER: &str = include_str!("fixtures/supabase_starter.sql");
 
@@ -50,14 +49,6 @@ fn starter_relocation() -> Relocation {
         .signup_triggers(SignupTriggerChoice::Hook)
         .functions(FunctionChoice::Rewrite)
         .publications(PublicationChoice::Keep)
-}
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .await
-        .unwrap_or_else(|e| panic!("`{sql}`: {e}"))
-        .get(0)
 }
 
 #[tokio::test]
@@ -133,7 +124,7 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
     for (env, cluster) in Pair::shared().environments() {
         let su = superuser(cluster).await;
         // Nothing of the app is left in public, and no trigger of it on auth.users.
-        let left = count(
+        let left = query_value::<i64>(
             &su,
             "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace
                        AND relname IN ('users', 'customers', 'products', 'prices', 'subscriptions'))
@@ -147,7 +138,7 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
         .await;
         assert_eq!(left, 0, "{env}: nothing of the starter is left in public");
         // The foreign keys to auth.users are kept.
-        let keys = count(
+        let keys = query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_constraint WHERE contype = 'f'
                AND connamespace = 'starter'::regnamespace AND confrelid = 'auth.users'::regclass",
@@ -158,7 +149,7 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
             "{env}: users, customers and subscriptions reference auth.users"
         );
         // Realtime still streams the catalogue, now from the project's schema.
-        let published = count(
+        let published = query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'supabase_realtime'
                AND schemaname = 'starter' AND tablename IN ('products', 'prices')",
@@ -169,7 +160,7 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
             "{env}: products and prices are still published"
         );
         // The API roles hold nothing in the project.
-        let api = count(
+        let api = query_value::<i64>(
             &su,
             "SELECT count(*) FROM pg_class c, unnest(ARRAY['anon', 'authenticated', 'service_role']) r
              WHERE c.relnamespace = 'starter'::regnamespace AND c.relkind IN ('r', 'S', 'v')
@@ -185,7 +176,7 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
         // A signup now fills the project's users through its hook.
         let ada = signup(cluster, &format!("ada-{env}@example.com"), "Ada").await;
         let grace = signup(cluster, &format!("grace-{env}@example.com"), "Grace").await;
-        let names = count(
+        let names = query_value::<i64>(
             &su,
             &format!(
                 "SELECT count(*) FROM starter.users WHERE (id, full_name) IN
@@ -203,7 +194,7 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
         .await
         .unwrap();
         assert_eq!(
-            count(&app, "SELECT count(*) FROM users").await,
+            query_value::<i64>(&app, "SELECT count(*) FROM users").await,
             1,
             "{env}: Ada sees her row"
         );
@@ -213,7 +204,11 @@ async fn a_supabase_starter_moves_into_its_project_and_signups_reach_it() {
             .unwrap()
             .get(0);
         assert_eq!(mine, "Ada");
-        assert_eq!(count(&app, "SELECT count(*) FROM prices").await, 2, "{env}");
+        assert_eq!(
+            query_value::<i64>(&app, "SELECT count(*) FROM prices").await,
+            2,
+            "{env}"
+        );
 
         // The hook relocation made is the dispatcher's alone: neither the project's own login nor
         // another project's may call it (it runs as `starter_owner`).
@@ -325,7 +320,7 @@ async fn a_signup_trigger_that_cannot_be_a_hook_is_named_and_nothing_changes() {
     assert!(err.to_string().contains("badhook_on_signup"), "{err}");
     // Nothing changed: the trigger still fires for every signup.
     let su = superuser(staging).await;
-    let triggers = count(
+    let triggers = query_value::<i64>(
         &su,
         "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'auth.users'::regclass
            AND tgname = 'badhook_on_signup'",
