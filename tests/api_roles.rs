@@ -418,18 +418,9 @@ async fn api_roles_converge_drift_is_repaired_and_disabling_drops_them() {
         .await
         .unwrap();
     let su = superuser(c).await;
-    let privileges: Vec<String> = su
-        .query(
-            "SELECT privilege_type::text FROM information_schema.role_table_grants
+    let privileges: Vec<String> = query_column(&su, "SELECT privilege_type::text FROM information_schema.role_table_grants
              WHERE table_schema = 'api_conv' AND table_name = 'later' AND grantee = 'api_conv_authenticated'
-             ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+             ORDER BY 1").await;
     assert_eq!(privileges, ["INSERT", "SELECT"]);
 
     // Drift, made the way an operator can (as the project's steward) and by the project's owner.

@@ -81,18 +81,13 @@ async fn fingerprint(cluster: &Cluster) -> BTreeMap<String, String> {
     {
         seen.insert(row.get::<_, String>(0), row.get::<_, String>(1));
     }
-    let tables: Vec<String> = su
-        .query(
-            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+    let tables: Vec<String> = query_column(
+        &su,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind = 'r' AND n.nspname IN ('public', 'auth')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    )
+    .await;
     for table in tables {
         let digest: String = su
             .query_one(
@@ -383,17 +378,12 @@ async fn a_killed_import_leaves_the_target_unchanged_and_a_rerun_works() {
     let su = superuser(target).await;
     let mut killed = false;
     for _ in 0..400 {
-        let pids: Vec<i32> = su
-            .query(
-                "SELECT pid FROM pg_stat_activity
+        let pids: Vec<i32> = query_column(
+            &su,
+            "SELECT pid FROM pg_stat_activity
                  WHERE query LIKE 'COPY public.\"impkill_events\"%FROM STDIN' AND state = 'active'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        )
+        .await;
         if let Some(pid) = pids.first() {
             su.execute("SELECT pg_terminate_backend($1)", &[pid])
                 .await

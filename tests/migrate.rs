@@ -862,9 +862,9 @@ async fn the_fingerprint_finds_every_relation_and_type_a_schema_scan_finds() {
     .await
     .unwrap();
     let lines = fingerprint("staging", p).await;
-    let expected: Vec<String> = su
-        .query(
-            "SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+    let expected: Vec<String> = query_column(
+        &su,
+        "SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
                      WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'
                      WHEN 'c' THEN 'composite type' END || ' ' || c.relname || ' owner '
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -874,13 +874,8 @@ async fn the_fingerprint_finds_every_relation_and_type_a_schema_scan_finds() {
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
              LEFT JOIN pg_class c ON c.oid = t.typrelid
              WHERE n.nspname = 'every' AND t.typelem = 0 AND (t.typrelid = 0 OR c.relkind = 'c')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    )
+    .await;
     // 13 relations (the history table among them) and 7 standalone types.
     assert_eq!(expected.len(), 20, "{expected:#?}");
     for prefix in &expected {

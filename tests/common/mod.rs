@@ -254,3 +254,14 @@ pub async fn signup(cluster: &Cluster, email: &str, full_name: &str) -> String {
         .unwrap_or_else(|e| panic!("the signup of {email} commits: {e}"));
     id
 }
+
+/// The first column of every row `sql` returns, failing the test when the query fails.
+pub async fn query_column<T: for<'a> FromSql<'a>>(client: &Client, sql: &str) -> Vec<T> {
+    client
+        .query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}`: {e}"))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
