@@ -23,7 +23,8 @@ use tokio_postgres::{Client, NoTls};
 use common::{outcome, project, superuser};
 
 /// The project's schema: FKs, RLS with a policy, identity and serial columns, a free-standing
-/// sequence.
+/// sequence, and columns of the project's own types (an enum array, a composite), whose OIDs
+/// differ between the instances.
 const MIGRATIONS: &[(&str, &str)] = &[
     (
         "001_users.sql",
@@ -32,8 +33,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     (
         "002_notes.sql",
-        "CREATE TABLE notes (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), \
-             body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), score double precision);\n\
+        "CREATE TYPE note_state AS ENUM ('draft', 'sent');\n\
+         CREATE TYPE amount AS (currency text, cents bigint);\n\
+         CREATE TABLE notes (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), \
+             body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), score double precision, \
+             states note_state[] NOT NULL DEFAULT '{draft,sent}', price amount NOT NULL DEFAULT ('EUR', 250));\n\
          ALTER TABLE notes ENABLE ROW LEVEL SECURITY;\n\
          CREATE POLICY notes_all ON notes USING (true) WITH CHECK (true);",
     ),
@@ -134,7 +138,9 @@ async fn seeded(env: &Environment, p: &ProjectName, users: i64, notes: i64) {
     login
         .batch_execute(&format!(
             "INSERT INTO users (email) SELECT 'u' || g || '@example.com' FROM generate_series(1, {users}) g;\n\
-             INSERT INTO notes (user_id, body, score) SELECT u.id, 'note ' || g, g / 3.0 FROM users u, generate_series(1, {notes}) g;\n\
+             INSERT INTO notes (user_id, body, score, states, price) SELECT u.id, 'note ' || g, g / 3.0, \
+                 CASE WHEN g % 2 = 0 THEN '{{sent}}'::note_state[] ELSE '{{draft,draft}}' END, ('USD', g)::amount \
+               FROM users u, generate_series(1, {notes}) g;\n\
              SELECT nextval('invoice_numbers') FROM generate_series(1, 7);"
         ))
         .await
@@ -457,6 +463,14 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
     let inst = plain_instances().await;
     let p = project("tr_plain");
     seeded(inst.a.environment(), &p, 30, 30).await;
+    // Both servers come from one template and would give the project's types the same OIDs;
+    // a real target has lived a life of its own. Objects made (and dropped) there first make the
+    // OIDs differ, as binary COPY of the enum array and the composite would notice.
+    admin_of(inst.cluster("b"))
+        .await
+        .batch_execute("CREATE TEMP TABLE oid_shift (a int); CREATE TEMP TABLE oid_shift_2 (a int)")
+        .await
+        .unwrap();
     let options = MoveOptions::new(migrations());
     let plan = transfer::plan(&inst.a, &inst.b, &p, &options)
         .await
@@ -480,6 +494,29 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
     let after = notes_seen(inst.a.environment(), &p).await;
     assert_eq!(after.len(), before.len() + committed.len(), "no row lost");
     assert_the_pool_followed(&inst, &p, after.len()).await;
+    // The project's own types came across by value although their OIDs differ.
+    let mut seen = Vec::new();
+    for c in ["a", "b"] {
+        let row = superuser(inst.cluster(c))
+            .await
+            .query_one(
+                "SELECT 'tr_plain.note_state[]'::regtype::oid::int8,
+                        (SELECT string_agg(format('%s %s %s', id, states, price), ',' ORDER BY id)
+                         FROM tr_plain.notes WHERE id <= (SELECT max(id) FROM tr_plain.notes WHERE body LIKE 'note %'))",
+                &[],
+            )
+            .await
+            .unwrap();
+        seen.push((row.get::<_, i64>(0), row.get::<_, String>(1)));
+    }
+    assert_ne!(
+        seen[0].0, seen[1].0,
+        "the types' OIDs differ between the instances"
+    );
+    assert_eq!(
+        seen[0].1, seen[1].1,
+        "the enum arrays and composites are the same"
+    );
     transfer::finish(&inst.a, &p).await.unwrap();
 }
 
