@@ -517,6 +517,25 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
         seen[0].1, seen[1].1,
         "the enum arrays and composites are the same"
     );
+    // The copy set the foreign key aside and added it back: the same one, enforced.
+    let keys = "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated, ', ')
+                FROM pg_constraint WHERE contype = 'f' AND connamespace = 'tr_plain'::regnamespace";
+    let on_a: String = common::query_value(&superuser(inst.cluster("a")).await, keys).await;
+    let on_b: String = common::query_value(&superuser(inst.cluster("b")).await, keys).await;
+    assert_eq!(on_b, on_a);
+    let login = inst
+        .service
+        .connect_login(&p, Login::App)
+        .await
+        .expect("login");
+    assert_eq!(
+        outcome(
+            &login,
+            "INSERT INTO notes (user_id, body) VALUES (-1, 'orphan')"
+        )
+        .await,
+        Some(SqlState::FOREIGN_KEY_VIOLATION)
+    );
     transfer::finish(&inst.a, &p).await.unwrap();
 }
 
