@@ -39,7 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
              body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), score double precision, \
              states note_state[] NOT NULL DEFAULT '{draft,sent}', price amount NOT NULL DEFAULT ('EUR', 250));\n\
          ALTER TABLE notes ENABLE ROW LEVEL SECURITY;\n\
-         CREATE POLICY notes_all ON notes USING (true) WITH CHECK (true);",
+         CREATE POLICY notes_all ON notes USING (true) WITH CHECK (true);\n\
+         CREATE INDEX notes_by_user ON notes (user_id, created_at DESC);\n\
+         COMMENT ON INDEX notes_by_user IS 'whose notes, newest first';\n\
+         COMMENT ON CONSTRAINT notes_user_id_fkey ON notes IS 'every note has a writer';",
     ),
 ];
 
@@ -517,11 +520,17 @@ async fn a_self_hosted_instance_falls_back_to_fence_then_copy_and_says_why() {
         seen[0].1, seen[1].1,
         "the enum arrays and composites are the same"
     );
-    // The copy set the foreign key aside and added it back: the same one, enforced.
-    let keys = "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated, ', ')
-                FROM pg_constraint WHERE contype = 'f' AND connamespace = 'tr_plain'::regnamespace";
-    let on_a: String = common::query_value(&superuser(inst.cluster("a")).await, keys).await;
-    let on_b: String = common::query_value(&superuser(inst.cluster("b")).await, keys).await;
+    // The copy set the foreign key and the plain index aside and made them again: the same
+    // ones, with their comments, enforced.
+    let keys = "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated
+                                  || ' ' || coalesce(obj_description(oid, 'pg_constraint'), '-'), ', ' ORDER BY conname)
+                FROM pg_constraint WHERE connamespace = 'tr_plain'::regnamespace
+                UNION ALL
+                SELECT string_agg(pg_get_indexdef(indexrelid) || ' ' || coalesce(obj_description(indexrelid, 'pg_class'), '-'), ', ' ORDER BY indexrelid::regclass::text)
+                FROM pg_index WHERE indrelid::regclass::text LIKE 'tr_plain.%'";
+    let on_a: Vec<String> = common::query_column(&superuser(inst.cluster("a")).await, keys).await;
+    let on_b: Vec<String> = common::query_column(&superuser(inst.cluster("b")).await, keys).await;
+    assert!(on_a[1].contains("whose notes, newest first"), "{on_a:?}");
     assert_eq!(on_b, on_a);
     let login = inst
         .service

@@ -6,7 +6,7 @@ use tokio_postgres::{Client, Transaction};
 use super::catalog::Table;
 use super::owner::{STABLE_TEXT, act_as_owner, end_acting, qualified};
 use crate::ProjectName;
-use crate::ident::{quote_ident, quote_literal};
+use crate::ident::quote_ident;
 
 /// One table's (or sequence's) count and checksum on one instance.
 pub(crate) type Digest = (String, String);
@@ -19,7 +19,7 @@ fn column_list(table: &Table) -> String {
 /// Copies every table from `source` (fenced: nothing changes there) into `target`, as each
 /// side's owner: in one transaction on the target, which first empties the tables, so a copy
 /// interrupted or run again starts over. Binary COPY, referenced tables first, the foreign keys
-/// between the project's tables set aside meanwhile (see [`ForeignKeys`]).
+/// between the project's tables and their plain indexes set aside meanwhile (see [`SetAside`]).
 pub(crate) async fn copy_tables(
     source: &mut Client,
     target: &mut Client,
@@ -43,84 +43,55 @@ pub(crate) async fn copy_tables(
         tgt.batch_execute(&format!("TRUNCATE {}", all.join(", ")))
             .await?;
     }
-    let keys = ForeignKeys::set_aside(&tgt, project).await?;
+    let set_aside = SetAside::drop(&tgt, project).await?;
     let mut bytes = 0u64;
     for table in tables {
         bytes += copy_table(&src, &tgt, project, table).await?;
     }
-    keys.restore(&tgt).await?;
+    set_aside.restore(&tgt).await?;
     tgt.batch_execute(&end_acting(project)).await?;
     tgt.commit().await?;
     src.rollback().await?;
     Ok(bytes)
 }
 
-/// The foreign keys between the project's own tables on the target, dropped for the copy and
-/// added back after it (`sql/transfer/foreign_keys.sql` says which and why): inside the copy's
-/// transaction, so a failure or a kill leaves them as they were.
-struct ForeignKeys(Vec<ForeignKey>);
-
-struct ForeignKey {
-    table: String,
-    name: String,
-    definition: String,
-    comment: Option<String>,
+/// The foreign keys between the project's own tables and their plain indexes on the target,
+/// dropped for the copy and made again after it, each once over all the rows
+/// (`sql/transfer/set_aside.sql` says which and why): inside the copy's transaction, so a
+/// failure or a kill leaves them as they were.
+struct SetAside {
+    /// The statements that make them again, in the order to run them.
+    restore: Vec<String>,
 }
 
-impl ForeignKeys {
-    async fn set_aside(
+impl SetAside {
+    async fn drop(
         tgt: &Transaction<'_>,
         project: &ProjectName,
     ) -> Result<Self, tokio_postgres::Error> {
-        let keys: Vec<ForeignKey> = tgt
+        let rows = tgt
             .query(
-                include_str!("../../sql/transfer/foreign_keys.sql"),
+                include_str!("../../sql/transfer/set_aside.sql"),
                 &[&project.as_str()],
             )
-            .await?
+            .await?;
+        let drops: String = rows
             .iter()
-            .map(|r| ForeignKey {
-                table: r.get(0),
-                name: r.get(1),
-                definition: r.get(2),
-                comment: r.get(3),
-            })
-            .collect();
-        let drops: String = keys
-            .iter()
-            .map(|k| {
-                format!(
-                    "ALTER TABLE {} DROP CONSTRAINT {};\n",
-                    k.table,
-                    quote_ident(&k.name)
-                )
-            })
+            .map(|r| format!("{};\n", r.get::<_, String>(0)))
             .collect();
         if !drops.is_empty() {
             tgt.batch_execute(&drops).await?;
         }
-        Ok(Self(keys))
+        let mut restore: Vec<(i32, String)> = rows.iter().map(|r| (r.get(2), r.get(1))).collect();
+        restore.sort_by_key(|(order, _)| *order);
+        Ok(Self {
+            restore: restore.into_iter().map(|(_, sql)| sql).collect(),
+        })
     }
 
-    /// Adds the keys back: each checks every copied row in one query.
     async fn restore(self, tgt: &Transaction<'_>) -> Result<(), tokio_postgres::Error> {
-        let mut sql = String::new();
-        for key in &self.0 {
-            let name = quote_ident(&key.name);
-            sql.push_str(&format!(
-                "ALTER TABLE {} ADD CONSTRAINT {name} {};\n",
-                key.table, key.definition
-            ));
-            if let Some(comment) = &key.comment {
-                sql.push_str(&format!(
-                    "COMMENT ON CONSTRAINT {name} ON {} IS {};\n",
-                    key.table,
-                    quote_literal(comment)
-                ));
-            }
-        }
-        if !sql.is_empty() {
-            tgt.batch_execute(&sql).await?;
+        if !self.restore.is_empty() {
+            tgt.batch_execute(&self.restore.join(";\n")).await?;
         }
         Ok(())
     }
