@@ -6,6 +6,7 @@
 //! Running it again plans nothing.
 
 mod apply;
+mod connect;
 mod deprovision;
 mod error;
 mod fleet;
