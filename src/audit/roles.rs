@@ -422,8 +422,9 @@ fn expectation(
     // On 16+ a login may connect through the connect role, inherited, without SET or ADMIN
     // (src/provision/connect.rs): that holds only CONNECT.
     if m.role == crate::provision::CONNECT_ROLE {
-        let login = suffix_of(&m.member)
-            .is_some_and(|s| ["_login", "_migrator", "_login_clone", "_migrator_clone"].contains(&s));
+        let login = suffix_of(&m.member).is_some_and(|s| {
+            ["_login", "_migrator", "_login_clone", "_migrator_clone"].contains(&s)
+        });
         if grant_options
             && login
             && !m.admin_option

@@ -1588,6 +1588,58 @@ mod tests {
     }
 
     #[test]
+    fn on_16_a_new_projects_logins_connect_through_the_connect_role_granted_by_its_sub_steward() {
+        let project: ProjectName = "reli".parse().unwrap();
+        let (steward, sub) = (
+            steward::for_project(&project),
+            steward::sub_steward_for(&project),
+        );
+        let plan = plan_of(&fresh_instance());
+        let steps: Vec<&Step> = plan.steps().collect();
+        let at = |sql: &str| {
+            steps
+                .iter()
+                .position(|s| s.sql() == sql)
+                .unwrap_or_else(|| panic!("`{sql}` is not in:\n{plan}"))
+        };
+        let created = at(r#"CREATE ROLE "cotenant_connect" NOLOGIN NOINHERIT"#);
+        let connect = at(r#"GRANT CONNECT ON DATABASE "postgres" TO "cotenant_connect""#);
+        let to_steward = at(&format!(
+            r#"GRANT "cotenant_connect" TO "{steward}" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE"#
+        ));
+        let to_sub = at(&format!(
+            r#"GRANT "cotenant_connect" TO "{sub}" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE"#
+        ));
+        let logins = at(
+            r#"GRANT "cotenant_connect" TO "reli_login", "reli_migrator" WITH INHERIT TRUE, SET FALSE"#,
+        );
+        assert!(
+            created < connect && connect < to_steward && to_steward < to_sub && to_sub < logins
+        );
+        assert_eq!(steps[to_steward].actor(), Actor::Admin);
+        assert_eq!(steps[to_sub].actor(), Actor::Steward);
+        assert_eq!(steps[logins].actor(), Actor::SubSteward);
+        assert!(
+            !steps.iter().any(|s| s
+                .sql()
+                .starts_with("GRANT CONNECT ON DATABASE \"postgres\" TO \"reli")),
+            "no CONNECT of their own:\n{plan}"
+        );
+        // On 15 each login holds CONNECT itself, and there is no connect role.
+        let mut on_15 = fresh_instance();
+        on_15.server_major = 15;
+        let plan = plan_of(&on_15);
+        assert!(
+            !plan.to_sql().contains("cotenant_connect"),
+            "{}",
+            plan.to_sql()
+        );
+        assert!(instance_sql(&on_15).contains(
+            &r#"GRANT CONNECT ON DATABASE "postgres" TO "reli_login", "reli_migrator""#.to_owned()
+        ));
+    }
+
+    #[test]
     fn on_15_and_for_a_project_its_steward_made_the_steward_acts_itself() {
         let mut on_15 = fresh_instance();
         on_15.server_major = 15;

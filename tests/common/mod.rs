@@ -194,14 +194,23 @@ pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let major: i32 = su
-        .query_one("SELECT current_setting('server_version_num')::int / 10000", &[])
+        .query_one(
+            "SELECT current_setting('server_version_num')::int / 10000",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     for (member, right) in &through_role {
         assert!(major >= 16, "{member}: no connect role on 15");
-        assert!(logins.contains(member), "{member} is no login: it must not be a member of cotenant_connect");
-        assert!(right, "{member}: cotenant_connect must be inherited, without SET or ADMIN");
+        assert!(
+            logins.contains(member),
+            "{member} is no login: it must not be a member of cotenant_connect"
+        );
+        assert!(
+            right,
+            "{member}: cotenant_connect must be inherited, without SET or ADMIN"
+        );
     }
     let acl: Vec<String> = su
         .query(
