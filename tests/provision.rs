@@ -865,3 +865,122 @@ async fn a_project_whose_steward_created_its_roles_stays_with_it() {
         assert_invariants(cluster(env), &next).await;
     }
 }
+
+/// The grantees among `project`'s roles in the database's ACL: what every `GRANT … ON DATABASE`
+/// rewrites grows by one entry per grantee.
+async fn database_acl_grantees(
+    cluster: &cotenant_testkit::Cluster,
+    project: &cotenant::ProjectName,
+) -> Vec<String> {
+    let su = superuser(cluster).await;
+    su.query(
+        "SELECT DISTINCT pg_get_userbyid(a.grantee)::text FROM pg_database d, aclexplode(d.datacl) a
+         WHERE d.datname = current_database() AND pg_get_userbyid(a.grantee) LIKE $1 || '\\_%'
+         ORDER BY 1",
+        &[&project.as_str()],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn on_16_logins_connect_through_one_role_and_the_database_acl_stays_flat() {
+    let cotenant = deployment().await;
+    let first = provisioned(&cotenant, "flatacl_a", &ProjectSettings::default()).await;
+    let second = provisioned(&cotenant, "flatacl_b", &ProjectSettings::default()).await;
+    for env in both() {
+        let cluster = cluster(env);
+        let su = superuser(cluster).await;
+        let major: i32 = query_value(
+            &su,
+            "SELECT current_setting('server_version_num')::int / 10000",
+        )
+        .await;
+        for p in [&first, &second] {
+            assert_invariants(cluster, p).await;
+            let own: bool = su
+                .query_one(
+                    "SELECT aclcontains(d.datacl, makeaclitem(to_regrole($1), d.datdba, 'CONNECT', false))
+                     FROM pg_database d WHERE d.datname = current_database()",
+                    &[&format!("{p}_login")],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            // 15 has no per-grant inheritance: a NOINHERIT login needs CONNECT of its own.
+            assert_eq!(own, major < 16, "{env}: {p}_login's own CONNECT");
+        }
+        let grantees = database_acl_grantees(cluster, &second).await;
+        if major >= 16 {
+            assert!(
+                grantees.is_empty(),
+                "{env}: a new project adds no ACL entry: {grantees:?}"
+            );
+        } else {
+            assert_eq!(grantees, ["flatacl_b_login", "flatacl_b_migrator"], "{env}");
+        }
+        // The login holds CONNECT and nothing else: it cannot become the connect role, and
+        // gains nothing through it.
+        let client = login(&cotenant, env, &second, Login::App).await;
+        if major >= 16 {
+            assert_denied(&client, "flatacl_b_login", "SET ROLE cotenant_connect").await;
+        }
+        assert_denied(&client, "flatacl_b_login", "SELECT * FROM flatacl_a.t").await;
+    }
+    // Compatibility: a login holding CONNECT of its own (as provisioned before the connect
+    // role) keeps it, and a re-run plans nothing; neither does a twin of the other kind.
+    for env in both() {
+        let su = superuser(cluster(env)).await;
+        let major: i32 = query_value(
+            &su,
+            "SELECT current_setting('server_version_num')::int / 10000",
+        )
+        .await;
+        if major < 16 {
+            continue;
+        }
+        let sub = provision::sub_steward_of(&first);
+        su.batch_execute(&format!(
+            "REVOKE cotenant_connect FROM flatacl_a_login, flatacl_a_migrator GRANTED BY \"{sub}\""
+        ))
+        .await
+        .unwrap();
+        admin(cluster(env))
+            .await
+            .batch_execute(
+                "GRANT CONNECT ON DATABASE postgres TO flatacl_a_login, flatacl_a_migrator",
+            )
+            .await
+            .unwrap();
+    }
+    for (env, plan) in cotenant
+        .provision(&first, &ProjectSettings::default())
+        .await
+        .unwrap()
+    {
+        assert!(plan.is_empty(), "{env}: own CONNECT is kept:\n{plan}");
+    }
+    for env in both() {
+        assert_invariants(cluster(env), &first).await;
+        login(&cotenant, env, &first, Login::Migrator).await;
+    }
+    // Deprovisioning drops the logins with their memberships.
+    for p in [&first, &second] {
+        cotenant
+            .deprovision(p, &DropObjects::Confirmed(p.to_string()))
+            .await
+            .unwrap();
+    }
+    for env in both() {
+        let su = superuser(cluster(env)).await;
+        let left: i64 = query_value(
+            &su,
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'flatacl\\_%'",
+        )
+        .await;
+        assert_eq!(left, 0, "{env}");
+    }
+}

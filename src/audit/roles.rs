@@ -399,7 +399,8 @@ fn memberships(
 enum Expectation {
     /// One of the model's memberships: the login's (or migrator's) way to its role.
     Use,
-    /// The steward's (or the admin's) ADMIN on a project role, on 16+: management, not use.
+    /// The steward's (or the admin's) ADMIN on a project role, on 16+: management, not use;
+    /// and a login's inherited membership in the connect role, which holds only CONNECT.
     Management,
     Extra,
 }
@@ -418,6 +419,22 @@ fn expectation(
             .flatten()
     }
     let suffix_of = |name| suffix(name, project, roles);
+    // On 16+ a login may connect through the connect role, inherited, without SET or ADMIN
+    // (src/provision/connect.rs): that holds only CONNECT.
+    if m.role == crate::provision::CONNECT_ROLE {
+        let login = suffix_of(&m.member).is_some_and(|s| {
+            ["_login", "_migrator", "_login_clone", "_migrator_clone"].contains(&s)
+        });
+        if grant_options
+            && login
+            && !m.admin_option
+            && m.inherit_option == Some(true)
+            && m.set_option == Some(false)
+        {
+            return Expectation::Management;
+        }
+        return Expectation::Extra;
+    }
     if let (Some(role), Some(member)) = (suffix_of(&m.role), suffix_of(&m.member)) {
         if model::spec(member).is_some_and(|s| s.uses == Some(role)) {
             return Expectation::Use;
@@ -519,8 +536,13 @@ fn stewards(catalog: &Catalog, roles: &Roles<'_>, out: &mut Vec<Finding>) {
                 && (!m.admin_option || m.set_option == Some(false)))
                 || roles.project_of(&m.member).is_some()
         } else if roles.is_steward(&m.member) {
-            // A steward's own memberships: ADMIN on project roles (judged with the projects).
+            // A steward's own memberships: ADMIN on project roles (judged with the projects),
+            // and ADMIN alone on the connect role, to grant it to logins (16+).
             roles.project_of(&m.role).is_some()
+                || (m.role == crate::provision::CONNECT_ROLE
+                    && m.admin_option
+                    && m.inherit_option == Some(false)
+                    && m.set_option == Some(false))
         } else {
             true
         };

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokio_postgres::GenericClient;
 use tokio_postgres::types::Type as PgType;
 
+use super::connect::CONNECT_ROLE;
 use super::plan::{self, PasswordResets, Plan};
 use super::settings::ProjectSettings;
 use super::state::{
@@ -168,6 +169,7 @@ impl FleetState {
                 &[
                     (&steward_oids, PgType::OID_ARRAY),
                     (&names.admin_oid, PgType::OID),
+                    (&CONNECT_ROLE, PgType::TEXT),
                 ],
             ),
             // Every role relying on PUBLIC, each project's own left out in memory: the same
@@ -340,6 +342,7 @@ impl FleetState {
             foreign_grants: of(&self.foreign_grants, schema_oid),
             objects: of(&self.objects, schema_oid),
             admin_can_set_steward: of_steward.is_some_and(|s| s.admin_can_set_steward),
+            steward_administers_connect: of_steward.is_some_and(|s| s.administers_connect),
             sub_steward: self
                 .stewards
                 .get(&sub_steward)

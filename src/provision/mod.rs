@@ -6,6 +6,7 @@
 //! Running it again plans nothing.
 
 mod apply;
+mod connect;
 mod deprovision;
 mod error;
 mod fleet;
@@ -19,6 +20,7 @@ mod users;
 pub use apply::{LoginPasswords, apply, plan};
 pub use apply::{apply_with_api, apply_with_platform};
 pub(crate) use apply::{current_settings, plan_with};
+pub(crate) use connect::CONNECT_ROLE;
 pub use deprovision::{DropObjects, deprovision, plan_deprovision};
 pub use error::ProvisionError;
 pub use fleet::{FleetReadError, FleetState};

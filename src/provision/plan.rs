@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::connect::CONNECT_ROLE;
 use super::settings::{LoginLimits, ProjectSettings, setting_millis};
 use super::state::{DefaultAcl, Membership, ProjectState, RoleState};
 use super::steward;
@@ -574,6 +575,47 @@ impl<'a> Planner<'a> {
                 format!("let steward `{}` create project schemas", self.top_steward),
             ));
         }
+        self.plan_connect_role(exists);
+    }
+
+    /// The connect role (`connect.rs`), when a login is to connect through it: created once,
+    /// holding CONNECT; the steward holds ADMIN on it (from the admin) to pass on to its
+    /// sub-stewards.
+    fn plan_connect_role(&mut self, steward_exists: bool) {
+        if self.logins_connecting_through_role().is_empty() {
+            return;
+        }
+        let instance = &self.state.instance;
+        let role = quote_ident(CONNECT_ROLE);
+        if !instance.connect_role_exists {
+            self.steps.push(Step::new(
+                Actor::Admin,
+                format!("CREATE ROLE {role} NOLOGIN NOINHERIT"),
+                format!(
+                    "create `{CONNECT_ROLE}`: project logins connect through it, so the database's ACL does not grow with every project"
+                ),
+            ));
+        }
+        if !instance.connect_role_exists || !instance.connect_role_can_connect {
+            self.steps.push(Step::new(
+                Actor::Admin,
+                format!("GRANT CONNECT ON DATABASE {} TO {role}", self.db),
+                format!("`{CONNECT_ROLE}` holds CONNECT, and nothing else"),
+            ));
+        }
+        if !steward_exists || !self.state.steward_administers_connect {
+            self.steps.push(Step::new(
+                Actor::Admin,
+                format!(
+                    "GRANT {role} TO {} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE",
+                    quote_ident(&self.top_steward)
+                ),
+                format!(
+                    "let steward `{}` pass `{CONNECT_ROLE}` on to its sub-stewards",
+                    self.top_steward
+                ),
+            ));
+        }
     }
 
     /// The sub-steward, when it acts for the project: created by the steward once per slice,
@@ -594,11 +636,34 @@ impl<'a> Planner<'a> {
                 ),
             ));
             self.grant_create_to_sub_steward();
+            self.grant_connect_role_to_sub_steward();
             return;
         };
         if !existing.can_create {
             self.grant_create_to_sub_steward();
         }
+        if !existing.administers_connect {
+            self.grant_connect_role_to_sub_steward();
+        }
+    }
+
+    /// When a login is to connect through the connect role, which the sub-steward grants.
+    fn grant_connect_role_to_sub_steward(&mut self) {
+        if self.logins_connecting_through_role().is_empty() {
+            return;
+        }
+        self.steps.push(Step::new(
+            Actor::Steward,
+            format!(
+                "GRANT {} TO {} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE",
+                quote_ident(CONNECT_ROLE),
+                quote_ident(&self.steward)
+            ),
+            format!(
+                "let sub-steward `{}` make its projects' logins members of `{CONNECT_ROLE}`",
+                self.steward
+            ),
+        ));
     }
 
     fn grant_create_to_sub_steward(&mut self) {
@@ -818,8 +883,17 @@ impl<'a> Planner<'a> {
         }
         let project = self.project_roles().map(String::clone);
         let mut kept: BTreeSet<(String, String)> = BTreeSet::new();
+        let connecting = self.logins_connecting_through_role();
         let state = self.state;
         for m in &state.memberships {
+            if m.role == CONNECT_ROLE && connecting.contains(&m.member) {
+                if is_connect_membership(m) {
+                    kept.insert((m.role.clone(), m.member.clone()));
+                } else {
+                    self.revoke_membership(m, true);
+                }
+                continue;
+            }
             let is_wanted = wanted.iter().any(|(r, u)| *r == m.role && *u == m.member);
             if is_wanted && self.membership_is_right(m) {
                 kept.insert((m.role.clone(), m.member.clone()));
@@ -848,6 +922,55 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
+        let missing: Vec<&String> = connecting
+            .iter()
+            .filter(|l| !kept.contains(&(CONNECT_ROLE.to_owned(), (*l).clone())))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|l| quote_ident(l)).collect();
+            self.steps.push(Step::new(
+                self.actor,
+                format!(
+                    "GRANT {} TO {} WITH INHERIT TRUE, SET FALSE",
+                    quote_ident(CONNECT_ROLE),
+                    names.join(", ")
+                ),
+                format!(
+                    "{} must be able to connect: through `{CONNECT_ROLE}`, inherited, which holds only CONNECT",
+                    missing
+                        .iter()
+                        .map(|l| format!("`{l}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
+    }
+
+    /// The project's logins (twins wanted included).
+    fn logins(&self) -> Vec<&String> {
+        let mut logins = vec![&self.login, &self.migrator];
+        if self.twin_wanted(Login::App) {
+            logins.push(&self.login_clone);
+        }
+        if self.twin_wanted(Login::Migrator) {
+            logins.push(&self.migrator_clone);
+        }
+        logins
+    }
+
+    /// The logins that connect through the connect role (`connect.rs`): on 16+ those of a
+    /// project its sub-steward manages, unless they hold CONNECT of their own (granted before
+    /// the connect role; kept, so a re-run plans nothing).
+    fn logins_connecting_through_role(&self) -> Vec<String> {
+        if self.actor != Actor::SubSteward {
+            return Vec::new();
+        }
+        self.logins()
+            .into_iter()
+            .filter(|l| !self.state.instance.can_connect.contains(l))
+            .cloned()
+            .collect()
     }
 
     fn membership_is_right(&self, m: &Membership) -> bool {
@@ -1217,13 +1340,12 @@ impl<'a> Planner<'a> {
                 "project logins must not create temporary tables",
             ));
         }
-        let mut logins = vec![&self.login, &self.migrator];
-        if self.twin_wanted(Login::App) {
-            logins.push(&self.login_clone);
-        }
-        if self.twin_wanted(Login::Migrator) {
-            logins.push(&self.migrator_clone);
-        }
+        // Logins the sub-steward manages connect through the connect role (plan_memberships).
+        let logins = if self.actor == Actor::SubSteward {
+            Vec::new()
+        } else {
+            self.logins()
+        };
         let missing: Vec<&String> = logins
             .into_iter()
             .filter(|l| !instance.can_connect.contains(l))
@@ -1313,6 +1435,11 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// A login's membership in the connect role as the model has it: inherited, without SET or ADMIN.
+fn is_connect_membership(m: &Membership) -> bool {
+    !m.admin_option && m.inherit_option == Some(true) && m.set_option == Some(false)
+}
+
 fn bool_sql(value: bool) -> &'static str {
     if value { "TRUE" } else { "FALSE" }
 }
@@ -1372,6 +1499,7 @@ mod tests {
             foreign_grants: Vec::new(),
             objects: Vec::new(),
             admin_can_set_steward: false,
+            steward_administers_connect: false,
             sub_steward: None,
             instance: InstanceState {
                 public_can_connect: true,
@@ -1379,6 +1507,8 @@ mod tests {
                 public_can_create_in_public: false,
                 public_can_use_public: true,
                 can_connect: Vec::new(),
+                connect_role_exists: false,
+                connect_role_can_connect: false,
                 logins_relying_on_public: vec!["authenticator".to_owned()],
                 public_schema_users: vec!["authenticator".to_owned(), "dashboard_user".to_owned()],
                 admin_public_defaults: vec!["T".to_owned(), "f".to_owned()],
@@ -1455,6 +1585,58 @@ mod tests {
             script.contains(&format!("SET LOCAL ROLE \"{sub}\";")),
             "{script}"
         );
+    }
+
+    #[test]
+    fn on_16_a_new_projects_logins_connect_through_the_connect_role_granted_by_its_sub_steward() {
+        let project: ProjectName = "reli".parse().unwrap();
+        let (steward, sub) = (
+            steward::for_project(&project),
+            steward::sub_steward_for(&project),
+        );
+        let plan = plan_of(&fresh_instance());
+        let steps: Vec<&Step> = plan.steps().collect();
+        let at = |sql: &str| {
+            steps
+                .iter()
+                .position(|s| s.sql() == sql)
+                .unwrap_or_else(|| panic!("`{sql}` is not in:\n{plan}"))
+        };
+        let created = at(r#"CREATE ROLE "cotenant_connect" NOLOGIN NOINHERIT"#);
+        let connect = at(r#"GRANT CONNECT ON DATABASE "postgres" TO "cotenant_connect""#);
+        let to_steward = at(&format!(
+            r#"GRANT "cotenant_connect" TO "{steward}" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE"#
+        ));
+        let to_sub = at(&format!(
+            r#"GRANT "cotenant_connect" TO "{sub}" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE"#
+        ));
+        let logins = at(
+            r#"GRANT "cotenant_connect" TO "reli_login", "reli_migrator" WITH INHERIT TRUE, SET FALSE"#,
+        );
+        assert!(
+            created < connect && connect < to_steward && to_steward < to_sub && to_sub < logins
+        );
+        assert_eq!(steps[to_steward].actor(), Actor::Admin);
+        assert_eq!(steps[to_sub].actor(), Actor::Steward);
+        assert_eq!(steps[logins].actor(), Actor::SubSteward);
+        assert!(
+            !steps.iter().any(|s| s
+                .sql()
+                .starts_with("GRANT CONNECT ON DATABASE \"postgres\" TO \"reli")),
+            "no CONNECT of their own:\n{plan}"
+        );
+        // On 15 each login holds CONNECT itself, and there is no connect role.
+        let mut on_15 = fresh_instance();
+        on_15.server_major = 15;
+        let plan = plan_of(&on_15);
+        assert!(
+            !plan.to_sql().contains("cotenant_connect"),
+            "{}",
+            plan.to_sql()
+        );
+        assert!(instance_sql(&on_15).contains(
+            &r#"GRANT CONNECT ON DATABASE "postgres" TO "reli_login", "reli_migrator""#.to_owned()
+        ));
     }
 
     #[test]

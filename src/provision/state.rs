@@ -13,6 +13,7 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::types::{ToSql, Type as PgType};
 
 use super::ProvisionError;
+use super::connect::CONNECT_ROLE;
 use crate::ProjectName;
 pub(crate) use crate::catalog::{DefaultAcl, Membership, RoleState};
 
@@ -38,6 +39,8 @@ pub(crate) struct ProjectState {
     /// The names of the relations, routines and standalone types in the schema.
     pub(crate) objects: Vec<String>,
     pub(crate) admin_can_set_steward: bool,
+    /// The steward holds ADMIN on the connect role (`connect.rs`).
+    pub(crate) steward_administers_connect: bool,
     /// The project's sub-steward (16+), where it exists.
     pub(crate) sub_steward: Option<SubStewardState>,
     pub(crate) instance: InstanceState,
@@ -50,6 +53,8 @@ pub(crate) struct SubStewardState {
     pub(crate) inherited_by_steward: bool,
     /// It may create schemas in the database.
     pub(crate) can_create: bool,
+    /// It holds ADMIN on the connect role, so may grant it to its projects' logins.
+    pub(crate) administers_connect: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +87,10 @@ pub(crate) struct InstanceState {
     pub(crate) public_can_use_public: bool,
     /// Project logins that hold CONNECT on the database.
     pub(crate) can_connect: Vec<String>,
+    /// The connect role (`connect.rs`) exists.
+    pub(crate) connect_role_exists: bool,
+    /// The connect role holds CONNECT on the database.
+    pub(crate) connect_role_can_connect: bool,
     pub(crate) logins_relying_on_public: Vec<String>,
     /// Roles outside cotenant's that use schema `public` only through PUBLIC's USAGE
     /// (`public_schema_users.sql`); read only while PUBLIC has it.
@@ -173,6 +182,7 @@ impl ProjectState {
                 &[
                     (&steward_oids, PgType::OID_ARRAY),
                     (&found.admin_oid, PgType::OID),
+                    (&CONNECT_ROLE, PgType::TEXT),
                 ],
             ),
             public_users(client, &shared, &project_oids),
@@ -197,6 +207,7 @@ impl ProjectState {
             foreign_grants: objects.foreign_grants,
             objects: objects.objects,
             admin_can_set_steward: of_steward.is_some_and(|s| s.admin_can_set_steward),
+            steward_administers_connect: of_steward.is_some_and(|s| s.administers_connect),
             sub_steward: of_sub.map(|s| s.as_sub_steward_of(steward)),
             instance: shared.into_state(
                 of_roles.can_connect,
@@ -281,7 +292,7 @@ pub(super) async fn found_roles_and_instance(
 ) -> Result<(Vec<FoundRole>, InstanceFlags), ReadFailure> {
     try_join(
         fetch_json(client, FOUND_ROLES, &[(&names, PgType::TEXT_ARRAY)]),
-        fetch_json(client, INSTANCE, &[]),
+        fetch_json(client, INSTANCE, &[(&CONNECT_ROLE, PgType::TEXT)]),
     )
     .await
 }
@@ -298,13 +309,13 @@ pub(super) async fn public_users(
             instance.public_can_connect,
             client,
             PUBLIC_LOGINS,
-            &[(&own, PgType::OID_ARRAY)],
+            &[(&own, PgType::OID_ARRAY), (&CONNECT_ROLE, PgType::TEXT)],
         ),
         fetch_json_if(
             instance.public_can_use_public,
             client,
             PUBLIC_SCHEMA_USERS,
-            &[(&own, PgType::OID_ARRAY)],
+            &[(&own, PgType::OID_ARRAY), (&CONNECT_ROLE, PgType::TEXT)],
         ),
     )
     .await
@@ -329,6 +340,8 @@ pub(super) struct InstanceFlags {
     pub(super) public_can_create_in_public: bool,
     pub(super) public_can_use_public: bool,
     pub(super) admin_public_defaults: Vec<String>,
+    pub(super) connect_role_exists: bool,
+    pub(super) connect_role_can_connect: bool,
 }
 
 impl InstanceFlags {
@@ -347,6 +360,8 @@ impl InstanceFlags {
             public_can_create_in_public: self.public_can_create_in_public,
             public_can_use_public: self.public_can_use_public,
             can_connect,
+            connect_role_exists: self.connect_role_exists,
+            connect_role_can_connect: self.connect_role_can_connect,
             logins_relying_on_public,
             public_schema_users,
             admin_public_defaults: self.admin_public_defaults,
@@ -396,6 +411,7 @@ pub(super) struct OfSteward {
     pub(super) name: String,
     pub(super) admin_can_set_steward: bool,
     pub(super) steward_can_create: bool,
+    pub(super) administers_connect: bool,
     pub(super) inherited_by: Vec<String>,
 }
 
@@ -405,6 +421,7 @@ impl OfSteward {
         SubStewardState {
             inherited_by_steward: self.inherited_by.iter().any(|m| m == steward),
             can_create: self.steward_can_create,
+            administers_connect: self.administers_connect,
         }
     }
 }

@@ -137,7 +137,7 @@ pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
         .query(
             "SELECT r.rolname::text, u.rolname::text FROM pg_auth_members m
              JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-             WHERE (r.rolname = ANY($1) OR u.rolname = ANY($1))
+             WHERE (r.rolname = ANY($1) OR u.rolname = ANY($1)) AND r.rolname <> 'cotenant_connect'
                AND NOT (u.rolname LIKE 'cotenant\\_steward\\_%' AND m.admin_option
                         AND NOT coalesce((to_jsonb(m)->>'set_option')::bool, true)
                         AND NOT coalesce((to_jsonb(m)->>'inherit_option')::bool, true))
@@ -163,6 +163,55 @@ pub async fn assert_invariants(cluster: &Cluster, project: &ProjectName) {
     }
     expected.sort();
     assert_eq!(memberships, expected, "memberships of {project}'s roles");
+    // CONNECT: every login may connect; on 16+ a project's logins get it through
+    // `cotenant_connect` (inherited, no SET, no ADMIN) unless they hold one of their own (granted
+    // before the connect role); no other project role is a member of it, on 15 none is.
+    let mut logins = vec![roles.login.clone(), roles.migrator.clone()];
+    logins.extend(twins.iter().cloned());
+    for login in &logins {
+        let can: bool = su
+            .query_one(
+                "SELECT has_database_privilege($1, current_database(), 'CONNECT')",
+                &[login],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(can, "{login} must be able to connect");
+    }
+    let through_role: Vec<(String, bool)> = su
+        .query(
+            "SELECT u.rolname::text, NOT m.admin_option
+                    AND coalesce((to_jsonb(m)->>'inherit_option')::bool, false)
+                    AND NOT coalesce((to_jsonb(m)->>'set_option')::bool, true)
+             FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
+             WHERE m.roleid = to_regrole('cotenant_connect') AND u.rolname = ANY($1) ORDER BY 1",
+            &[&names],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let major: i32 = su
+        .query_one(
+            "SELECT current_setting('server_version_num')::int / 10000",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for (member, right) in &through_role {
+        assert!(major >= 16, "{member}: no connect role on 15");
+        assert!(
+            logins.contains(member),
+            "{member} is no login: it must not be a member of cotenant_connect"
+        );
+        assert!(
+            right,
+            "{member}: cotenant_connect must be inherited, without SET or ADMIN"
+        );
+    }
     let acl: Vec<String> = su
         .query(
             "SELECT pg_get_userbyid(a.grantee) || ':' || a.privilege_type FROM pg_namespace n,
