@@ -365,6 +365,71 @@ async fn definer_routes_outside_the_projects_are_found() {
 }
 
 /// An extension that this server has (contrib may be missing from some builds).
+/// On 16+ every project's logins inherit `cotenant_connect`: anything it holds beyond CONNECT
+/// (an attribute, a membership, a privilege anywhere) is found, and revoking it passes. An
+/// instance of its own: what is planted would reach every project's logins.
+#[tokio::test]
+async fn what_the_connect_role_holds_beyond_connect_is_found() {
+    let pair = Pair::start(test_version()).expect("a pair of its own");
+    let cotenant = deployment_on(&pair, "audit_connect").await;
+    cotenant
+        .provision(&project("conn_a"), &ProjectSettings::default())
+        .await
+        .unwrap();
+    let su = superuser(&pair.staging).await;
+    let exists: bool = query_value(
+        &su,
+        "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cotenant_connect')",
+    )
+    .await;
+    if !exists {
+        assert!(
+            test_version().major() < 16,
+            "on 16+ provisioning creates the connect role"
+        );
+        println!("PostgreSQL 15: logins hold CONNECT each, there is no connect role");
+        return;
+    }
+    su.batch_execute(
+        "CREATE TABLE public.conn_shared (x int);
+         GRANT SELECT ON public.conn_shared TO cotenant_connect;
+         GRANT pg_read_all_data TO cotenant_connect;
+         ALTER ROLE cotenant_connect BYPASSRLS;",
+    )
+    .await
+    .unwrap();
+    let report = audit(&cotenant, "staging", &Scope::all()).await;
+    let extras: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::ConnectRole)
+        .map(|f| f.message.as_str())
+        .collect();
+    for planted in [
+        "SELECT on table conn_shared",
+        "membership in pg_read_all_data",
+        "the attribute BYPASSRLS",
+    ] {
+        assert!(
+            extras.iter().any(|m| m.contains(planted)),
+            "expected `{planted}` among {extras:#?}\n{report}"
+        );
+    }
+    let finding = found(&report, Code::ConnectRole, "cotenant_connect");
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(!report.passes());
+    su.batch_execute(
+        "REVOKE SELECT ON public.conn_shared FROM cotenant_connect;
+         REVOKE pg_read_all_data FROM cotenant_connect;
+         ALTER ROLE cotenant_connect NOBYPASSRLS;",
+    )
+    .await
+    .unwrap();
+    let report = audit(&cotenant, "staging", &Scope::all()).await;
+    not_found(&report, Code::ConnectRole, "cotenant_connect");
+    assert!(report.passes(), "{report}");
+}
+
 async fn some_extension(cluster: &Cluster) -> Option<String> {
     superuser(cluster)
         .await

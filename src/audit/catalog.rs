@@ -29,6 +29,8 @@ pub(super) struct Catalog {
     pub(super) foreign_keys: Vec<ForeignKeyRow>,
     pub(super) extensions: Vec<ExtensionRow>,
     pub(super) routes: Vec<crate::doctor::Finding>,
+    /// What `cotenant_connect` holds beyond CONNECT on the database, described.
+    pub(super) connect_role: Vec<String>,
 }
 
 pub(super) struct RoleRow {
@@ -143,6 +145,7 @@ const TABLES: &str = include_str!("../../sql/audit/tables.sql");
 const VIEWS: &str = include_str!("../../sql/audit/views.sql");
 const FOREIGN_KEYS: &str = include_str!("../../sql/audit/foreign_keys.sql");
 const EXTENSIONS: &str = include_str!("../../sql/audit/extensions.sql");
+const CONNECT_ROLE: &str = include_str!("../../sql/audit/connect_role.sql");
 
 impl Catalog {
     /// Reads the roles of every project, then what concerns the projects `in_scope` accepts.
@@ -187,7 +190,7 @@ impl Catalog {
         let (
             (memberships, privileges, owners, routines, policies),
             (tables, views, fks, exts),
-            storage_policies,
+            (storage_policies, connect_role),
             routes,
         ) = tokio::try_join!(
             try_join5(
@@ -203,7 +206,10 @@ impl Catalog {
                 query(client, "foreign keys", FOREIGN_KEYS, &by_schema),
                 query(client, "extensions", EXTENSIONS, &by_schema),
             ),
-            query(client, "storage policies", STORAGE_POLICIES, &[]),
+            try_join(
+                query(client, "storage policies", STORAGE_POLICIES, &[]),
+                query(client, "the connect role's privileges", CONNECT_ROLE, &[]),
+            ),
             async {
                 crate::doctor::find_routes(client)
                     .await
@@ -267,6 +273,7 @@ impl Catalog {
                     check_expr: r.get("check_expr"),
                 })
                 .collect(),
+            connect_role: connect_role.iter().map(|r| r.get(0)).collect(),
             storage_policies: storage_policies
                 .iter()
                 .map(|r| StoragePolicyRow {

@@ -52,6 +52,10 @@ pub enum Code {
     SharedDefinerView,
     /// `iso.foreign_policy_role`: a policy in the project names another project's role.
     ForeignPolicyRole,
+    /// `iso.connect_role`: the role every project's logins connect through on 16+
+    /// (`cotenant_connect`) holds more than CONNECT on the database: an attribute, a
+    /// membership or a privilege that every login of every project would inherit.
+    ConnectRole,
     /// `iso.api_role_undeclared`: a Data API role (`<p>_anon`, `<p>_authenticated`,
     /// `<p>_service`) exists that `[projects.<p>.api]` does not declare.
     ApiRoleUndeclared,
@@ -91,7 +95,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order docs/audit.md lists them.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::ProjectMissing,
         Code::RoleMissing,
         Code::RoleAttribute,
@@ -106,6 +110,7 @@ impl Code {
         Code::SharedDefinerFunction,
         Code::SharedDefinerView,
         Code::ForeignPolicyRole,
+        Code::ConnectRole,
         Code::ApiRoleUndeclared,
         Code::ApiPrivilege,
         Code::StoragePolicy,
@@ -137,6 +142,7 @@ impl Code {
             Code::SharedDefinerFunction => "iso.shared_definer_function",
             Code::SharedDefinerView => "iso.shared_definer_view",
             Code::ForeignPolicyRole => "iso.foreign_policy_role",
+            Code::ConnectRole => "iso.connect_role",
             Code::ApiRoleUndeclared => "iso.api_role_undeclared",
             Code::ApiPrivilege => "iso.api_privilege",
             Code::StoragePolicy => "iso.storage_policy",

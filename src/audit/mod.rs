@@ -24,6 +24,7 @@ mod allow;
 mod catalog;
 mod check;
 mod code;
+mod connect;
 mod error;
 mod finding;
 mod lints;
@@ -64,6 +65,7 @@ pub async fn audit(client: &Client, scope: &Scope) -> Result<AuditReport, AuditE
     roles::check(&catalog, scope, &mut findings);
     objects::check(&catalog, scope, &mut findings);
     policies::check(&catalog, scope, &mut findings);
+    connect::check(&catalog, &mut findings);
     lints::check(&catalog, &mut findings);
     for finding in &mut findings {
         if let Some(project) = &finding.project {
