@@ -1092,12 +1092,12 @@ async fn a_second_run_of_the_same_move_is_refused_while_one_runs() {
         let TransferError::Busy { pid: Some(pid), .. } = error else {
             panic!("{what}: {error}");
         };
-        // The pid named is a session of the source's admin holding an advisory lock outside
-        // any transaction: the first run's.
+        // The pid named is a session of the source's admin holding an advisory lock: the
+        // first run's (idle, or in the transaction that reads the fenced source for a copy).
         let holds: bool = source
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.pid = $1 AND a.state = 'idle' \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.pid = $1 \
                  AND a.usename = $2)",
                 &[&pid, &inst.cluster("a").admin_user()],
             )
