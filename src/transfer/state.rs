@@ -270,6 +270,9 @@ pub(crate) async fn set_checksums(
         .map(|_| ())
 }
 
+/// How long [`lock_run`] waits for a lock held by a run that is ending.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Takes the session-level lock that one run of `project`'s move holds on the source for as
 /// long as it runs (its admin connection, never pooled, closes at the end of the run: a killed
 /// run's lock goes with its connection). `Err` carries the pid of the server process holding
@@ -279,12 +282,21 @@ pub(crate) async fn lock_run(
     project: &ProjectName,
 ) -> Result<Result<(), Option<i32>>, tokio_postgres::Error> {
     let key = LockKey::transfer(project).as_i64();
-    let taken: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-        .await?
-        .get(0);
-    if taken {
-        return Ok(Ok(()));
+    // A run that just ended dropped its connection, but its server process may not have exited
+    // yet: a short grace before calling the lock busy, so runs one after the other never are.
+    let started = std::time::Instant::now();
+    loop {
+        let taken: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await?
+            .get(0);
+        if taken {
+            return Ok(Ok(()));
+        }
+        if started.elapsed() > LOCK_GRACE {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // A bigint key shows in pg_locks as its high half (classid) and low half (objid).
     let holder = client
