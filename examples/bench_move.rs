@@ -12,14 +12,15 @@
 //! 2. A writer inserting one row per statement, without pause, as the project's login: it reads
 //!    the login's secret again whenever its connection fails (what cotenant's pool does after a
 //!    refused login), so it follows the project to `b` after the flip.
-//! 3. `transfer::run` from `a` to `b` verifying checksums (the default), then back from `b` to
-//!    `a` verifying counts only: on 17 with logical replication (the admin holds
+//! 3. `transfer::run` from `a` to `b` with the default verification (counts in the fence,
+//!    checksums after the flip in snapshots of both copies), back from `b` to `a` with checksums
+//!    in the fence, and to `b` again with counts only: on 17 with logical replication (the admin holds
 //!    `pg_create_subscription`, as on hosted Supabase since 2025-04: the test kit's Supabase flavour
 //!    grants it too), on 15 fence-then-COPY (a
 //!    subscription needs a superuser there). Reported: the write pause (the longest gap between
 //!    two committed inserts), the fence as the engine timed it, each step's time, and rows lost
 //!    (committed inserts missing on the target).
-//! 4. The baseline: `pg_dump -n bench` of the same schema (back on `a`) into a fresh database on `b`
+//! 4. The baseline: `pg_dump -n bench` of the same schema (on `b`) into a fresh database on `a`
 //!    through `psql` — the downtime of a move by dump and restore, during which writes must stop.
 //!    pg_dump must match the server's major version: Debian's 15, and for 17 the client tools
 //!    `scripts/setup.sh` installs (`COTENANT_PG17_BIN`, default
@@ -258,8 +259,9 @@ async fn bench_version(version: PgVersion, args: &Args, moto: &MotoServer) {
     println!("loaded {} rows in {:.1?}", args.rows, loading.elapsed());
     let mut pauses = Vec::new();
     for (from, to, to_cluster, verification) in [
-        (&a, &b, &pair.staging, Verification::Checksums),
-        (&b, &a, &pair.prod, Verification::Counts),
+        (&a, &b, &pair.staging, Verification::ChecksumsAfterFlip),
+        (&b, &a, &pair.prod, Verification::ChecksumsInFence),
+        (&a, &b, &pair.staging, Verification::Counts),
     ] {
         let options = MoveOptions::new(migrations.clone()).verification(verification);
         let plan = transfer::plan(from, to, &p, &options).await.unwrap();
@@ -272,6 +274,7 @@ async fn bench_version(version: PgVersion, args: &Args, moto: &MotoServer) {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
         let started = Instant::now();
+        println!("load average before the move: {}", load_average());
         let report = transfer::run(from, to, &p, &options).await.unwrap();
         let took = started.elapsed();
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -317,22 +320,41 @@ async fn bench_version(version: PgVersion, args: &Args, moto: &MotoServer) {
             .map(|(step, took)| format!("{step} {took:.0?}"))
             .collect();
         println!("steps: {}", steps.join(", "));
+        if let Some(checksums) = &report.checksums {
+            println!("checksums after the flip: {}", checksums.name());
+        }
         transfer::finish(from, &p).await.unwrap();
         pauses.push(pause);
     }
-    // The project is back on `a`: the baseline dumps it from there into a database on `b`.
-    let pause = pauses[0];
-    match dump_restore(&pair.prod, &pair.staging, "bench").await {
+    // The project is on `b`: the baseline dumps it from there into a database on `a`.
+    let ratio = |downtime: Duration, pause: Duration| {
+        downtime.as_secs_f64() / pause.as_secs_f64().max(1e-3)
+    };
+    match dump_restore(&pair.staging, &pair.prod, "bench").await {
         Some(downtime) => println!(
-            "pg_dump -n bench | psql: {downtime:.1?} of downtime: {:.1}x the move's write pause with checksums, {:.1}x with counts",
-            downtime.as_secs_f64() / pause.as_secs_f64().max(1e-3),
-            downtime.as_secs_f64() / pauses[1].as_secs_f64().max(1e-3)
+            "pg_dump -n bench | psql: {downtime:.1?} of downtime: {:.1}x the move's write pause with checksums after the flip, {:.1}x with checksums in the fence, {:.1}x with counts",
+            ratio(downtime, pauses[0]),
+            ratio(downtime, pauses[1]),
+            ratio(downtime, pauses[2])
         ),
         None => println!(
             "pg_dump {} is not installed: no dump baseline",
             version.major()
         ),
     }
+}
+
+/// The machine's load averages (1, 5, 15 min): the benchmark runs on a shared machine.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".to_owned(),
+        |text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]

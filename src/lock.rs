@@ -5,7 +5,9 @@
 //! exception is a no-transaction migration (e.g. `CREATE INDEX CONCURRENTLY`, which cannot run in
 //! a transaction): its runner holds the project's migrate key as a session lock on a dedicated
 //! connection that is never pooled, unlocks right after the file, and closes the connection at
-//! the end of the run (see `migrate::Runner`).
+//! the end of the run (see `migrate::Runner`). The other: a move's run holds its project's
+//! transfer key as a session lock on its own admin connection to the source, never pooled,
+//! closed at the end of the run (see `transfer`).
 
 use sha2::{Digest, Sha256};
 
@@ -45,6 +47,13 @@ impl LockKey {
     /// versions, the password change, the test login, the promotion), not one transaction.
     pub(crate) fn rotate(project: &ProjectName) -> Self {
         Self::derive("rotate", project.as_str())
+    }
+
+    /// Serializes runs of one project's move (run, resume, abort, finish): held as a session
+    /// lock on the source by the run's own admin connection, never pooled, for the whole run —
+    /// its steps span many transactions and connections.
+    pub(crate) fn transfer(project: &ProjectName) -> Self {
+        Self::derive("transfer", project.as_str())
     }
 
     /// Serializes provisioning of the projects of one sub-steward (16+, `provision::steward`):

@@ -14,7 +14,9 @@ use cotenant::migrate::Migrations;
 use cotenant::pool::PoolOptions;
 use cotenant::provision::ProjectSettings;
 use cotenant::secret::{DbSecret, Login, SecretSource, Stage};
-use cotenant::transfer::{self, Instance, Mechanism, MoveOptions, Serving, Step, TransferError};
+use cotenant::transfer::{
+    self, Checksums, Instance, Mechanism, MoveOptions, Serving, Step, TransferError, Verification,
+};
 use cotenant::{Cotenant, Environment, ProjectName};
 use cotenant_testkit::{Cluster, Flavor, MotoServer, Pair, PgVersion, test_version};
 use tokio_postgres::error::SqlState;
@@ -389,6 +391,10 @@ async fn a_project_moves_under_write_load_with_no_row_lost() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let report = transfer::run(&inst.a, &inst.b, &p, &options).await.unwrap();
     assert_eq!(report.reached, Step::CleanedUp);
+    // The default compares checksums after the flip, in the snapshots taken at the fence, while
+    // the writer already writes on the target.
+    assert_eq!(report.checksums, Some(Checksums::Matched));
+    assert!(report.steps.iter().any(|(s, _)| *s == Step::Checksummed));
     assert!(
         writer.commits_again(20).await,
         "the pool built before the move writes again after it, on the target"
@@ -626,7 +632,27 @@ async fn a_move_stopped_after_any_step_resumes_or_aborts() {
             replication_objects(&inst, &p).await.is_empty(),
             "after {step}"
         );
-        transfer::finish(&inst.a, &p).await.unwrap();
+        if step == Step::Unfenced {
+            // Killed once the target served, before the checksums were read: their snapshots
+            // are gone, and nothing proves the copies equal.
+            assert_eq!(report.checksums, Some(Checksums::Incomplete));
+            assert!(matches!(
+                transfer::finish(&inst.a, &p).await,
+                Err(TransferError::Unverified { .. })
+            ));
+            assert!(
+                has_schema(inst.cluster("a"), &p).await,
+                "the source's copy is kept"
+            );
+            transfer::finish_unverified(&inst.a, &p).await.unwrap();
+        } else {
+            // Before the unfence (the target still frozen), a resumed run takes the snapshots
+            // again; after the comparison, there is nothing left to compare.
+            if step < Step::Checksummed {
+                assert_eq!(report.checksums, Some(Checksums::Matched), "after {step}");
+            }
+            transfer::finish(&inst.a, &p).await.unwrap();
+        }
         assert!(!has_schema(inst.cluster("a"), &p).await);
     }
 }
@@ -945,4 +971,224 @@ async fn placement_routes_to_the_copy_the_move_record_says_serves_and_refuses_ch
     );
     transfer::finish(&inst.a, &p).await.unwrap();
     assert_eq!(service.for_project(&p).await.unwrap().instance(), "b");
+}
+
+/// Changes a row of `p`'s copy on `cluster` behind the move's back, as the superuser.
+async fn tamper(cluster: &Cluster, p: &ProjectName) {
+    superuser(cluster)
+        .await
+        .batch_execute(&format!(
+            "UPDATE {p}.notes SET body = 'tampered' WHERE id = (SELECT min(id) FROM {p}.notes)"
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checksums_after_the_flip_keep_the_source_until_they_match() {
+    let inst = instances().await;
+    // A row changed on the target's copy after the fence's counts, before the snapshots: the
+    // counts matched, the checksums after the flip do not.
+    let p = project("tr_differ");
+    seeded(inst.a.environment(), &p, 4, 4).await;
+    stopped_after(&inst, &p, Step::Flipped).await;
+    tamper(inst.cluster("b"), &p).await;
+    let error = transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))
+        .await
+        .unwrap_err();
+    let TransferError::ChecksumsDiffer { ref tables, .. } = error else {
+        panic!("{error}");
+    };
+    assert_eq!(tables.len(), 1, "{error}");
+    assert!(
+        tables[0].starts_with("notes: source 16 row(s), checksum "),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("--finish --unverified"),
+        "{error}"
+    );
+    let record = transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.step, Step::CleanedUp, "the move went on to its end");
+    assert_eq!(record.serving(), Serving::Target);
+    assert!(matches!(record.checksums, Checksums::Differ(ref t) if t == tables));
+    assert!(
+        replication_objects(&inst, &p).await.is_empty(),
+        "the held snapshots did not keep the cleanup from running"
+    );
+    assert!(matches!(
+        transfer::finish(&inst.a, &p).await,
+        Err(TransferError::ChecksumsDiffer { .. })
+    ));
+    assert!(
+        has_schema(inst.cluster("a"), &p).await,
+        "the source's copy is kept"
+    );
+    // Resuming again compares nothing more: the difference stays recorded.
+    let report = transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations())).await;
+    assert!(report.is_ok(), "nothing left to run: {report:?}");
+    assert!(matches!(
+        transfer::finish(&inst.a, &p).await,
+        Err(TransferError::ChecksumsDiffer { .. })
+    ));
+    transfer::finish_unverified(&inst.a, &p).await.unwrap();
+    assert!(!has_schema(inst.cluster("a"), &p).await);
+
+    // A kill after the unfence, before the checksums were read.
+    let p = project("tr_lost");
+    seeded(inst.a.environment(), &p, 3, 3).await;
+    stopped_after(&inst, &p, Step::Unfenced).await;
+    let record = transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.checksums, Checksums::Running);
+    let report = transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))
+        .await
+        .unwrap();
+    assert_eq!(report.checksums, Some(Checksums::Incomplete));
+    let error = transfer::finish(&inst.a, &p).await.unwrap_err();
+    assert!(matches!(error, TransferError::Unverified { .. }), "{error}");
+    assert!(
+        error.to_string().contains("--finish --unverified"),
+        "{error}"
+    );
+    assert!(
+        has_schema(inst.cluster("a"), &p).await,
+        "the source's copy is kept"
+    );
+    transfer::finish_unverified(&inst.a, &p).await.unwrap();
+    assert!(!has_schema(inst.cluster("a"), &p).await);
+
+    // Checksums in the fence, as an option: the same tampering stops the move before the flip,
+    // and the source serves again.
+    let p = project("tr_infence");
+    seeded(inst.a.environment(), &p, 3, 3).await;
+    let in_fence = MoveOptions::new(migrations()).verification(Verification::ChecksumsInFence);
+    let plan = transfer::plan(&inst.a, &inst.b, &p, &in_fence)
+        .await
+        .unwrap();
+    assert!(
+        plan.to_string()
+            .contains("verification: counts, checksums and sequences in the fence"),
+        "{plan}"
+    );
+    assert!(!plan.steps.iter().any(|(s, _)| *s == Step::Checksummed));
+    transfer::run(
+        &inst.a,
+        &inst.b,
+        &p,
+        &in_fence.clone().stop_after(Step::SequencesSynced),
+    )
+    .await
+    .unwrap();
+    tamper(inst.cluster("b"), &p).await;
+    let error = transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, TransferError::Mismatch { .. }), "{error}");
+    assert!(
+        can_login(inst.cluster("a"), &p).await,
+        "the source serves again"
+    );
+    transfer::abort(&inst.a, &inst.b, &p).await.unwrap();
+    let report = transfer::run(&inst.a, &inst.b, &p, &in_fence)
+        .await
+        .unwrap();
+    assert_eq!(report.checksums, None, "nothing compared after the flip");
+    assert!(!report.steps.iter().any(|(s, _)| *s == Step::Checksummed));
+    transfer::finish(&inst.a, &p).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_run_of_the_same_move_is_refused_while_one_runs() {
+    let inst = instances().await;
+    let p = project("tr_busy");
+    seeded(inst.a.environment(), &p, 3, 3).await;
+    stopped_after(&inst, &p, Step::Fenced).await;
+    // Hold the first run in its next step: the target's notes are locked by the test.
+    let mut blocker = superuser(inst.cluster("b")).await;
+    let held = blocker.transaction().await.unwrap();
+    held.batch_execute(&format!("LOCK TABLE {p}.notes IN ACCESS EXCLUSIVE MODE"))
+        .await
+        .unwrap();
+    let first = {
+        let (a, b, p) = (inst.a.clone(), inst.b.clone(), p.clone());
+        tokio::spawn(
+            async move { transfer::resume(&a, &b, &p, &MoveOptions::new(migrations())).await },
+        )
+    };
+    // The first run holds the move's lock once it waits on the target.
+    let su = superuser(inst.cluster("b")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = su
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE $1",
+                &[&format!("%{p}%notes%")],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never reached the target"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let source = superuser(inst.cluster("a")).await;
+    for (what, second) in [
+        (
+            "resume",
+            transfer::resume(&inst.a, &inst.b, &p, &MoveOptions::new(migrations()))
+                .await
+                .map(|_| ()),
+        ),
+        ("abort", transfer::abort(&inst.a, &inst.b, &p).await),
+        ("finish", transfer::finish(&inst.a, &p).await),
+    ] {
+        let error = second.unwrap_err();
+        let TransferError::Busy { pid: Some(pid), .. } = error else {
+            panic!("{what}: {error}");
+        };
+        // The pid named is a session of the source's admin holding an advisory lock: the
+        // first run's (idle, or in the transaction that reads the fenced source for a copy).
+        let holds: bool = source
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.pid = $1 \
+                 AND a.usename = $2)",
+                &[&pid, &inst.cluster("a").admin_user()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(holds, "{what}: {error}");
+        assert!(
+            error
+                .to_string()
+                .contains("another run of this move is in progress"),
+            "{error}"
+        );
+    }
+    let record = transfer::serving(&admin_of(inst.cluster("a")).await, &p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.step,
+        Step::Fenced,
+        "the refused runs changed nothing"
+    );
+    assert!(!record.aborting);
+    held.rollback().await.unwrap();
+    let report = first.await.unwrap().unwrap();
+    assert_eq!(report.reached, Step::CleanedUp);
+    transfer::finish(&inst.a, &p).await.unwrap();
 }

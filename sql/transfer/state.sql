@@ -19,4 +19,14 @@ CREATE TABLE IF NOT EXISTS cotenant_transfer.moves (
     started_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
+-- Where the copies are compared (src/transfer/options.rs) and, for checksums after the flip, how
+-- that comparison ended: `pending`, `running` (snapshots held), `matched`, `differ` (with
+-- `checksum_differences`: per table, both values), `incomplete` (the run holding the snapshots
+-- ended after the target started serving) or `not-compared` (counts only). `--finish` drops the
+-- source's copy only after `matched` or `not-compared`, unless told `--unverified`. Added with
+-- IF NOT EXISTS: a state table of an earlier version gains them (its moves verified in the fence).
+ALTER TABLE cotenant_transfer.moves
+    ADD COLUMN IF NOT EXISTS verification text NOT NULL DEFAULT 'checksums-in-fence',
+    ADD COLUMN IF NOT EXISTS checksums text NOT NULL DEFAULT 'pending',
+    ADD COLUMN IF NOT EXISTS checksum_differences text[] NOT NULL DEFAULT '{}';
 REVOKE ALL ON TABLE cotenant_transfer.moves FROM PUBLIC;

@@ -168,9 +168,8 @@ pub(crate) async fn counts(
     Ok(counts)
 }
 
-/// Per table its count and (with `checksums`) an order-independent checksum of its rows' text
-/// (under settings that make the text the same on every instance), and per sequence its state:
-/// what verification compares. Read as the owner, rolled back.
+/// Per table its count and (with `checksums`) its [checksum](checksum_sql), and per sequence its
+/// state: what verification in the fence compares. Read as the owner, rolled back.
 pub(crate) async fn digests(
     client: &mut Client,
     project: &ProjectName,
@@ -184,19 +183,14 @@ pub(crate) async fn digests(
         .await?;
     let mut digests = Vec::with_capacity(tables.len() + sequences.len());
     for table in tables {
-        if !checksums {
-            let sql = format!(
+        let sql = if checksums {
+            checksum_sql(project, table)
+        } else {
+            format!(
                 "SELECT count(*)::text || ' row(s)' FROM {}",
                 qualified(project, &table.name)
-            );
-            digests.push((table.name.clone(), tx.query_one(&sql, &[]).await?.get(0)));
-            continue;
-        }
-        let sql = format!(
-            "SELECT count(*)::text || ' row(s), checksum ' || \
-             coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM {} AS t",
-            qualified(project, &table.name)
-        );
+            )
+        };
         digests.push((table.name.clone(), tx.query_one(&sql, &[]).await?.get(0)));
     }
     for sequence in sequences {
@@ -208,6 +202,66 @@ pub(crate) async fn digests(
     }
     tx.rollback().await?;
     Ok(digests)
+}
+
+/// A table's count and an order-independent checksum of its rows' text (under settings that
+/// make the text the same on every instance: [`STABLE_TEXT`]), as one text value.
+fn checksum_sql(project: &ProjectName, table: &Table) -> String {
+    format!(
+        "SELECT count(*)::text || ' row(s), checksum ' || \
+         coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM {} AS t",
+        qualified(project, &table.name)
+    )
+}
+
+/// A repeatable-read transaction on one instance, as the project's owner, whose snapshot was
+/// fixed while the copy was frozen (the source fenced, the target not yet serving): the
+/// checksums after the flip read both copies as they were at the flip, while the target already
+/// serves new writes.
+///
+/// It holds the owner's loan (an uncommitted row of `pg_auth_members`) until it ends: another
+/// transaction lending the same owner to the same steward waits for it. The move's own steps
+/// that do (dropping the publication) come after the checksums; the project's other commands
+/// are refused while it moves.
+pub(crate) struct Snapshot {
+    client: Client,
+}
+
+impl Snapshot {
+    /// Opens the transaction on `client` (a connection of its own: it stays open while the
+    /// move goes on on others) and fixes its snapshot.
+    pub(crate) async fn take(
+        client: Client,
+        project: &ProjectName,
+        major: i32,
+    ) -> Result<Snapshot, tokio_postgres::Error> {
+        // The first query fixes the snapshot of a repeatable-read transaction: `SELECT 1`, before
+        // the loan (whose GRANT would do it too, less visibly).
+        client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 1;\n{STABLE_TEXT}{}",
+                act_as_owner(project, major)
+            ))
+            .await?;
+        Ok(Snapshot { client })
+    }
+
+    /// Each table's count and checksum in the snapshot; then the transaction (and the loan) is
+    /// rolled back.
+    pub(crate) async fn checksums(
+        self,
+        project: &ProjectName,
+        tables: &[Table],
+    ) -> Result<Vec<Digest>, tokio_postgres::Error> {
+        let mut digests = Vec::with_capacity(tables.len());
+        for table in tables {
+            let sql = checksum_sql(project, table);
+            let value: String = self.client.query_one(&sql, &[]).await?.get(0);
+            digests.push((table.name.clone(), value));
+        }
+        self.client.batch_execute("ROLLBACK").await?;
+        Ok(digests)
+    }
 }
 
 /// Sets the target's sequences to the source's `last_value` and `is_called`, as the owner on

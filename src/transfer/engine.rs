@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 use super::catalog::{self, Privileges, Table};
+use super::data::Snapshot;
 use super::plan::{self, Mechanism, TransferPlan};
 use super::replication::{self, Publisher};
-use super::state::{self, MoveRecord};
+use super::state::{self, Checksums, MoveRecord};
 use super::{Instance, MoveOptions, Step, TransferError, Verification, data, fence};
 use crate::ProjectName;
 use crate::api::Api;
@@ -33,6 +34,9 @@ pub struct MoveReport {
     pub terminated: i64,
     /// How long each step run took, in order.
     pub steps: Vec<(Step, Duration)>,
+    /// How the checksums after the flip ended, when this run compared them (or found them lost
+    /// to a kill). A difference is also this run's error.
+    pub checksums: Option<Checksums>,
 }
 
 /// Reads both catalogs and returns what moving `project` from `source` to `target` will do,
@@ -51,7 +55,7 @@ pub async fn plan(
     ))? {
         Some(record) => {
             let record = record?;
-            Some((record.mechanism, record.step))
+            Some((record.mechanism, record.verification, record.step))
         }
         None => None,
     };
@@ -154,11 +158,17 @@ pub async fn run(
         mechanism: plan.mechanism,
         step: Step::Started,
         aborting: false,
+        verification: options.verification,
+        checksums: match options.verification {
+            Verification::Counts => Checksums::NotCompared,
+            _ => Checksums::Pending,
+        },
     };
     state::insert(&mv.src, &record)
         .await
         .map_err(mv.on_source("recording the move"))?;
     mv.mechanism = plan.mechanism;
+    mv.verification = options.verification;
     if options.stop_after == Some(Step::Started) {
         return Ok(mv.report(plan, Step::Started, true));
     }
@@ -180,12 +190,13 @@ pub async fn resume(
         });
     }
     mv.mechanism = record.mechanism;
+    mv.verification = record.verification;
     let plan = plan::compute(
         source,
         target,
         project,
         options,
-        Some((record.mechanism, record.step)),
+        Some((record.mechanism, record.verification, record.step)),
     )
     .await?;
     mv.drive(plan, record.step).await
@@ -226,10 +237,31 @@ pub async fn abort(
 }
 
 /// Drops the source's copy of `project` (its schema, objects and roles: what deprovisioning
-/// drops; the secrets stay, they point at the target) once the move is complete, and forgets
-/// the move.
+/// drops; the secrets stay, they point at the target) once the move is complete and its
+/// verification proved the copies equal, and forgets the move. Refused, changing nothing, when
+/// the checksums after the flip found a difference ([`TransferError::ChecksumsDiffer`]) or could
+/// not be completed ([`TransferError::Unverified`]); [`finish_unverified`] drops it anyway.
 pub async fn finish(source: &Instance, project: &ProjectName) -> Result<(), TransferError> {
+    finish_checked(source, project, true).await
+}
+
+/// [`finish`] without the proof: drops the source's copy even though the checksums after the
+/// flip differed or were never completed. The risk: rows the target lacks (or has wrong) are
+/// then gone from both copies — compare them first.
+pub async fn finish_unverified(
+    source: &Instance,
+    project: &ProjectName,
+) -> Result<(), TransferError> {
+    finish_checked(source, project, false).await
+}
+
+async fn finish_checked(
+    source: &Instance,
+    project: &ProjectName,
+    verified_only: bool,
+) -> Result<(), TransferError> {
     let mut admin = source.environment().connect_admin().await?;
+    lock_run(&admin, project, source).await?;
     let failed = sql(project, source, "reading the move's state");
     let record = state::read(&admin, project)
         .await
@@ -244,11 +276,47 @@ pub async fn finish(source: &Instance, project: &ProjectName) -> Result<(), Tran
             step: record.step.to_string(),
         });
     }
+    // Checksums in the fence matched before the flip, or the move would have stopped there.
+    if verified_only
+        && record.verification != Verification::ChecksumsInFence
+        && !record.checksums.allows_finish()
+    {
+        let instance = source.name().to_owned();
+        return Err(match record.checksums {
+            Checksums::Differ(tables) => TransferError::ChecksumsDiffer {
+                project: project.clone(),
+                instance,
+                tables,
+            },
+            _ => TransferError::Unverified {
+                project: project.clone(),
+                instance,
+                reason: "were not completed (the run holding the snapshots ended after the target started serving)",
+            },
+        });
+    }
     drop_copy(&mut admin, project).await?;
     state::delete(&admin, project)
         .await
         .map_err(sql(project, source, "forgetting the move"))?;
     Ok(())
+}
+
+/// Takes the lock one run of `project`'s move holds on the source (on `admin`'s session, until
+/// it closes), or says which run holds it.
+async fn lock_run(
+    admin: &Client,
+    project: &ProjectName,
+    source: &Instance,
+) -> Result<(), TransferError> {
+    state::lock_run(admin, project)
+        .await
+        .map_err(sql(project, source, "taking the move's lock"))?
+        .map_err(|pid| TransferError::Busy {
+            project: project.clone(),
+            instance: source.name().to_owned(),
+            pid,
+        })
 }
 
 /// Drops `project`'s copy on one instance as deprovisioning does, without touching its secrets.
@@ -290,6 +358,12 @@ struct Move<'a> {
     src_privileges: Privileges,
     tgt_privileges: Privileges,
     mechanism: Mechanism,
+    verification: Verification,
+    /// With checksums after the flip: the snapshots of the source's and the target's copies,
+    /// taken before the target's logins may log in, held until the checksums are read.
+    snapshots: Option<(Snapshot, Snapshot)>,
+    /// How the checksums after the flip ended in this run.
+    checksums: Option<Checksums>,
     fenced_at: Option<Instant>,
     unfenced_at: Option<Instant>,
     terminated: i64,
@@ -304,6 +378,8 @@ impl<'a> Move<'a> {
         options: &'a MoveOptions,
     ) -> Result<Self, TransferError> {
         let src = source.environment().connect_admin().await?;
+        // Before anything else, and held until `src` closes: one run at a time.
+        lock_run(&src, project, source).await?;
         let tgt = target.environment().connect_admin().await?;
         let src_privileges = catalog::privileges(&src).await.map_err(sql(
             project,
@@ -325,6 +401,9 @@ impl<'a> Move<'a> {
             src_privileges,
             tgt_privileges,
             mechanism: Mechanism::FenceThenCopy,
+            verification: options.verification,
+            snapshots: None,
+            checksums: None,
             fenced_at: None,
             unfenced_at: None,
             terminated: 0,
@@ -435,6 +514,9 @@ impl<'a> Move<'a> {
             {
                 continue;
             }
+            if self.verification != Verification::ChecksumsAfterFlip && step == Step::Checksummed {
+                continue;
+            }
             let started = Instant::now();
             if let Err(error) = self.step(step).await {
                 if reached.source_fenced() || step == Step::Fenced {
@@ -449,10 +531,28 @@ impl<'a> Move<'a> {
             reached = step;
             self.timings.push((step, started.elapsed()));
             if self.options.stop_after == Some(step) && step != Step::CleanedUp {
-                return Ok(self.report(plan, reached, true));
+                return self.outcome(plan, reached, true);
             }
         }
-        Ok(self.report(plan, reached, false))
+        self.outcome(plan, reached, false)
+    }
+
+    /// The report, or the difference the checksums after the flip found: the move went on to
+    /// its end (the target serves, there is no going back) but the run fails, loudly.
+    fn outcome(
+        &self,
+        plan: TransferPlan,
+        reached: Step,
+        stopped: bool,
+    ) -> Result<MoveReport, TransferError> {
+        if let Some(Checksums::Differ(tables)) = &self.checksums {
+            return Err(TransferError::ChecksumsDiffer {
+                project: self.project.clone(),
+                instance: self.source.name().to_owned(),
+                tables: tables.clone(),
+            });
+        }
+        Ok(self.report(plan, reached, stopped))
     }
 
     fn report(&self, plan: TransferPlan, reached: Step, stopped: bool) -> MoveReport {
@@ -466,6 +566,7 @@ impl<'a> Move<'a> {
                 .map(|(fenced, unfenced)| unfenced - fenced),
             terminated: self.terminated,
             steps: self.timings.clone(),
+            checksums: self.checksums.clone(),
         }
     }
 
@@ -509,14 +610,75 @@ impl<'a> Move<'a> {
             Step::Verified => self.verify().await,
             Step::Flipped => self.flip().await,
             Step::Unfenced => {
+                if self.verification == Verification::ChecksumsAfterFlip {
+                    self.take_snapshots().await?;
+                }
                 fence::set_login(&mut self.tgt, self.project, true)
                     .await
                     .map_err(self.on_target("letting the logins log in"))?;
                 self.unfenced_at = Some(Instant::now());
                 Ok(())
             }
+            Step::Checksummed => self.compare_snapshots().await,
             Step::CleanedUp => self.drop_replication().await,
         }
+    }
+
+    /// Fixes a snapshot of each copy while both are frozen: the source fenced (since the fence),
+    /// the target not serving (its logins may not log in before the next step). A run resumed
+    /// after the flip takes them again; one resumed after the unfence cannot.
+    async fn take_snapshots(&mut self) -> Result<(), TransferError> {
+        let (src_major, tgt_major) = self.majors();
+        let src = self.source.environment().connect_admin().await?;
+        let tgt = self.target.environment().connect_admin().await?;
+        let src = Snapshot::take(src, self.project, src_major)
+            .await
+            .map_err(self.on_source("taking a snapshot for the checksums"))?;
+        let tgt = Snapshot::take(tgt, self.project, tgt_major)
+            .await
+            .map_err(self.on_target("taking a snapshot for the checksums"))?;
+        self.snapshots = Some((src, tgt));
+        state::set_checksums(&self.src, self.project, &Checksums::Running)
+            .await
+            .map_err(self.on_source("recording the checksums"))
+    }
+
+    /// Compares the checksums of the two snapshots (both read at once) and records the outcome;
+    /// without snapshots (the run that took them ended), records that the comparison could not
+    /// be completed.
+    async fn compare_snapshots(&mut self) -> Result<(), TransferError> {
+        let outcome = match self.snapshots.take() {
+            None => match self.recorded().await?.checksums {
+                // Recorded before a kill that came before the step was.
+                done @ (Checksums::Matched | Checksums::Differ(_)) => done,
+                _ => Checksums::Incomplete,
+            },
+            Some((src, tgt)) => {
+                let tables = self.tables().await?;
+                let (expected, found) = tokio::join!(
+                    src.checksums(self.project, &tables),
+                    tgt.checksums(self.project, &tables)
+                );
+                let expected = expected.map_err(self.on_source("reading checksums"))?;
+                let found = found.map_err(self.on_target("reading checksums"))?;
+                let differ: Vec<String> = expected
+                    .iter()
+                    .zip(&found)
+                    .filter(|(e, f)| e != f)
+                    .map(|((name, e), (_, f))| format!("{name}: source {e}, target {f}"))
+                    .collect();
+                if differ.is_empty() {
+                    Checksums::Matched
+                } else {
+                    Checksums::Differ(differ)
+                }
+            }
+        };
+        state::set_checksums(&self.src, self.project, &outcome)
+            .await
+            .map_err(self.on_source("recording the checksums"))?;
+        self.checksums = Some(outcome);
+        Ok(())
     }
 
     async fn provision(&mut self) -> Result<(), TransferError> {
@@ -704,7 +866,7 @@ impl<'a> Move<'a> {
         let (src_major, tgt_major) = self.majors();
         let started = Instant::now();
         // Both sides at once: the pause is the slower of the two scans, not their sum.
-        let checksums = self.options.verification == Verification::Checksums;
+        let checksums = self.verification == Verification::ChecksumsInFence;
         let (expected, mut found) = tokio::join!(
             data::digests(
                 &mut self.src,
@@ -727,6 +889,11 @@ impl<'a> Move<'a> {
         loop {
             let found_now = found.map_err(sql(self.project, self.target, "reading checksums"))?;
             if found_now == expected {
+                if checksums {
+                    state::set_checksums(&self.src, self.project, &Checksums::Matched)
+                        .await
+                        .map_err(self.on_source("recording the checksums"))?;
+                }
                 return Ok(());
             }
             // With logical replication an UPDATE applied after the counts matched can still be

@@ -206,4 +206,44 @@ pub enum TransferError {
         /// What differs, per table or sequence.
         tables: Vec<String>,
     },
+    /// Another run of the same move (a run, `--resume`, `--abort` or `--finish`) holds the
+    /// move's lock on the source.
+    #[error(
+        "moving `{project}`: another run of this move is in progress on `{instance}` ({}); wait for it to end (or stop it), then run again",
+        match pid { Some(pid) => format!("server process {pid}, see pg_stat_activity"), None => "its server process is not visible".to_owned() }
+    )]
+    Busy {
+        /// The project.
+        project: ProjectName,
+        /// The source instance, where the lock is held.
+        instance: String,
+        /// The server process of the run holding the lock, when visible.
+        pid: Option<i32>,
+    },
+    /// The checksums after the flip found the target's rows (as of the flip) different from
+    /// the frozen source's. The target serves; the source's copy is kept.
+    #[error(
+        "moving `{project}`: the target serves, but its rows as of the flip differ from the source's: {}; the source's copy on `{instance}` is kept (fenced) to compare them; `--finish --unverified` drops it anyway", tables.join(", ")
+    )]
+    ChecksumsDiffer {
+        /// The project.
+        project: ProjectName,
+        /// The source instance, which keeps its copy.
+        instance: String,
+        /// Per table, both checksums.
+        tables: Vec<String>,
+    },
+    /// `--finish` while nothing proves that the target's rows are the source's: the checksums
+    /// after the flip were not completed.
+    #[error(
+        "moving `{project}`: the checksums comparing the two copies {reason}, so nothing proves the target holds the source's rows; the source's copy on `{instance}` is kept: `--finish --unverified` drops it anyway"
+    )]
+    Unverified {
+        /// The project.
+        project: ProjectName,
+        /// The source instance, which keeps its copy.
+        instance: String,
+        /// What happened to the checksums.
+        reason: &'static str,
+    },
 }

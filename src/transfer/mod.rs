@@ -11,6 +11,21 @@
 //! drops the source's copy once the move is complete. [`serving`] says, from the recorded state,
 //! which instance serves a project in the middle of a move.
 //!
+//! # Verification
+//! Before the flip, while writes are refused, the move compares every table's row count and
+//! every sequence. By default ([`Verification::ChecksumsAfterFlip`]) the checksums of every
+//! table's rows, which read every row on both sides, come after: just before the target's
+//! logins may log in, one repeatable-read transaction on each side fixes a snapshot of the two
+//! frozen copies, and the checksums are read in those snapshots while the target already serves.
+//! A difference is recorded ([`Checksums::Differ`], the run's error) and [`finish`] refuses to
+//! drop the source's copy; so it does when a kill lost the snapshots before the comparison ended
+//! ([`Checksums::Incomplete`]); [`finish_unverified`] overrides. [`Verification::ChecksumsInFence`]
+//! compares them before the flip instead, for a longer pause.
+//!
+//! One run at a time: each run (and `--abort`, `--finish`) holds a session advisory lock keyed
+//! on the project on the source for as long as it runs; a second gets [`TransferError::Busy`],
+//! naming the first's server process, and changes nothing.
+//!
 //! The secrets of the project's logins carry the instance's host and port: the flip writes the
 //! target's into them (same passwords: the target's logins were created with them), so a service
 //! whose pool reads the secret again after the source refused its login follows the project.
@@ -51,11 +66,11 @@ mod replication;
 mod state;
 mod step;
 
-pub use engine::{MoveReport, abort, finish, moves, plan, resume, run, serving};
+pub use engine::{MoveReport, abort, finish, finish_unverified, moves, plan, resume, run, serving};
 pub use error::TransferError;
 pub use options::{MoveOptions, Verification};
 pub use plan::{Mechanism, PlannedTable, TransferPlan};
-pub use state::{MoveRecord, Serving};
+pub use state::{Checksums, MoveRecord, Serving};
 pub use step::Step;
 
 use crate::Environment;

@@ -29,19 +29,57 @@ pub struct MoveOptions {
     pub(crate) verification: Verification,
 }
 
-/// What the verification step compares while the project is fenced, before the flip.
+/// Where a move compares the two copies before the source's copy may be dropped.
+///
+/// Every variant compares row counts per table and every sequence while writes are refused,
+/// before the flip. They differ in the checksums (an order-independent checksum of every
+/// table's rows), which read every row on both sides: on large tables they are most of the write
+/// pause if taken inside it (BENCHMARKS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Verification {
-    /// Row counts and an order-independent checksum of every table's rows, and every sequence
-    /// (the default). The checksums read every row on both sides while writes are refused: on
-    /// large tables they are most of the write pause (BENCHMARKS.md).
+    /// Counts and sequences in the fence; checksums after the flip (the default). Before the
+    /// target's logins may log in, one repeatable-read transaction on each side fixes a snapshot
+    /// of the frozen copies; the target then serves while the checksums are computed in those
+    /// snapshots. A difference is recorded and [`finish`](super::finish) refuses to drop the
+    /// source's copy, as it does when a kill lost the snapshots before the comparison ended
+    /// ([`finish_unverified`](super::finish_unverified) overrides, naming the risk).
     #[default]
-    Checksums,
-    /// Row counts of every table and every sequence only: for logical replication, where
-    /// PostgreSQL's own apply carries each row and the counts confirm that the last changes
-    /// arrived, when the pause must stay short.
+    ChecksumsAfterFlip,
+    /// Counts, checksums and sequences in the fence: nothing is served by the target before
+    /// they all match, for a longer write pause.
+    ChecksumsInFence,
+    /// Counts and sequences only: for logical replication, where PostgreSQL's own apply carries
+    /// each row and the counts confirm that the last changes arrived.
     Counts,
+}
+
+impl Verification {
+    /// The name the state records: `checksums-after-flip`, `checksums-in-fence` or `counts`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Verification::ChecksumsAfterFlip => "checksums-after-flip",
+            Verification::ChecksumsInFence => "checksums-in-fence",
+            Verification::Counts => "counts",
+        }
+    }
+
+    /// The verification named `name`.
+    pub fn from_name(name: &str) -> Option<Verification> {
+        [
+            Verification::ChecksumsAfterFlip,
+            Verification::ChecksumsInFence,
+            Verification::Counts,
+        ]
+        .into_iter()
+        .find(|v| v.name() == name)
+    }
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl MoveOptions {
@@ -55,7 +93,7 @@ impl MoveOptions {
             sync_timeout: Duration::from_secs(30),
             stop_after: None,
             logical_replication: true,
-            verification: Verification::Checksums,
+            verification: Verification::ChecksumsAfterFlip,
         }
     }
 
@@ -80,7 +118,8 @@ impl MoveOptions {
         self
     }
 
-    /// What the verification step compares before the flip (default: counts and checksums).
+    /// Where the copies are compared (default: counts in the fence, checksums after the flip).
+    /// A resumed move keeps the verification it was started with.
     pub fn verification(mut self, verification: Verification) -> Self {
         self.verification = verification;
         self

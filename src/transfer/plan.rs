@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 
 use super::catalog::{self, Privileges, Table};
 use super::owner::{act_as_owner, qualified};
-use super::{Instance, MoveOptions, Step, TransferError};
+use super::{Instance, MoveOptions, Step, TransferError, Verification};
 use crate::ProjectName;
 use crate::ident::quote_ident;
 
@@ -93,9 +93,14 @@ pub struct TransferPlan {
     pub sequences: Vec<String>,
     /// For fence-then-COPY: the measured copy rate (rows per second) the estimate uses.
     pub copy_rate: Option<f64>,
-    /// How long the source's logins will be fenced: for fence-then-COPY, the estimated copy time
-    /// plus the fence deadline; for logical replication, the fence deadline plus the final
-    /// catch-up and verification.
+    /// Where the copies are compared: in the fence, or (checksums) after the flip.
+    pub verification: Verification,
+    /// With [`Verification::ChecksumsInFence`]: the measured checksum rate (rows per second,
+    /// both sides read at once) the estimate uses.
+    pub checksum_rate: Option<f64>,
+    /// How long the source's logins will be fenced: the fence deadline, plus for
+    /// fence-then-COPY the estimated copy time, plus with checksums in the fence their
+    /// estimated time, plus a second for the final catch-up, counts, sequences and the flip.
     pub estimated_fence: Duration,
     /// The steps still to run, with what each does.
     pub steps: Vec<(Step, String)>,
@@ -122,9 +127,13 @@ impl fmt::Display for TransferPlan {
         if let Some(rate) = self.copy_rate {
             writeln!(f, "  measured copy rate: {rate:.0} rows/s")?;
         }
+        if let Some(rate) = self.checksum_rate {
+            writeln!(f, "  measured checksum rate: {rate:.0} rows/s")?;
+        }
+        writeln!(f, "  verification: {}", where_verified(self.verification))?;
         writeln!(
             f,
-            "  writes refused for about {:.1} s (fence to flip)",
+            "  writes refused for about {:.1} s (fence to unfence)",
             self.estimated_fence.as_secs_f64()
         )?;
         for (step, what) in &self.steps {
@@ -216,9 +225,25 @@ pub(crate) fn choose(
     }
 }
 
-/// What each step does with `mechanism`, from `from` on.
-pub(crate) fn describe_steps(mechanism: Mechanism, from: Option<Step>) -> Vec<(Step, String)> {
+/// Which verification runs where, in words.
+fn where_verified(verification: Verification) -> &'static str {
+    match verification {
+        Verification::ChecksumsAfterFlip => {
+            "counts and sequences in the fence; checksums after the flip, in snapshots of both copies taken before the target serves (--finish waits for them to match)"
+        }
+        Verification::ChecksumsInFence => "counts, checksums and sequences in the fence",
+        Verification::Counts => "counts and sequences in the fence; no checksums",
+    }
+}
+
+/// What each step does with `mechanism` and `verification`, from `from` on.
+pub(crate) fn describe_steps(
+    mechanism: Mechanism,
+    verification: Verification,
+    from: Option<Step>,
+) -> Vec<(Step, String)> {
     let lr = mechanism == Mechanism::LogicalReplication;
+    let after_flip = verification == Verification::ChecksumsAfterFlip;
     Step::ALL
         .into_iter()
         .filter(|s| from.is_none_or(|f| *s > f))
@@ -242,9 +267,19 @@ pub(crate) fn describe_steps(mechanism: Mechanism, from: Option<Step>) -> Vec<(S
                 Step::Synced if lr => "wait until the target has every row the fenced source has",
                 Step::Synced => "copy every table from the fenced source with COPY, in one transaction on the target",
                 Step::SequencesSynced => "set the target's sequences to the source's values",
-                Step::Verified => "compare counts and checksums per table, and sequences",
+                Step::Verified if verification == Verification::ChecksumsInFence => {
+                    "compare counts and checksums per table, and sequences (in the fence)"
+                }
+                Step::Verified => "compare counts per table, and sequences (in the fence)",
                 Step::Flipped => "point the logins' secrets at the target's host and port",
+                Step::Unfenced if after_flip => {
+                    "fix a snapshot of each frozen copy (one repeatable-read transaction per side), then let the target's logins log in"
+                }
                 Step::Unfenced => "let the target's logins log in",
+                Step::Checksummed if after_flip => {
+                    "compare checksums per table in the two snapshots while the target serves; a difference keeps the source's copy (--finish refuses)"
+                }
+                Step::Checksummed => return None,
                 Step::CleanedUp if lr => {
                     "drop the subscription, its slot and the publication; the source keeps its copy until --finish"
                 }
@@ -306,17 +341,54 @@ pub(crate) async fn measure_copy_rate(
     Ok(Some(rows as f64 / elapsed.max(1e-6) / 2.0))
 }
 
-/// The fence of fence-then-COPY: the copy at `rate` rows/s, the deadline, and a fixed second for
-/// verification, sequences and the flip.
+/// Rows per second of the checksum of up to `SAMPLE_ROWS` rows of the largest table, read as
+/// the owner and rolled back: the basis of the estimate with checksums in the fence.
+pub(crate) async fn measure_checksum_rate(
+    source: &mut tokio_postgres::Client,
+    project: &ProjectName,
+    major: i32,
+    tables: &[Table],
+) -> Result<Option<f64>, tokio_postgres::Error> {
+    let Some(largest) = tables.iter().max_by_key(|t| t.bytes) else {
+        return Ok(None);
+    };
+    let tx = source.transaction().await?;
+    tx.batch_execute(&act_as_owner(project, major)).await?;
+    let started = Instant::now();
+    let row = tx
+        .query_one(
+            &format!(
+                "SELECT count(*), sum(hashtextextended(t::text, 0)) \
+                 FROM (SELECT * FROM {} LIMIT {SAMPLE_ROWS}) AS t",
+                qualified(project, &largest.name)
+            ),
+            &[],
+        )
+        .await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    tx.rollback().await?;
+    let rows: i64 = row.get(0);
+    if rows < 1000 {
+        return Ok(None);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    Ok(Some(rows as f64 / elapsed.max(1e-6)))
+}
+
+/// How long writes are refused: the deadline, the copy at `copy_rate` rows/s (fence-then-COPY),
+/// the checksums at `checksum_rate` rows/s (checksums in the fence), and a fixed second for the
+/// final catch-up, counts, sequences and the flip.
 pub(crate) fn fence_estimate(
     tables: &[Table],
-    rate: Option<f64>,
+    (copy_rate, checksum_rate): (Option<f64>, Option<f64>),
     options: &MoveOptions,
 ) -> Duration {
     let rows: i64 = tables.iter().map(|t| t.estimated_rows).sum();
     #[allow(clippy::cast_precision_loss)]
-    let copy = rate.map_or(0.0, |r| rows as f64 / r);
-    options.fence_deadline + Duration::from_secs_f64(copy) + Duration::from_secs(1)
+    let per = |rate: Option<f64>| rate.map_or(0.0, |r| rows as f64 / r);
+    options.fence_deadline
+        + Duration::from_secs_f64(per(copy_rate) + per(checksum_rate))
+        + Duration::from_secs(1)
 }
 
 /// Reads both catalogs and returns the plan of moving `project` from `source` to `target`.
@@ -325,7 +397,7 @@ pub(crate) async fn compute(
     target: &Instance,
     project: &ProjectName,
     options: &MoveOptions,
-    recorded: Option<(Mechanism, Step)>,
+    recorded: Option<(Mechanism, Verification, Step)>,
 ) -> Result<TransferPlan, TransferError> {
     let sql = |instance: &Instance, doing| {
         let instance = instance.name().to_owned();
@@ -378,8 +450,9 @@ pub(crate) async fn compute(
             tables: forced,
         });
     }
+    let verification = recorded.map_or(options.verification, |(_, v, _)| v);
     let (mechanism, reasons) = match recorded {
-        Some((mechanism, _)) => (
+        Some((mechanism, _, _)) => (
             mechanism,
             vec![format!("the move was started with {mechanism}")],
         ),
@@ -390,15 +463,20 @@ pub(crate) async fn compute(
             options.logical_replication,
         ),
     };
-    let (copy_rate, estimated_fence) = match mechanism {
-        Mechanism::FenceThenCopy => {
-            let rate = measure_copy_rate(&mut src, project, source_privileges.major, &tables)
-                .await
-                .map_err(sql(source, "measuring the copy rate"))?;
-            (rate, fence_estimate(&tables, rate, options))
-        }
-        Mechanism::LogicalReplication => (None, options.fence_deadline + Duration::from_secs(1)),
+    let major = source_privileges.major;
+    let copy_rate = match mechanism {
+        Mechanism::FenceThenCopy => measure_copy_rate(&mut src, project, major, &tables)
+            .await
+            .map_err(sql(source, "measuring the copy rate"))?,
+        Mechanism::LogicalReplication => None,
     };
+    let checksum_rate = match verification {
+        Verification::ChecksumsInFence => measure_checksum_rate(&mut src, project, major, &tables)
+            .await
+            .map_err(sql(source, "measuring the checksum rate"))?,
+        _ => None,
+    };
+    let estimated_fence = fence_estimate(&tables, (copy_rate, checksum_rate), options);
     Ok(TransferPlan {
         project: project.clone(),
         source: source.name().to_owned(),
@@ -415,8 +493,10 @@ pub(crate) async fn compute(
             .collect(),
         sequences,
         copy_rate,
+        verification,
+        checksum_rate,
         estimated_fence,
-        steps: describe_steps(mechanism, recorded.map(|(_, s)| s)),
+        steps: describe_steps(mechanism, verification, recorded.map(|(_, _, s)| s)),
     })
 }
 
@@ -486,9 +566,54 @@ mod tests {
 
     #[test]
     fn fallback_steps_skip_the_subscription() {
-        let steps = describe_steps(Mechanism::FenceThenCopy, None);
+        let steps = describe_steps(Mechanism::FenceThenCopy, Verification::default(), None);
         assert!(!steps.iter().any(|(s, _)| *s == Step::Replicating));
-        let steps = describe_steps(Mechanism::LogicalReplication, Some(Step::Fenced));
+        let steps = describe_steps(
+            Mechanism::LogicalReplication,
+            Verification::default(),
+            Some(Step::Fenced),
+        );
         assert_eq!(steps.first().map(|(s, _)| *s), Some(Step::Synced));
+    }
+
+    #[test]
+    fn the_steps_say_where_the_checksums_run() {
+        let what = |verification, step| {
+            describe_steps(Mechanism::LogicalReplication, verification, None)
+                .into_iter()
+                .find(|(s, _)| *s == step)
+                .map(|(_, what)| what)
+        };
+        let verified = what(Verification::ChecksumsAfterFlip, Step::Verified).unwrap();
+        assert!(!verified.contains("checksums"), "{verified}");
+        let after = what(Verification::ChecksumsAfterFlip, Step::Checksummed).unwrap();
+        assert!(after.contains("while the target serves"), "{after}");
+        assert!(
+            what(Verification::ChecksumsAfterFlip, Step::Unfenced)
+                .unwrap()
+                .contains("snapshot")
+        );
+        let in_fence = what(Verification::ChecksumsInFence, Step::Verified).unwrap();
+        assert!(in_fence.contains("checksums"), "{in_fence}");
+        assert_eq!(
+            what(Verification::ChecksumsInFence, Step::Checksummed),
+            None
+        );
+        assert_eq!(what(Verification::Counts, Step::Checksummed), None);
+    }
+
+    #[test]
+    fn checksums_in_the_fence_lengthen_the_estimate() {
+        let mut big = table();
+        big.estimated_rows = 1_000_000;
+        let options =
+            MoveOptions::new(crate::migrate::Migrations::from_migrations(Vec::new()).unwrap());
+        let short = fence_estimate(std::slice::from_ref(&big), (None, None), &options);
+        let long = fence_estimate(
+            std::slice::from_ref(&big),
+            (None, Some(200_000.0)),
+            &options,
+        );
+        assert_eq!(long - short, Duration::from_secs(5));
     }
 }

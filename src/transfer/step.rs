@@ -33,12 +33,24 @@ pub enum Step {
     Synced,
     /// The target's sequences are where the source's are.
     SequencesSynced,
-    /// Counts and checksums per table, and sequences, match between source and target.
+    /// Counts per table and sequences (and, with [`Verification::ChecksumsInFence`], checksums)
+    /// match between source and target.
+    ///
+    /// [`Verification::ChecksumsInFence`]: super::Verification::ChecksumsInFence
     Verified,
     /// The logins' secrets name the target's host and port: the target serves the project.
     Flipped,
-    /// The target's logins may log in.
+    /// The target's logins may log in (with [`Verification::ChecksumsAfterFlip`], once a
+    /// snapshot of each frozen copy is held for the checksums).
+    ///
+    /// [`Verification::ChecksumsAfterFlip`]: super::Verification::ChecksumsAfterFlip
     Unfenced,
+    /// With [`Verification::ChecksumsAfterFlip`]: the checksums of the two snapshots are
+    /// compared and the outcome recorded (a difference, or snapshots lost to a kill, keeps the
+    /// source's copy until `--finish --unverified`).
+    ///
+    /// [`Verification::ChecksumsAfterFlip`]: super::Verification::ChecksumsAfterFlip
+    Checksummed,
     /// The subscription, its slot and the publication are dropped. The source keeps its copy
     /// (fenced) until `--finish`.
     CleanedUp,
@@ -46,7 +58,7 @@ pub enum Step {
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 12] = [
+    pub const ALL: [Step; 13] = [
         Step::Started,
         Step::Provisioned,
         Step::SchemaBuilt,
@@ -58,6 +70,7 @@ impl Step {
         Step::Verified,
         Step::Flipped,
         Step::Unfenced,
+        Step::Checksummed,
         Step::CleanedUp,
     ];
 
@@ -75,6 +88,7 @@ impl Step {
             Step::Verified => "verified",
             Step::Flipped => "flipped",
             Step::Unfenced => "unfenced",
+            Step::Checksummed => "checksummed",
             Step::CleanedUp => "cleaned-up",
         }
     }

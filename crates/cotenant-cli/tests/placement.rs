@@ -251,6 +251,8 @@ fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans
         .run(&["move", "climv", "--to", to, "--dry-run", "--dir", dir])
         .succeeded();
     dry.says(&format!("planned `{from}` → `{to}`"))
+        .says("verification: checksums-after-flip")
+        .says("checksummed: compare checksums per table in the two snapshots")
         .says("writes refused for about");
     assert!(
         dry.stdout.find("staging:") < dry.stdout.find("prod:"),
@@ -274,6 +276,12 @@ fn move_carries_a_project_to_another_instance_staging_first_and_apply_then_plans
             .collect::<Vec<_>>(),
         [("staging", "moved"), ("prod", "moved")]
     );
+    for outcome in moved {
+        assert_eq!(
+            outcome["checksums"], "matched",
+            "checksummed after the flip: {outcome}"
+        );
+    }
     let fleet = Fleet::shared();
     for environment in ["staging", "prod"] {
         let mut both = vec![from.clone(), to.to_owned()];

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use cotenant::placement::Located;
-use cotenant::transfer::{self, Instance, MoveOptions, MoveReport, TransferPlan};
+use cotenant::transfer::{self, Instance, MoveOptions, MoveReport, TransferPlan, Verification};
 use cotenant::{Cotenant, Environment, ProjectName};
 use serde::Serialize;
 
@@ -15,7 +15,8 @@ use super::migration_files::{FilesArgs, open_whole};
 use super::output::{emit, emit_json};
 use crate::Global;
 
-/// `cotenant move <project> (--to <INSTANCE> [--dry-run] | --resume | --abort | --finish) [--dir DIR]`.
+/// `cotenant move <project> (--to <INSTANCE> [--dry-run] [--verify WHERE] | --resume | --abort |
+/// --finish [--unverified]) [--dir DIR]`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The project to move.
@@ -42,9 +43,29 @@ pub(crate) struct Args {
     #[arg(long, conflicts_with = "finish")]
     abort: bool,
 
-    /// Drop the source's copy of a completed move.
+    /// Drop the source's copy of a completed move (once its checksums matched).
     #[arg(long)]
     finish: bool,
+
+    /// With `--finish`: drop the source's copy even though the checksums after the flip
+    /// differed or could not be completed. Rows the target lacks are then lost for good.
+    #[arg(long, requires = "finish")]
+    unverified: bool,
+
+    /// Where the copies are compared: `checksums-after-flip` (counts in the write pause,
+    /// checksums after the flip in snapshots of both copies: the short pause), `checksums-in-fence`
+    /// (everything before the flip: a longer pause) or `counts` (no checksums). A resumed move
+    /// keeps the one it was started with.
+    #[arg(long, value_name = "WHERE", value_parser = parse_verification, default_value = "checksums-after-flip", conflicts_with_all = ["resume", "abort", "finish"])]
+    verify: Verification,
+}
+
+fn parse_verification(text: &str) -> Result<Verification, String> {
+    Verification::from_name(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not a verification: checksums-after-flip, checksums-in-fence or counts"
+        )
+    })
 }
 
 /// What was done on one environment, as `--json` shows it.
@@ -56,9 +77,12 @@ struct Outcome {
     /// `planned`, `moved`, `resumed`, `aborted`, `finished`, or `nothing-to-do`.
     action: &'static str,
     mechanism: Option<String>,
+    verification: Option<String>,
     reasons: Vec<String>,
     estimated_fence_ms: Option<u128>,
     fenced_for_ms: Option<u128>,
+    /// How the checksums after the flip ended: `matched`, `differ`, `incomplete`, ...
+    checksums: Option<String>,
     steps: Vec<String>,
     note: Option<String>,
 }
@@ -71,9 +95,11 @@ impl Outcome {
             to: to.to_owned(),
             action,
             mechanism: None,
+            verification: None,
             reasons: Vec::new(),
             estimated_fence_ms: None,
             fenced_for_ms: None,
+            checksums: None,
             steps: Vec::new(),
             note: None,
         }
@@ -81,6 +107,7 @@ impl Outcome {
 
     fn planned(mut self, plan: &TransferPlan) -> Self {
         self.mechanism = Some(plan.mechanism.to_string());
+        self.verification = Some(plan.verification.to_string());
         self.reasons.clone_from(&plan.reasons);
         self.estimated_fence_ms = Some(plan.estimated_fence.as_millis());
         self.steps = plan
@@ -94,6 +121,7 @@ impl Outcome {
     fn ran(mut self, report: &MoveReport) -> Self {
         self = self.planned(&report.plan);
         self.fenced_for_ms = report.fenced_for.map(|d| d.as_millis());
+        self.checksums = report.checksums.as_ref().map(|c| c.name().to_owned());
         self.steps = report
             .steps
             .iter()
@@ -115,6 +143,11 @@ impl Outcome {
             out.push_str(&format!("  because {reason}\n"));
         }
         if self.action == "planned"
+            && let Some(verification) = &self.verification
+        {
+            out.push_str(&format!("  verification: {verification}\n"));
+        }
+        if self.action == "planned"
             && let Some(fence) = self.estimated_fence_ms
         {
             out.push_str(&format!("  writes refused for about {fence} ms\n"));
@@ -124,6 +157,9 @@ impl Outcome {
         }
         if let Some(fenced) = self.fenced_for_ms {
             out.push_str(&format!("  writes were refused for {fenced} ms\n"));
+        }
+        if let Some(checksums) = &self.checksums {
+            out.push_str(&format!("  checksums after the flip: {checksums}\n"));
         }
         if let Some(note) = &self.note {
             out.push_str(&format!("  {note}\n"));
@@ -148,7 +184,7 @@ pub(super) async fn run(args: Args, global: &Global) -> Result<(), Failure> {
     let p = &args.project;
     let placement = selected.placement(p).await.map_err(Failure::operation)?;
     let migrations = args.files.load(std::slice::from_ref(p), &declarations)?;
-    let options = MoveOptions::new(migrations);
+    let options = MoveOptions::new(migrations).verification(args.verify);
     // Staging first, prod last (promotion order): an abort goes the other way.
     let mut order: Vec<&Located> = placement.environments.iter().collect();
     if args.abort {
@@ -220,7 +256,13 @@ async fn one(
                     moving.step
                 )));
             }
-            transfer::finish(&source, p).await.map_err(fail)?;
+            if args.unverified {
+                transfer::finish_unverified(&source, p)
+                    .await
+                    .map_err(fail)?;
+            } else {
+                transfer::finish(&source, p).await.map_err(fail)?;
+            }
             let mut outcome = Outcome::new(name, from, to, "finished");
             outcome.note = Some(format!("the copy on `{from}` is dropped"));
             return Ok(outcome);
@@ -287,4 +329,40 @@ async fn one(
         located.instance
     ));
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(line: &[&str]) -> Result<Args, clap::Error> {
+        Cli::try_parse_from(std::iter::once("move").chain(line.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn checksums_after_the_flip_by_default_and_the_override_only_with_finish() {
+        let args = parse(&["reli", "--to", "b"]).unwrap();
+        assert_eq!(args.verify, Verification::ChecksumsAfterFlip);
+        let args = parse(&["reli", "--to", "b", "--verify", "checksums-in-fence"]).unwrap();
+        assert_eq!(args.verify, Verification::ChecksumsInFence);
+        assert!(parse(&["reli", "--to", "b", "--verify", "maybe"]).is_err());
+        assert!(
+            parse(&["reli", "--resume", "--verify", "counts"]).is_err(),
+            "a resumed move keeps its verification"
+        );
+        assert!(
+            parse(&["reli", "--finish", "--unverified"])
+                .unwrap()
+                .unverified
+        );
+        assert!(parse(&["reli", "--to", "b", "--unverified"]).is_err());
+    }
 }
