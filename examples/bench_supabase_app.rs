@@ -23,19 +23,17 @@
 
 mod common;
 
-use common::{connect, ms};
+use common::{connect, ms, provisioned};
 
 use std::time::{Duration, Instant};
 
 use cotenant::ProjectName;
 use cotenant::platform::{self, Access};
-use cotenant::provision::{self, LoginPasswords, PasswordResets, ProjectSettings};
 use cotenant::relocate::{
     self, FunctionChoice, PublicationChoice, Relocation, Selection, SignupTriggerChoice,
     Verification,
 };
 use cotenant_testkit::{Cluster, Flavor, PgVersion};
-use secrecy::SecretString;
 use tokio_postgres::Client;
 
 const STARTER: &str = include_str!("../tests/fixtures/supabase_starter.sql");
@@ -83,20 +81,7 @@ fn access() -> Access {
 async fn starter_instance(version: PgVersion, users: u64) -> (Cluster, Client, ProjectName) {
     let cluster = Cluster::start_flavor(version, Flavor::Supabase).expect("a local instance");
     let mut admin = connect(cluster.admin_config()).await;
-    let project: ProjectName = "starter".parse().unwrap();
-    let passwords = LoginPasswords::new(
-        SecretString::from("bench-app-password"),
-        SecretString::from("bench-migrator-password"),
-    );
-    provision::apply(
-        &mut admin,
-        &project,
-        &ProjectSettings::default(),
-        &passwords,
-        PasswordResets::default(),
-    )
-    .await
-    .expect("provisioning");
+    let project = provisioned(&mut admin, "starter").await;
     let mut before = access();
     before.realtime.clear();
     platform::apply(&mut admin, &project, &before, &[])
